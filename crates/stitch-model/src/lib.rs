@@ -1,1 +1,16 @@
-//! stitch-model
+//! Stitch's vocabulary: identifiers, validated network values (MAC, VLAN, VNI),
+//! inventory resources, and the pure rules that keep a set of them consistent.
+//!
+//! Nothing here performs I/O. The store persists these types; the API parses
+//! them from requests; the engine compiles them into switch state.
+
+pub mod error;
+pub mod inventory;
+pub mod net;
+pub mod resolve;
+pub mod snapshot;
+
+pub use error::{FieldError, ModelError};
+pub use inventory::*;
+pub use net::{MacAddr, OvsdbTarget, Range, VlanId, Vni};
+pub use snapshot::{Change, Snapshot};

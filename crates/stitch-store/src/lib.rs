@@ -1,1 +1,21 @@
-//! stitch-store
+//! Stitch's store: an etcd-shaped, revisioned, watchable key-value interface
+//! ([`Store`]) with an embedded durable backend ([`RedbStore`]) and an
+//! in-memory one for fast tests ([`MemStore`]), plus the [`Catalog`] that keeps
+//! the model objects in memory and writes them through.
+//!
+//! Semantics follow etcd v3: every successful write transaction increments
+//! the store revision by one; each key carries `create_revision`,
+//! `mod_revision` and `version`; compares are evaluated atomically with the
+//! writes; watchers receive every change after a given revision, in order,
+//! one batch per revision.
+
+mod catalog;
+mod mem;
+mod redb_store;
+mod types;
+mod watch;
+
+pub use catalog::{Catalog, CatalogError};
+pub use mem::MemStore;
+pub use redb_store::RedbStore;
+pub use types::*;

@@ -1,0 +1,389 @@
+//! An immutable-by-clone view of every stored object, with the rules that keep
+//! it consistent. Cloning is O(1) (persistent maps), so the API validates a
+//! whole request against a private copy and the engine compiles from a copy
+//! while writes go on.
+
+use imbl::OrdMap;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::error::ModelError;
+use crate::inventory::*;
+
+/// The objects of one kind, with the name index that keeps names unique.
+#[derive(Clone, Debug)]
+pub struct Table<S: Spec> {
+    rows: OrdMap<Uuid, Object<S>>,
+    names: OrdMap<(Option<Uuid>, String), Uuid>,
+}
+
+impl<S: Spec> Default for Table<S> {
+    fn default() -> Self {
+        Table { rows: OrdMap::new(), names: OrdMap::new() }
+    }
+}
+
+impl<S: Spec> Table<S> {
+    pub fn get(&self, id: &Uuid) -> Option<&Object<S>> {
+        self.rows.get(id)
+    }
+    /// Look an object up by name within its scope (`None` for global names).
+    pub fn by_name(&self, scope: Option<Uuid>, name: &str) -> Option<&Object<S>> {
+        self.names.get(&(scope, name.to_string())).and_then(|id| self.rows.get(id))
+    }
+    pub fn iter(&self) -> impl Iterator<Item = &Object<S>> {
+        self.rows.values()
+    }
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+    fn insert(&mut self, o: Object<S>) {
+        if let Some(old) = self.rows.get(&o.id) {
+            self.names.remove(&(old.spec.name_scope(), old.spec.name().to_string()));
+        }
+        self.names.insert((o.spec.name_scope(), o.spec.name().to_string()), o.id);
+        self.rows.insert(o.id, o);
+    }
+    fn remove(&mut self, id: &Uuid) -> Option<Object<S>> {
+        let old = self.rows.remove(id)?;
+        self.names.remove(&(old.spec.name_scope(), old.spec.name().to_string()));
+        Some(old)
+    }
+}
+
+/// A write to the model: store or replace an object, or delete one.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Change {
+    Put(AnyObject),
+    Delete(Kind, Uuid),
+}
+
+/// Where new ids and the current time come from, so that validation stays pure.
+pub trait Context {
+    fn new_id(&mut self) -> Uuid;
+    fn now(&self) -> OffsetDateTime;
+}
+
+/// The production context: random v4 ids and the wall clock.
+#[derive(Debug, Default)]
+pub struct SystemContext;
+
+impl Context for SystemContext {
+    fn new_id(&mut self) -> Uuid {
+        Uuid::new_v4()
+    }
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+}
+
+/// Every stored object, at one store revision.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    /// The store revision this snapshot reflects.
+    pub revision: u64,
+    pub fabrics: Table<FabricSpec>,
+    pub switches: Table<SwitchSpec>,
+    pub switch_ports: Table<SwitchPortSpec>,
+    pub hardware: Table<HardwareSpec>,
+    pub cards: Table<CardSpec>,
+    pub node_profiles: Table<NodeProfileSpec>,
+    pub nodes: Table<NodeSpec>,
+}
+
+macro_rules! each_kind {
+    ($self:ident, $kind:expr, |$t:ident| $body:expr) => {
+        match $kind {
+            Kind::Fabric => { let $t = &$self.fabrics; $body }
+            Kind::Switch => { let $t = &$self.switches; $body }
+            Kind::SwitchPort => { let $t = &$self.switch_ports; $body }
+            Kind::Hardware => { let $t = &$self.hardware; $body }
+            Kind::Card => { let $t = &$self.cards; $body }
+            Kind::NodeProfile => { let $t = &$self.node_profiles; $body }
+            Kind::Node => { let $t = &$self.nodes; $body }
+        }
+    };
+}
+
+impl Snapshot {
+    pub fn table<S: Spec>(&self) -> &Table<S> {
+        S::table(self)
+    }
+
+    pub fn contains(&self, kind: Kind, id: &Uuid) -> bool {
+        each_kind!(self, kind, |t| t.get(id).is_some())
+    }
+
+    pub fn get_any(&self, kind: Kind, id: &Uuid) -> Option<AnyObject> {
+        each_kind!(self, kind, |t| t.get(id).cloned().map(Spec::wrap))
+    }
+
+    /// All objects of a kind, ordered by id.
+    pub fn list_any(&self, kind: Kind) -> Vec<AnyObject> {
+        each_kind!(self, kind, |t| t.iter().cloned().map(Spec::wrap).collect())
+    }
+
+    /// Find an object by name (global names only; switch ports need a scope).
+    pub fn id_by_name(&self, kind: Kind, scope: Option<Uuid>, name: &str) -> Option<Uuid> {
+        each_kind!(self, kind, |t| t.by_name(scope, name).map(|o| o.id))
+    }
+
+    pub fn len(&self, kind: Kind) -> usize {
+        each_kind!(self, kind, |t| t.len())
+    }
+
+    /// Insert without checks: for loading what the store already holds.
+    pub fn load(&mut self, o: AnyObject) {
+        match o {
+            AnyObject::Fabric(o) => self.fabrics.insert(o),
+            AnyObject::Switch(o) => self.switches.insert(o),
+            AnyObject::SwitchPort(o) => self.switch_ports.insert(o),
+            AnyObject::Hardware(o) => self.hardware.insert(o),
+            AnyObject::Card(o) => self.cards.insert(o),
+            AnyObject::NodeProfile(o) => self.node_profiles.insert(o),
+            AnyObject::Node(o) => self.nodes.insert(o),
+        }
+    }
+
+    fn unload(&mut self, kind: Kind, id: &Uuid) {
+        match kind {
+            Kind::Fabric => drop(self.fabrics.remove(id)),
+            Kind::Switch => drop(self.switches.remove(id)),
+            Kind::SwitchPort => drop(self.switch_ports.remove(id)),
+            Kind::Hardware => drop(self.hardware.remove(id)),
+            Kind::Card => drop(self.cards.remove(id)),
+            Kind::NodeProfile => drop(self.node_profiles.remove(id)),
+            Kind::Node => drop(self.nodes.remove(id)),
+        }
+    }
+
+    /// Check `changes` in order against this snapshot and return the snapshot
+    /// they produce together with every change to store, including the ones
+    /// they imply (switch-port records created for new cabling, uncabled
+    /// switch ports deleted with their switch). On error nothing is changed
+    /// and the error names the first offending item (`items[i]...`) when
+    /// there are several.
+    pub fn apply(&self, changes: Vec<Change>, ctx: &mut dyn Context) -> Result<(Snapshot, Vec<Change>), ModelError> {
+        let mut next = self.clone();
+        let mut effective = Vec::with_capacity(changes.len());
+        let many = changes.len() > 1;
+        for (i, c) in changes.into_iter().enumerate() {
+            let res = match c {
+                Change::Put(o) => next.put(o, ctx, &mut effective),
+                Change::Delete(k, id) => next.delete(k, id, &mut effective),
+            };
+            res.map_err(|e| if many { e.within(&format!("items[{i}]")) } else { e })?;
+        }
+        Ok((next, effective))
+    }
+
+    fn put(&mut self, o: AnyObject, ctx: &mut dyn Context, out: &mut Vec<Change>) -> Result<(), ModelError> {
+        match o {
+            AnyObject::Fabric(o) => self.put_checked(o, out),
+            AnyObject::Switch(o) => self.put_checked(o, out),
+            AnyObject::SwitchPort(o) => {
+                if let Some(old) = self.switch_ports.get(&o.id) {
+                    if old.spec.switch_id != o.spec.switch_id || old.spec.name != o.spec.name {
+                        if let Some(node) = self.node_cabled_to(old.spec.switch_id, &old.spec.name) {
+                            return Err(ModelError::Conflict {
+                                field: "name".into(),
+                                message: format!(
+                                    "switch port {:?} is cabled to node {:?} ({}); change that node's ports first",
+                                    old.spec.name, node.spec.name, node.id
+                                ),
+                            });
+                        }
+                    }
+                }
+                self.put_checked(o, out)
+            }
+            AnyObject::Hardware(o) => self.put_checked(o, out),
+            AnyObject::Card(o) => self.put_checked(o, out),
+            AnyObject::NodeProfile(o) => self.put_checked(o, out),
+            AnyObject::Node(o) => {
+                // Create the switch-port records this cabling names, so that a
+                // port exists in the inventory before the switch reports it.
+                o.spec.validate()?;
+                for (i, p) in o.spec.ports.iter().enumerate() {
+                    if self.switches.get(&p.switch_id).is_none() {
+                        return Err(ModelError::MissingReference {
+                            field: format!("ports[{i}].switch_id"),
+                            kind: "switch",
+                            id: p.switch_id.to_string(),
+                        });
+                    }
+                    if self.switch_ports.by_name(Some(p.switch_id), &p.switch_port).is_none() {
+                        let now = ctx.now();
+                        let sp = Object {
+                            id: ctx.new_id(),
+                            created_at: now,
+                            updated_at: now,
+                            spec: SwitchPortSpec { switch_id: p.switch_id, name: p.switch_port.clone(), discovered: false },
+                        };
+                        self.put_checked(sp, out)?;
+                    }
+                }
+                self.put_checked(o, out)
+            }
+        }
+    }
+
+    fn put_checked<S: Spec>(&mut self, o: Object<S>, out: &mut Vec<Change>) -> Result<(), ModelError> {
+        o.spec.validate()?;
+        for r in o.spec.references() {
+            if !self.contains(r.kind, &r.id) {
+                return Err(ModelError::MissingReference { field: r.field, kind: r.kind.singular(), id: r.id.to_string() });
+            }
+        }
+        if let Some(existing) = S::table(self).by_name(o.spec.name_scope(), o.spec.name()) {
+            if existing.id != o.id {
+                return Err(ModelError::DuplicateName {
+                    kind: S::KIND.singular(),
+                    name: o.spec.name().to_string(),
+                    existing: existing.id.to_string(),
+                    field: "name".into(),
+                });
+            }
+        }
+        let any = S::wrap(o);
+        self.cross_checks(&any)?;
+        self.load(any.clone());
+        out.push(Change::Put(any));
+        Ok(())
+    }
+
+    /// Rules that span objects, checked after references are known to exist.
+    fn cross_checks(&self, o: &AnyObject) -> Result<(), ModelError> {
+        match o {
+            AnyObject::Fabric(f) => {
+                for sw in self.switches.iter().filter(|s| s.spec.fabric_id == f.id) {
+                    if let Some(r) = sw.spec.vlan_range {
+                        if !f.spec.vlan_range.covers(&r) {
+                            return Err(ModelError::Unprocessable {
+                                field: "vlan_range".into(),
+                                message: format!(
+                                    "switch {:?} uses VLANs [{}, {}], outside the new fabric range",
+                                    sw.spec.name, r.first, r.last
+                                ),
+                            });
+                        }
+                    }
+                }
+            }
+            AnyObject::Switch(s) => {
+                if let (Some(r), Some(f)) = (s.spec.vlan_range, self.fabrics.get(&s.spec.fabric_id)) {
+                    if !f.spec.vlan_range.covers(&r) {
+                        return Err(ModelError::Unprocessable {
+                            field: "vlan_range".into(),
+                            message: format!(
+                                "VLAN range [{}, {}] is outside fabric {:?}'s range [{}, {}]",
+                                r.first, r.last, f.spec.name, f.spec.vlan_range.first, f.spec.vlan_range.last
+                            ),
+                        });
+                    }
+                }
+            }
+            AnyObject::Node(n) => {
+                for (i, a) in std::iter::once(&n.spec.name).chain(n.spec.aliases.iter()).enumerate() {
+                    if let Some(other) = self.node_by_host(a) {
+                        if other.id != n.id {
+                            return Err(ModelError::DuplicateName {
+                                kind: "node",
+                                name: a.clone(),
+                                existing: other.id.to_string(),
+                                field: if i == 0 { "name".into() } else { format!("aliases[{}]", i - 1) },
+                            });
+                        }
+                    }
+                }
+                for (i, p) in n.spec.ports.iter().enumerate() {
+                    if let Some(other) = self.node_cabled_to(p.switch_id, &p.switch_port) {
+                        if other.id != n.id {
+                            return Err(ModelError::Conflict {
+                                field: format!("ports[{i}].switch_port"),
+                                message: format!(
+                                    "switch port {:?} is already cabled to node {:?} ({})",
+                                    p.switch_port, other.spec.name, other.id
+                                ),
+                            });
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn delete(&mut self, kind: Kind, id: Uuid, out: &mut Vec<Change>) -> Result<(), ModelError> {
+        if !self.contains(kind, &id) {
+            return Err(ModelError::NotFound { kind: kind.singular(), id: id.to_string() });
+        }
+        // A switch's uncabled port records go with it: they are its children.
+        let children: Vec<Uuid> = if kind == Kind::Switch {
+            self.switch_ports.iter().filter(|p| p.spec.switch_id == id).map(|p| p.id).collect()
+        } else {
+            Vec::new()
+        };
+        let referrers: Vec<String> = self
+            .referrers(kind, &id)
+            .into_iter()
+            .filter(|(k, rid, _)| !(*k == Kind::SwitchPort && children.contains(rid)))
+            .map(|(_, _, d)| d)
+            .collect();
+        if !referrers.is_empty() {
+            return Err(ModelError::StillReferenced { kind: kind.singular(), id: id.to_string(), referrers: referrers.join(", ") });
+        }
+        for c in children {
+            self.unload(Kind::SwitchPort, &c);
+            out.push(Change::Delete(Kind::SwitchPort, c));
+        }
+        self.unload(kind, &id);
+        out.push(Change::Delete(kind, id));
+        Ok(())
+    }
+
+    /// Who points at `(kind, id)`: (their kind, their id, a description).
+    pub fn referrers(&self, kind: Kind, id: &Uuid) -> Vec<(Kind, Uuid, String)> {
+        let mut out = Vec::new();
+        for k in Kind::ALL {
+            for o in self.list_any(*k) {
+                let refs = match &o {
+                    AnyObject::Fabric(o) => o.spec.references(),
+                    AnyObject::Switch(o) => o.spec.references(),
+                    AnyObject::SwitchPort(o) => o.spec.references(),
+                    AnyObject::Hardware(o) => o.spec.references(),
+                    AnyObject::Card(o) => o.spec.references(),
+                    AnyObject::NodeProfile(o) => o.spec.references(),
+                    AnyObject::Node(o) => o.spec.references(),
+                };
+                if refs.iter().any(|r| r.kind == kind && r.id == *id) {
+                    out.push((*k, o.id(), format!("{} {:?} ({})", k.singular(), o.name(), o.id())));
+                }
+            }
+        }
+        if kind == Kind::SwitchPort {
+            if let Some(p) = self.switch_ports.get(id) {
+                if let Some(n) = self.node_cabled_to(p.spec.switch_id, &p.spec.name) {
+                    out.push((Kind::Node, n.id, format!("node {:?} ({})", n.spec.name, n.id)));
+                }
+            }
+        }
+        out
+    }
+
+    /// The node whose cabling uses this switch port.
+    pub fn node_cabled_to(&self, switch_id: Uuid, port: &str) -> Option<&Object<NodeSpec>> {
+        self.nodes
+            .iter()
+            .find(|n| n.spec.ports.iter().any(|p| p.switch_id == switch_id && p.switch_port == port))
+    }
+
+    /// The node an orchestrator means by `host`: its name or one of its aliases.
+    pub fn node_by_host(&self, host: &str) -> Option<&Object<NodeSpec>> {
+        self.nodes.by_name(None, host).or_else(|| self.nodes.iter().find(|n| n.spec.aliases.iter().any(|a| a == host)))
+    }
+}

@@ -1,0 +1,266 @@
+//! The embedded, durable backend on redb. Each transaction is one redb write
+//! transaction committed with `Durability::Immediate` (fsync before the call
+//! returns), so an acknowledged write survives `kill -9` and power loss.
+//!
+//! Layout: `kv` maps key → record (revisions + value); `log` maps revision →
+//! the batch of events, for watchers that resume from an older revision;
+//! `meta` holds the current and the compacted revision.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use redb::{Database, Durability, ReadableTable, TableDefinition};
+
+use crate::mem::{compare_holds, compare_key};
+use crate::types::*;
+use crate::watch::Hub;
+
+const KV: TableDefinition<&str, &[u8]> = TableDefinition::new("kv");
+const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+const REVISION: &str = "revision";
+const COMPACTED: &str = "compacted";
+
+/// How many revisions of history are kept for watch replay by default.
+pub const DEFAULT_HISTORY: u64 = 100_000;
+
+struct Inner {
+    db: Database,
+    /// Serialises commit + publish so watchers see revisions in order.
+    commit: Mutex<()>,
+    hub: Hub,
+    history: u64,
+}
+
+/// A [`Store`] in one redb file.
+#[derive(Clone)]
+pub struct RedbStore {
+    inner: Arc<Inner>,
+}
+
+fn be<E: std::fmt::Display>(e: E) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+impl RedbStore {
+    /// Open (or create) the store file at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_with_history(path, DEFAULT_HISTORY)
+    }
+
+    /// Open keeping `history` revisions of change log for watch replay.
+    pub fn open_with_history(path: &Path, history: u64) -> Result<Self, StoreError> {
+        let db = Database::create(path).map_err(be)?;
+        let w = db.begin_write().map_err(be)?;
+        {
+            w.open_table(KV).map_err(be)?;
+            w.open_table(LOG).map_err(be)?;
+            let mut meta = w.open_table(META).map_err(be)?;
+            if meta.get(REVISION).map_err(be)?.is_none() {
+                meta.insert(REVISION, 0).map_err(be)?;
+                meta.insert(COMPACTED, 0).map_err(be)?;
+            }
+        }
+        w.commit().map_err(be)?;
+        Ok(RedbStore { inner: Arc::new(Inner { db, commit: Mutex::new(()), hub: Hub::default(), history: history.max(1) }) })
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Inner) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || f(&inner)).await.map_err(be)?
+    }
+}
+
+fn meta_get(db: &Database, key: &str) -> Result<u64, StoreError> {
+    let r = db.begin_read().map_err(be)?;
+    let t = r.open_table(META).map_err(be)?;
+    Ok(t.get(key).map_err(be)?.map(|v| v.value()).unwrap_or(0))
+}
+
+fn encode_batch(b: &WatchBatch) -> Vec<u8> {
+    let mut out = Vec::new();
+    for e in &b.events {
+        out.push(match e.kind {
+            EventKind::Put => 0u8,
+            EventKind::Delete => 1u8,
+        });
+        let rec = encode_record(e.kv.create_revision, e.kv.mod_revision, e.kv.version, &e.kv.value);
+        out.extend_from_slice(&(e.kv.key.len() as u32).to_le_bytes());
+        out.extend_from_slice(e.kv.key.as_bytes());
+        out.extend_from_slice(&(rec.len() as u32).to_le_bytes());
+        out.extend_from_slice(&rec);
+    }
+    out
+}
+
+fn decode_batch(revision: u64, mut b: &[u8]) -> Result<WatchBatch, StoreError> {
+    let corrupt = || StoreError::Backend(format!("corrupt log entry at revision {revision}"));
+    let take = |n: usize, b: &mut &[u8]| -> Result<Vec<u8>, StoreError> {
+        if b.len() < n {
+            return Err(corrupt());
+        }
+        let (h, t) = b.split_at(n);
+        *b = t;
+        Ok(h.to_vec())
+    };
+    let mut events = Vec::new();
+    while !b.is_empty() {
+        let kind = if take(1, &mut b)?[0] == 0 { EventKind::Put } else { EventKind::Delete };
+        let klen = u32::from_le_bytes(take(4, &mut b)?.try_into().map_err(|_| corrupt())?) as usize;
+        let key = String::from_utf8(take(klen, &mut b)?).map_err(|_| corrupt())?;
+        let rlen = u32::from_le_bytes(take(4, &mut b)?.try_into().map_err(|_| corrupt())?) as usize;
+        let kv = decode_record(&key, &take(rlen, &mut b)?)?;
+        events.push(Event { kind, kv });
+    }
+    Ok(WatchBatch { revision, events })
+}
+
+impl Inner {
+    fn txn(&self, compares: Vec<Compare>, ops: Vec<Op>) -> Result<TxnResult, StoreError> {
+        let _g = self.commit.lock().unwrap_or_else(|e| e.into_inner());
+        let mut w = self.db.begin_write().map_err(be)?;
+        w.set_durability(Durability::Immediate);
+        let (result, batch) = {
+            let mut kv = w.open_table(KV).map_err(be)?;
+            let mut meta = w.open_table(META).map_err(be)?;
+            let cur = meta.get(REVISION).map_err(be)?.map(|v| v.value()).unwrap_or(0);
+            for c in &compares {
+                let k = compare_key(c);
+                let existing = kv.get(k).map_err(be)?.map(|v| decode_record(k, v.value())).transpose()?;
+                if !compare_holds(c, existing.as_ref()) {
+                    return Ok(TxnResult { succeeded: false, revision: cur });
+                }
+            }
+            if ops.is_empty() {
+                return Ok(TxnResult { succeeded: true, revision: cur });
+            }
+            let rev = cur + 1;
+            let mut events = Vec::with_capacity(ops.len());
+            for op in ops {
+                match op {
+                    Op::Put { key, value } => {
+                        let old = kv.get(key.as_str()).map_err(be)?.map(|v| decode_record(&key, v.value())).transpose()?;
+                        let (create, version) = old.map_or((rev, 1), |o| (o.create_revision, o.version + 1));
+                        kv.insert(key.as_str(), encode_record(create, rev, version, &value).as_slice()).map_err(be)?;
+                        events.push(Event {
+                            kind: EventKind::Put,
+                            kv: KeyValue { key, value, create_revision: create, mod_revision: rev, version },
+                        });
+                    }
+                    Op::Delete { key } => {
+                        let old = kv.remove(key.as_str()).map_err(be)?.map(|v| decode_record(&key, v.value())).transpose()?;
+                        if let Some(old) = old {
+                            events.push(Event {
+                                kind: EventKind::Delete,
+                                kv: KeyValue { value: Vec::new(), mod_revision: rev, ..old },
+                            });
+                        }
+                    }
+                }
+            }
+            meta.insert(REVISION, rev).map_err(be)?;
+            let batch = WatchBatch { revision: rev, events };
+            let mut log = w.open_table(LOG).map_err(be)?;
+            log.insert(rev, encode_batch(&batch).as_slice()).map_err(be)?;
+            // Keep the change log bounded: drop what falls out of the window.
+            let compacted = meta.get(COMPACTED).map_err(be)?.map(|v| v.value()).unwrap_or(0);
+            if rev > self.history && rev - self.history > compacted + self.history / 10 {
+                let upto = rev - self.history;
+                log.retain_in(..=upto, |_, _| false).map_err(be)?;
+                meta.insert(COMPACTED, upto).map_err(be)?;
+            }
+            (TxnResult { succeeded: true, revision: rev }, batch)
+        };
+        w.commit().map_err(be)?;
+        self.hub.publish(&batch);
+        Ok(result)
+    }
+
+    fn watch(&self, prefix: &str, after: u64) -> Result<WatchStream, StoreError> {
+        let _g = self.commit.lock().unwrap_or_else(|e| e.into_inner());
+        let compacted = meta_get(&self.db, COMPACTED)?;
+        if after < compacted {
+            return Ok(Hub::failed(StoreError::Compacted { requested: after, compacted }));
+        }
+        let r = self.db.begin_read().map_err(be)?;
+        let log = r.open_table(LOG).map_err(be)?;
+        let mut history = Vec::new();
+        for entry in log.range(after + 1..).map_err(be)? {
+            let (k, v) = entry.map_err(be)?;
+            let b = decode_batch(k.value(), v.value())?;
+            if let Some(b) = crate::watch::filter(&b, prefix) {
+                history.push(b);
+            }
+        }
+        Ok(self.hub.register(prefix, history))
+    }
+}
+
+#[async_trait]
+impl Store for RedbStore {
+    async fn revision(&self) -> Result<u64, StoreError> {
+        self.blocking(|i| meta_get(&i.db, REVISION)).await
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<KeyValue>, StoreError> {
+        let key = key.to_string();
+        self.blocking(move |i| {
+            let r = i.db.begin_read().map_err(be)?;
+            let t = r.open_table(KV).map_err(be)?;
+            t.get(key.as_str()).map_err(be)?.map(|v| decode_record(&key, v.value())).transpose()
+        })
+        .await
+    }
+
+    async fn range(&self, prefix: &str) -> Result<(Vec<KeyValue>, u64), StoreError> {
+        let prefix = prefix.to_string();
+        self.blocking(move |i| {
+            let r = i.db.begin_read().map_err(be)?;
+            let t = r.open_table(KV).map_err(be)?;
+            let meta = r.open_table(META).map_err(be)?;
+            let rev = meta.get(REVISION).map_err(be)?.map(|v| v.value()).unwrap_or(0);
+            let mut out = Vec::new();
+            for entry in t.range(prefix.as_str()..).map_err(be)? {
+                let (k, v) = entry.map_err(be)?;
+                let key = k.value();
+                if !key.starts_with(prefix.as_str()) {
+                    break;
+                }
+                out.push(decode_record(key, v.value())?);
+            }
+            Ok((out, rev))
+        })
+        .await
+    }
+
+    async fn txn(&self, compares: Vec<Compare>, ops: Vec<Op>) -> Result<TxnResult, StoreError> {
+        self.blocking(move |i| i.txn(compares, ops)).await
+    }
+
+    async fn watch(&self, prefix: &str, after_revision: u64) -> Result<WatchStream, StoreError> {
+        let prefix = prefix.to_string();
+        self.blocking(move |i| i.watch(&prefix, after_revision)).await
+    }
+
+    async fn compact(&self, revision: u64) -> Result<(), StoreError> {
+        self.blocking(move |i| {
+            let _g = i.commit.lock().unwrap_or_else(|e| e.into_inner());
+            let w = i.db.begin_write().map_err(be)?;
+            {
+                let mut meta = w.open_table(META).map_err(be)?;
+                let cur = meta.get(REVISION).map_err(be)?.map(|v| v.value()).unwrap_or(0);
+                let old = meta.get(COMPACTED).map_err(be)?.map(|v| v.value()).unwrap_or(0);
+                let upto = revision.min(cur).max(old);
+                let mut log = w.open_table(LOG).map_err(be)?;
+                log.retain_in(..=upto, |_, _| false).map_err(be)?;
+                meta.insert(COMPACTED, upto).map_err(be)?;
+            }
+            w.commit().map_err(be)
+        })
+        .await
+    }
+}

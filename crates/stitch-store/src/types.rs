@@ -1,0 +1,121 @@
+use async_trait::async_trait;
+use thiserror::Error;
+use tokio::sync::mpsc;
+
+/// One stored key with its etcd-style revisions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyValue {
+    pub key: String,
+    pub value: Vec<u8>,
+    /// Revision of the transaction that created the key.
+    pub create_revision: u64,
+    /// Revision of the last transaction that wrote the key.
+    pub mod_revision: u64,
+    /// Number of writes since creation (1 after the first put).
+    pub version: u64,
+}
+
+/// A condition that must hold for a transaction to apply.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Compare {
+    /// The key's `mod_revision` equals this value; 0 means "the key is absent".
+    ModRevision(String, u64),
+    /// The key exists.
+    Exists(String),
+    /// The key does not exist.
+    Absent(String),
+}
+
+/// A write inside a transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Op {
+    Put { key: String, value: Vec<u8> },
+    Delete { key: String },
+}
+
+/// What a transaction did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TxnResult {
+    /// False when a compare failed; nothing was written then.
+    pub succeeded: bool,
+    /// The store revision after the transaction (unchanged on failure or when
+    /// the transaction wrote nothing).
+    pub revision: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventKind {
+    Put,
+    Delete,
+}
+
+/// One change seen by a watcher. For deletes `kv.value` is empty and
+/// `kv.mod_revision` is the deleting revision.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    pub kind: EventKind,
+    pub kv: KeyValue,
+}
+
+/// Every change of one revision that matched a watch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WatchBatch {
+    pub revision: u64,
+    pub events: Vec<Event>,
+}
+
+/// A watch's stream of batches; ends with an error if the watcher falls
+/// behind compaction.
+pub type WatchStream = mpsc::UnboundedReceiver<Result<WatchBatch, StoreError>>;
+
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    /// The requested start revision has been compacted away; re-read with
+    /// `range` and watch from its revision.
+    #[error("revision {requested} has been compacted (oldest kept is {compacted})")]
+    Compacted { requested: u64, compacted: u64 },
+    #[error("storage error: {0}")]
+    Backend(String),
+    #[error("store is closed")]
+    Closed,
+}
+
+/// The store interface every backend implements (embedded, memory, etcd).
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// The current revision.
+    async fn revision(&self) -> Result<u64, StoreError>;
+    async fn get(&self, key: &str) -> Result<Option<KeyValue>, StoreError>;
+    /// Every key starting with `prefix`, in key order, and the revision read at.
+    async fn range(&self, prefix: &str) -> Result<(Vec<KeyValue>, u64), StoreError>;
+    /// Apply `ops` atomically if every compare holds. The write is durable
+    /// (on disk, fsync'd) when this returns for a durable backend.
+    async fn txn(&self, compares: Vec<Compare>, ops: Vec<Op>) -> Result<TxnResult, StoreError>;
+    /// Changes under `prefix` with revision > `after_revision`, in order,
+    /// followed by every later change as it happens.
+    async fn watch(&self, prefix: &str, after_revision: u64) -> Result<WatchStream, StoreError>;
+    /// Forget history up to and including `revision` (watch replay only).
+    async fn compact(&self, revision: u64) -> Result<(), StoreError>;
+}
+
+/// Encode a key-value's metadata and value into one stored record.
+pub(crate) fn encode_record(create: u64, modrev: u64, version: u64, value: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(24 + value.len());
+    v.extend_from_slice(&create.to_le_bytes());
+    v.extend_from_slice(&modrev.to_le_bytes());
+    v.extend_from_slice(&version.to_le_bytes());
+    v.extend_from_slice(value);
+    v
+}
+
+pub(crate) fn decode_record(key: &str, rec: &[u8]) -> Result<KeyValue, StoreError> {
+    if rec.len() < 24 {
+        return Err(StoreError::Backend(format!("corrupt record for key {key:?}")));
+    }
+    let u = |i: usize| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&rec[i..i + 8]);
+        u64::from_le_bytes(b)
+    };
+    Ok(KeyValue { key: key.to_string(), create_revision: u(0), mod_revision: u(8), version: u(16), value: rec[24..].to_vec() })
+}
