@@ -16,6 +16,7 @@ use uuid::Uuid;
 use crate::error::{FieldError, ModelError};
 use crate::net::{MacAddr, OvsdbTarget, Range, VlanId, Vni};
 use crate::snapshot::{Snapshot, Table};
+pub use crate::neutron::*;
 
 /// A stored resource: server-assigned `id` and timestamps around a spec.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -46,6 +47,8 @@ impl Ref {
 /// What every resource spec provides so the snapshot can keep it consistent.
 pub trait Spec: Clone + fmt::Debug + PartialEq + Serialize + DeserializeOwned + Send + Sync + 'static {
     const KIND: Kind;
+    /// Whether names must be unique (Neutron resources allow duplicates).
+    const UNIQUE_NAMES: bool = true;
     fn name(&self) -> &str;
     /// Names are unique per kind, or per scope when this returns one
     /// (switch-port names are unique per switch).
@@ -66,7 +69,7 @@ pub trait Spec: Clone + fmt::Debug + PartialEq + Serialize + DeserializeOwned + 
 }
 
 macro_rules! kinds {
-    ($( $variant:ident => $spec:ident, $field:ident, $plural:literal, $singular:literal; )*) => {
+    ($( $variant:ident => $spec:ident, $field:ident, $plural:literal, $singular:literal, $unique:literal; )*) => {
         /// The kinds of resource Stitch stores.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum Kind { $($variant),* }
@@ -113,6 +116,7 @@ macro_rules! kinds {
         $(
         impl Spec for $spec {
             const KIND: Kind = Kind::$variant;
+            const UNIQUE_NAMES: bool = $unique;
             fn name(&self) -> &str { &self.name }
             fn name_scope(&self) -> Option<Uuid> { <$spec>::scope(self) }
             fn references(&self) -> Vec<Ref> { <$spec>::refs(self) }
@@ -126,13 +130,25 @@ macro_rules! kinds {
 }
 
 kinds! {
-    Fabric => FabricSpec, fabrics, "fabrics", "fabric";
-    Switch => SwitchSpec, switches, "switches", "switch";
-    SwitchPort => SwitchPortSpec, switch_ports, "switch-ports", "switch port";
-    Hardware => HardwareSpec, hardware, "hardware", "hardware";
-    Card => CardSpec, cards, "cards", "card";
-    NodeProfile => NodeProfileSpec, node_profiles, "node-profiles", "node profile";
-    Node => NodeSpec, nodes, "nodes", "node";
+    Fabric => FabricSpec, fabrics, "fabrics", "fabric", true;
+    Switch => SwitchSpec, switches, "switches", "switch", true;
+    SwitchPort => SwitchPortSpec, switch_ports, "switch-ports", "switch port", true;
+    Hardware => HardwareSpec, hardware, "hardware", "hardware", true;
+    Card => CardSpec, cards, "cards", "card", true;
+    NodeProfile => NodeProfileSpec, node_profiles, "node-profiles", "node profile", true;
+    Node => NodeSpec, nodes, "nodes", "node", true;
+    Network => NetworkSpec, networks, "networks", "network", false;
+    Port => PortSpec, ports, "ports", "port", false;
+    VirtualPortGroup => VpgSpec, vpgs, "virtual-port-groups", "virtual port group", true;
+}
+
+impl Kind {
+    /// The kinds served by the generic `/v1` inventory CRUD. Networks and
+    /// ports are served by the Neutron API; virtual port groups by their own
+    /// routes (automatic ones are read-only).
+    pub fn is_inventory(self) -> bool {
+        !matches!(self, Kind::Network | Kind::Port | Kind::VirtualPortGroup)
+    }
 }
 
 impl fmt::Display for Kind {

@@ -7,6 +7,7 @@
 pub mod error;
 pub mod inventory;
 pub mod net;
+pub mod neutron;
 pub mod resolve;
 pub mod snapshot;
 

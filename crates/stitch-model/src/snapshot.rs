@@ -28,6 +28,7 @@ impl<S: Spec> Table<S> {
         self.rows.get(id)
     }
     /// Look an object up by name within its scope (`None` for global names).
+    /// Always `None` for kinds whose names are not unique.
     pub fn by_name(&self, scope: Option<Uuid>, name: &str) -> Option<&Object<S>> {
         self.names.get(&(scope, name.to_string())).and_then(|id| self.rows.get(id))
     }
@@ -41,15 +42,19 @@ impl<S: Spec> Table<S> {
         self.rows.is_empty()
     }
     fn insert(&mut self, o: Object<S>) {
-        if let Some(old) = self.rows.get(&o.id) {
-            self.names.remove(&(old.spec.name_scope(), old.spec.name().to_string()));
+        if S::UNIQUE_NAMES {
+            if let Some(old) = self.rows.get(&o.id) {
+                self.names.remove(&(old.spec.name_scope(), old.spec.name().to_string()));
+            }
+            self.names.insert((o.spec.name_scope(), o.spec.name().to_string()), o.id);
         }
-        self.names.insert((o.spec.name_scope(), o.spec.name().to_string()), o.id);
         self.rows.insert(o.id, o);
     }
     fn remove(&mut self, id: &Uuid) -> Option<Object<S>> {
         let old = self.rows.remove(id)?;
-        self.names.remove(&(old.spec.name_scope(), old.spec.name().to_string()));
+        if S::UNIQUE_NAMES {
+            self.names.remove(&(old.spec.name_scope(), old.spec.name().to_string()));
+        }
         Some(old)
     }
 }
@@ -92,6 +97,9 @@ pub struct Snapshot {
     pub cards: Table<CardSpec>,
     pub node_profiles: Table<NodeProfileSpec>,
     pub nodes: Table<NodeSpec>,
+    pub networks: Table<NetworkSpec>,
+    pub ports: Table<PortSpec>,
+    pub vpgs: Table<VpgSpec>,
 }
 
 macro_rules! each_kind {
@@ -104,6 +112,9 @@ macro_rules! each_kind {
             Kind::Card => { let $t = &$self.cards; $body }
             Kind::NodeProfile => { let $t = &$self.node_profiles; $body }
             Kind::Node => { let $t = &$self.nodes; $body }
+            Kind::Network => { let $t = &$self.networks; $body }
+            Kind::Port => { let $t = &$self.ports; $body }
+            Kind::VirtualPortGroup => { let $t = &$self.vpgs; $body }
         }
     };
 }
@@ -145,6 +156,9 @@ impl Snapshot {
             AnyObject::Card(o) => self.cards.insert(o),
             AnyObject::NodeProfile(o) => self.node_profiles.insert(o),
             AnyObject::Node(o) => self.nodes.insert(o),
+            AnyObject::Network(o) => self.networks.insert(o),
+            AnyObject::Port(o) => self.ports.insert(o),
+            AnyObject::VirtualPortGroup(o) => self.vpgs.insert(o),
         }
     }
 
@@ -157,6 +171,9 @@ impl Snapshot {
             Kind::Card => drop(self.cards.remove(id)),
             Kind::NodeProfile => drop(self.node_profiles.remove(id)),
             Kind::Node => drop(self.nodes.remove(id)),
+            Kind::Network => drop(self.networks.remove(id)),
+            Kind::Port => drop(self.ports.remove(id)),
+            Kind::VirtualPortGroup => drop(self.vpgs.remove(id)),
         }
     }
 
@@ -203,6 +220,9 @@ impl Snapshot {
             AnyObject::Hardware(o) => self.put_checked(o, out),
             AnyObject::Card(o) => self.put_checked(o, out),
             AnyObject::NodeProfile(o) => self.put_checked(o, out),
+            AnyObject::Network(o) => self.put_checked(o, out),
+            AnyObject::Port(o) => self.put_checked(o, out),
+            AnyObject::VirtualPortGroup(o) => self.put_checked(o, out),
             AnyObject::Node(o) => {
                 // Create the switch-port records this cabling names, so that a
                 // port exists in the inventory before the switch reports it.
@@ -238,7 +258,7 @@ impl Snapshot {
                 return Err(ModelError::MissingReference { field: r.field, kind: r.kind.singular(), id: r.id.to_string() });
             }
         }
-        if let Some(existing) = S::table(self).by_name(o.spec.name_scope(), o.spec.name()) {
+        if let Some(existing) = S::table(self).by_name(o.spec.name_scope(), o.spec.name()).filter(|_| S::UNIQUE_NAMES) {
             if existing.id != o.id {
                 return Err(ModelError::DuplicateName {
                     kind: S::KIND.singular(),
@@ -359,6 +379,9 @@ impl Snapshot {
                     AnyObject::Card(o) => o.spec.references(),
                     AnyObject::NodeProfile(o) => o.spec.references(),
                     AnyObject::Node(o) => o.spec.references(),
+                    AnyObject::Network(o) => o.spec.references(),
+                    AnyObject::Port(o) => o.spec.references(),
+                    AnyObject::VirtualPortGroup(o) => o.spec.references(),
                 };
                 if refs.iter().any(|r| r.kind == kind && r.id == *id) {
                     out.push((*k, o.id(), format!("{} {:?} ({})", k.singular(), o.name(), o.id())));

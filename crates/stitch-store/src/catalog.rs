@@ -29,6 +29,16 @@ pub enum CatalogError {
     Corrupt { key: String, reason: String },
 }
 
+/// Why [`Catalog::update`] stored nothing.
+#[derive(Debug, Error)]
+pub enum UpdateError<E> {
+    /// The planning function refused.
+    #[error("{0}")]
+    Refused(E),
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+}
+
 fn key(kind: Kind, id: &uuid::Uuid) -> String {
     format!("{PREFIX}{}/{id}", kind.plural())
 }
@@ -87,9 +97,33 @@ impl Catalog {
         changes: Vec<Change>,
         ctx: &mut (dyn Context + Send),
     ) -> Result<(Snapshot, Vec<Change>), CatalogError> {
+        self.update_with(|_| Ok::<_, ModelError>(changes), ctx).await.map_err(|e| match e {
+            UpdateError::Catalog(c) => c,
+            UpdateError::Refused(m) => CatalogError::Model(m),
+        })
+    }
+
+    /// Compute changes from the latest snapshot and commit them, with no other
+    /// write in between: `plan` runs under the writer lock, so decisions it
+    /// makes from the snapshot (a free VLAN, a unique VNI) still hold when the
+    /// changes are stored. `plan` may refuse with its own error type.
+    pub async fn update<E>(
+        &self,
+        plan: impl FnOnce(&Snapshot) -> Result<Vec<Change>, E>,
+    ) -> Result<(Snapshot, Vec<Change>), UpdateError<E>> {
+        self.update_with(plan, &mut SystemContext).await
+    }
+
+    async fn update_with<E>(
+        &self,
+        plan: impl FnOnce(&Snapshot) -> Result<Vec<Change>, E>,
+        ctx: &mut (dyn Context + Send),
+    ) -> Result<(Snapshot, Vec<Change>), UpdateError<E>> {
         let _w = self.writer.lock().await;
         let base = self.snapshot();
-        let (mut next, effective) = base.apply(changes, ctx)?;
+        let changes = plan(&base).map_err(UpdateError::Refused)?;
+        let (mut next, effective) =
+            base.apply(changes, ctx).map_err(|e| UpdateError::Catalog(CatalogError::Model(e)))?;
         let ops: Vec<Op> = effective
             .iter()
             .map(|c| match c {
@@ -100,7 +134,7 @@ impl Catalog {
                 Change::Delete(k, id) => Op::Delete { key: key(*k, id) },
             })
             .collect();
-        let res = self.store.txn(Vec::new(), ops).await?;
+        let res = self.store.txn(Vec::new(), ops).await.map_err(|e| UpdateError::Catalog(e.into()))?;
         next.revision = res.revision;
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = next.clone();
         self.revision.send_replace(res.revision);

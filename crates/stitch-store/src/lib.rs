@@ -15,7 +15,7 @@ mod redb_store;
 mod types;
 mod watch;
 
-pub use catalog::{Catalog, CatalogError};
+pub use catalog::{Catalog, CatalogError, UpdateError};
 pub use mem::MemStore;
 pub use redb_store::RedbStore;
 pub use types::*;
