@@ -1,0 +1,5 @@
+//! Engine tests: binding decisions and their invariants, on in-memory snapshots.
+
+mod bind;
+mod fixture;
+mod props;

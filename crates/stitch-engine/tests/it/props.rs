@@ -1,0 +1,111 @@
+//! Invariants of the binding engine under random sequences of operations.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use proptest::prelude::*;
+use stitch_engine::bind;
+use stitch_model::inventory::*;
+use stitch_model::Snapshot;
+
+use crate::fixture::*;
+
+#[derive(Clone, Debug)]
+enum Op {
+    Bind { port: u8, net: u8, host: u8 },
+    Unbind { port: u8 },
+    Delete { port: u8 },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (0u8..12, 0u8..4, 0u8..4).prop_map(|(port, net, host)| Op::Bind { port, net, host }),
+        1 => (0u8..12).prop_map(|port| Op::Unbind { port }),
+        1 => (0u8..12).prop_map(|port| Op::Delete { port }),
+    ]
+}
+
+const HOSTS: [&str; 4] = ["n1", "n2", "n3", "nowhere"];
+
+fn check(s: &Snapshot) -> Result<(), TestCaseError> {
+    // No two networks share a VLAN on one switch.
+    let mut by_switch_vlan: BTreeMap<(uuid::Uuid, u16), BTreeSet<uuid::Uuid>> = BTreeMap::new();
+    for g in s.vpgs.iter() {
+        by_switch_vlan.entry((g.spec.switch_id, g.spec.vlan)).or_default().insert(g.spec.network_id);
+        prop_assert!(!g.spec.port_ids.is_empty(), "empty automatic group {} left behind", g.spec.name);
+        for p in &g.spec.port_ids {
+            let port = s.ports.get(p);
+            prop_assert!(port.is_some_and(|p| p.spec.binding.is_bound()), "group lists an unbound port");
+        }
+    }
+    for ((sw, vlan), nets) in by_switch_vlan {
+        prop_assert_eq!(nets.len(), 1, "switch {} VLAN {} carries {:?}", sw, vlan, nets);
+    }
+    // Every bound port is in exactly one group, with the VLAN it reports.
+    for p in s.ports.iter() {
+        let groups: Vec<_> = s.vpgs.iter().filter(|g| g.spec.port_ids.contains(&p.id)).collect();
+        if p.spec.binding.is_bound() {
+            prop_assert_eq!(groups.len(), 1);
+            let vlan = p.spec.binding.vif_details.get("vlan").and_then(|v| v.as_str()).unwrap_or("0");
+            prop_assert_eq!(groups[0].spec.vlan.to_string(), vlan);
+        } else {
+            prop_assert!(groups.is_empty());
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+    #[test]
+    fn binding_invariants_hold_and_everything_is_released(ops in proptest::collection::vec(op(), 1..60)) {
+        let mut s = fabric_with(VlanMode::PerSwitch, "[100, 103]");
+        for n in 0..4u128 {
+            s = network(&s, 100 + n, NetworkType::Vxlan, None, None);
+        }
+        let mut nets: BTreeMap<u8, u8> = BTreeMap::new();
+        for op in ops {
+            s = match op {
+                Op::Bind { port, net, host } => {
+                    let net = *nets.entry(port).or_insert(net);
+                    let spec = port_spec(100 + net as u128, port, HOSTS[host as usize], VnicType::Direct);
+                    bind_port(&s, 1000 + port as u128, spec)
+                }
+                Op::Unbind { port } if s.ports.get(&id(1000 + port as u128)).is_some() => {
+                    let mut spec = s.ports.get(&id(1000 + port as u128)).unwrap().spec.clone();
+                    spec.host_id.clear();
+                    bind_port(&s, 1000 + port as u128, spec)
+                }
+                Op::Delete { port } if s.ports.get(&id(1000 + port as u128)).is_some() => {
+                    nets.remove(&port);
+                    commit(&s, bind::delete_port(&s, id(1000 + port as u128)).unwrap())
+                }
+                _ => s,
+            };
+            check(&s)?;
+        }
+        // Deleting every port releases every group (and so every VLAN).
+        let ids: Vec<_> = s.ports.iter().map(|p| p.id).collect();
+        for p in ids {
+            s = commit(&s, bind::delete_port(&s, p).unwrap());
+        }
+        prop_assert_eq!(s.vpgs.len(), 0);
+    }
+
+    #[test]
+    fn binding_is_deterministic(ops in proptest::collection::vec((0u8..6, 0u8..3, 0u8..3), 1..20)) {
+        let run = || {
+            let mut s = fabric();
+            for n in 0..3u128 {
+                s = network(&s, 100 + n, NetworkType::Vxlan, None, None);
+            }
+            for (port, net, host) in &ops {
+                let spec = port_spec(100 + *net as u128 % 3, *port, HOSTS[*host as usize], VnicType::Direct);
+                if bind::put_port(&s, obj(1000 + *port as u128, spec.clone())).is_ok() {
+                    s = bind_port(&s, 1000 + *port as u128, spec);
+                }
+            }
+            (format!("{:?}", s.list_any(stitch_model::Kind::Port)), format!("{:?}", s.list_any(stitch_model::Kind::VirtualPortGroup)))
+        };
+        prop_assert_eq!(run(), run());
+    }
+}
