@@ -11,5 +11,6 @@
 pub mod alloc;
 pub mod bind;
 mod error;
+pub mod status;
 
 pub use error::EngineError;

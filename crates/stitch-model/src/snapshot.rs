@@ -100,6 +100,8 @@ pub struct Snapshot {
     pub networks: Table<NetworkSpec>,
     pub ports: Table<PortSpec>,
     pub vpgs: Table<VpgSpec>,
+    /// The store revision at which each object (by id) was last written.
+    pub mod_revisions: OrdMap<Uuid, u64>,
 }
 
 macro_rules! each_kind {
@@ -162,7 +164,13 @@ impl Snapshot {
         }
     }
 
+    /// The store revision at which an object was last written (0 if unknown).
+    pub fn mod_revision(&self, id: &Uuid) -> u64 {
+        self.mod_revisions.get(id).copied().unwrap_or(0)
+    }
+
     fn unload(&mut self, kind: Kind, id: &Uuid) {
+        self.mod_revisions.remove(id);
         match kind {
             Kind::Fabric => drop(self.fabrics.remove(id)),
             Kind::Switch => drop(self.switches.remove(id)),

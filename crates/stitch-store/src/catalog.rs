@@ -65,6 +65,7 @@ impl Catalog {
                 .ok_or_else(|| CatalogError::Corrupt { key: kv.key.clone(), reason: "unknown kind".into() })?;
             let obj = AnyObject::from_json(kind, &kv.value)
                 .map_err(|e| CatalogError::Corrupt { key: kv.key.clone(), reason: e.to_string() })?;
+            snap.mod_revisions.insert(obj.id(), kv.mod_revision);
             snap.load(obj);
         }
         let (tx, _) = watch::channel(rev);
@@ -136,6 +137,11 @@ impl Catalog {
             .collect();
         let res = self.store.txn(Vec::new(), ops).await.map_err(|e| UpdateError::Catalog(e.into()))?;
         next.revision = res.revision;
+        for c in &effective {
+            if let Change::Put(o) = c {
+                next.mod_revisions.insert(o.id(), res.revision);
+            }
+        }
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = next.clone();
         self.revision.send_replace(res.revision);
         Ok((next, effective))
