@@ -1,0 +1,225 @@
+//! OpenStack Networking (Neutron) v2.0 compatible northbound API.
+//!
+//! Served: version discovery (`/`, `/v2.0/`), `extensions`, `networks`
+//! (with `provider`), `ports` (with `binding`); envelopes, all-or-nothing
+//! bulk create, filters on any attribute, `fields=`, sorting and
+//! `limit`/`marker` pagination, Neutron-style errors. Writes go through the
+//! binding engine under the catalog's writer lock; a port's binding (and its
+//! `binding:vif_details.vlan`) is in the response to the request that binds it.
+
+pub mod attrs;
+mod discovery;
+pub mod error;
+mod network;
+mod port;
+pub mod query;
+mod util;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Map, Value, json};
+use stitch_engine::bind;
+use stitch_engine::status::StatusBoard;
+use stitch_model::snapshot::{Change, SystemContext};
+use stitch_model::{Kind, Snapshot};
+use stitch_store::Catalog;
+use uuid::Uuid;
+
+pub use error::NeutronError;
+use query::ListQuery;
+
+/// What the Neutron handlers need.
+#[derive(Clone)]
+pub struct NeutronState {
+    pub catalog: Arc<Catalog>,
+    pub status: Arc<StatusBoard>,
+}
+
+/// The Neutron routes, ready to merge into the main router.
+pub fn router(state: NeutronState) -> Router {
+    Router::new()
+        .route("/", get(discovery::versions))
+        .route("/v2.0", get(discovery::resources))
+        .route("/v2.0/", get(discovery::resources))
+        .route("/v2.0/extensions", get(discovery::extensions))
+        .route("/v2.0/extensions/{alias}", get(discovery::extension))
+        .route("/v2.0/networks", get(list_networks).post(create_networks))
+        .route("/v2.0/networks/{id}", get(show_network).put(update_network).delete(delete_network))
+        .route("/v2.0/ports", get(list_ports).post(create_ports))
+        .route("/v2.0/ports/{id}", get(show_port).put(update_port).delete(delete_port))
+        .with_state(state)
+}
+
+type Result<T> = std::result::Result<T, NeutronError>;
+
+pub(crate) fn base_url(headers: &HeaderMap) -> String {
+    let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    format!("http://{host}")
+}
+
+fn id_of(s: &str, kind: &str) -> Result<Uuid> {
+    Uuid::try_parse(s).map_err(|_| NeutronError::not_found(&format!("{kind}NotFound"), format!("{kind} {s} could not be found.")))
+}
+
+fn attr_names(t: attrs::AttrTable) -> Vec<&'static str> {
+    t.iter().map(|(n, _)| *n).collect()
+}
+
+fn one(key: &str, item: Map<String, Value>) -> Value {
+    json!({ key: item })
+}
+
+fn created(v: Value) -> Response {
+    (StatusCode::CREATED, axum::Json(v)).into_response()
+}
+
+/// Run `step` for each item on an evolving copy of the snapshot so later
+/// items see earlier ones (a bulk request is one transaction).
+fn bulk<T>(
+    snap: &Snapshot,
+    items: Vec<T>,
+    mut step: impl FnMut(&Snapshot, T) -> Result<(Uuid, Vec<Change>)>,
+) -> Result<(Vec<Uuid>, Vec<Change>)> {
+    let mut cur = snap.clone();
+    let mut ids = Vec::new();
+    let mut all = Vec::new();
+    let many = items.len() > 1;
+    for (i, item) in items.into_iter().enumerate() {
+        let (id, changes) = step(&cur, item).map_err(|mut e| {
+            if many {
+                e.message = format!("item {i}: {}", e.message);
+            }
+            e
+        })?;
+        if many {
+            cur = cur.apply(changes.clone(), &mut SystemContext)?.0;
+        }
+        ids.push(id);
+        all.extend(changes);
+    }
+    Ok((ids, all))
+}
+
+// ------------------------------------------------------------------ networks
+
+async fn list_networks(State(st): State<NeutronState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Result<axum::Json<Value>> {
+    let q = ListQuery::parse(q.as_deref())?;
+    let snap = st.catalog.snapshot();
+    let items = snap.networks.iter().map(|n| network::to_json(&snap, n)).collect();
+    Ok(axum::Json(query::list_response(items, &attr_names(network::ATTRS), &q, "networks", &format!("{}/v2.0/networks", base_url(&headers)))?))
+}
+
+async fn show_network(State(st): State<NeutronState>, Path(id): Path<String>, RawQuery(q): RawQuery) -> Result<axum::Json<Value>> {
+    let q = ListQuery::parse(q.as_deref())?;
+    let id = id_of(&id, "Network")?;
+    let snap = st.catalog.snapshot();
+    let n = snap.networks.get(&id).ok_or_else(|| NeutronError::not_found("NetworkNotFound", format!("Network {id} could not be found.")))?;
+    Ok(axum::Json(one("network", query::project(network::to_json(&snap, n), &q))))
+}
+
+async fn create_networks(State(st): State<NeutronState>, body: Bytes) -> Result<Response> {
+    let (items, is_bulk) = attrs::envelope(&body, "network", "networks")?;
+    let parsed = items.iter().map(network::parse_create).collect::<Result<Vec<_>>>()?;
+    let mut ids = Vec::new();
+    let (snap, _) = st
+        .catalog
+        .update(|snap| {
+            let (i, changes) = bulk(snap, parsed, |cur, (net, vni)| Ok((net.id, bind::put_network(cur, net, vni)?)))?;
+            ids = i;
+            Ok::<_, NeutronError>(changes)
+        })
+        .await?;
+    let reps: Vec<_> = ids.iter().filter_map(|id| snap.networks.get(id)).map(|n| Value::Object(network::to_json(&snap, n))).collect();
+    Ok(created(if is_bulk { json!({"networks": reps}) } else { json!({"network": reps.into_iter().next()}) }))
+}
+
+async fn update_network(State(st): State<NeutronState>, Path(id): Path<String>, body: Bytes) -> Result<axum::Json<Value>> {
+    let id = id_of(&id, "Network")?;
+    let (items, bulk_req) = attrs::envelope(&body, "network", "networks")?;
+    if bulk_req {
+        return Err(NeutronError::bad_request("Bulk update is not supported"));
+    }
+    let body = items.into_iter().next().unwrap_or_default();
+    let (snap, _) = st
+        .catalog
+        .update(|snap| {
+            let n = snap.networks.get(&id).ok_or_else(|| NeutronError::not_found("NetworkNotFound", format!("Network {id} could not be found.")))?;
+            let n = network::apply_update(n.clone(), &body)?;
+            Ok::<_, NeutronError>(bind::put_network(snap, n, None)?)
+        })
+        .await?;
+    let n = snap.networks.get(&id).ok_or_else(|| NeutronError::not_found("NetworkNotFound", "gone"))?;
+    Ok(axum::Json(one("network", network::to_json(&snap, n))))
+}
+
+async fn delete_network(State(st): State<NeutronState>, Path(id): Path<String>) -> Result<StatusCode> {
+    let id = id_of(&id, "Network")?;
+    st.catalog.apply(vec![Change::Delete(Kind::Network, id)]).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ------------------------------------------------------------------ ports
+
+async fn list_ports(State(st): State<NeutronState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Result<axum::Json<Value>> {
+    let q = ListQuery::parse(q.as_deref())?;
+    let snap = st.catalog.snapshot();
+    let items = snap.ports.iter().map(|p| port::to_json(&snap, &st.status, p)).collect();
+    Ok(axum::Json(query::list_response(items, &attr_names(port::ATTRS), &q, "ports", &format!("{}/v2.0/ports", base_url(&headers)))?))
+}
+
+async fn show_port(State(st): State<NeutronState>, Path(id): Path<String>, RawQuery(q): RawQuery) -> Result<axum::Json<Value>> {
+    let q = ListQuery::parse(q.as_deref())?;
+    let id = id_of(&id, "Port")?;
+    let snap = st.catalog.snapshot();
+    let p = snap.ports.get(&id).ok_or_else(|| NeutronError::not_found("PortNotFound", format!("Port {id} could not be found.")))?;
+    Ok(axum::Json(one("port", query::project(port::to_json(&snap, &st.status, p), &q))))
+}
+
+async fn create_ports(State(st): State<NeutronState>, body: Bytes) -> Result<Response> {
+    let (items, is_bulk) = attrs::envelope(&body, "port", "ports")?;
+    let mut ids = Vec::new();
+    let (snap, _) = st
+        .catalog
+        .update(|snap| {
+            let (i, changes) = bulk(snap, items, |cur, body| {
+                let p = port::parse_create(cur, &body)?;
+                Ok((p.id, bind::put_port(cur, p)?))
+            })?;
+            ids = i;
+            Ok::<_, NeutronError>(changes)
+        })
+        .await?;
+    let reps: Vec<_> = ids.iter().filter_map(|id| snap.ports.get(id)).map(|p| Value::Object(port::to_json(&snap, &st.status, p))).collect();
+    Ok(created(if is_bulk { json!({"ports": reps}) } else { json!({"port": reps.into_iter().next()}) }))
+}
+
+async fn update_port(State(st): State<NeutronState>, Path(id): Path<String>, body: Bytes) -> Result<axum::Json<Value>> {
+    let id = id_of(&id, "Port")?;
+    let (items, bulk_req) = attrs::envelope(&body, "port", "ports")?;
+    if bulk_req {
+        return Err(NeutronError::bad_request("Bulk update is not supported"));
+    }
+    let body = items.into_iter().next().unwrap_or_default();
+    let (snap, _) = st
+        .catalog
+        .update(|snap| {
+            let p = snap.ports.get(&id).ok_or_else(|| NeutronError::not_found("PortNotFound", format!("Port {id} could not be found.")))?;
+            let p = port::apply_update(p.clone(), &body)?;
+            Ok::<_, NeutronError>(bind::put_port(snap, p)?)
+        })
+        .await?;
+    let p = snap.ports.get(&id).ok_or_else(|| NeutronError::not_found("PortNotFound", "gone"))?;
+    Ok(axum::Json(one("port", port::to_json(&snap, &st.status, p))))
+}
+
+async fn delete_port(State(st): State<NeutronState>, Path(id): Path<String>) -> Result<StatusCode> {
+    let id = id_of(&id, "Port")?;
+    st.catalog.update(|snap| bind::delete_port(snap, id).map_err(NeutronError::from)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
