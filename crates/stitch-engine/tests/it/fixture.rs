@@ -42,7 +42,7 @@ pub fn fabric_with(mode: VlanMode, vlan_range: &str) -> Snapshot {
             SwitchSpec {
                 name: name.into(),
                 fabric_id: id(1),
-                ovsdb: "unix:/tmp/x".parse().unwrap(),
+                ovsdb: format!("unix:/tmp/{name}.sock").parse().unwrap(),
                 tunnel_ip: ip.parse().unwrap(),
                 management_ip: None,
                 vlan_range: None,

@@ -3,3 +3,4 @@
 mod bind;
 mod fixture;
 mod props;
+mod scenarios;

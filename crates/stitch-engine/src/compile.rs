@@ -1,0 +1,136 @@
+//! `compile`: the desired content of every switch database, derived purely
+//! from a snapshot (and the MACs switches have learned).
+//!
+//! Per OVSDB endpoint (one database, possibly several `Physical_Switch`
+//! rows): a `Logical_Switch` per network present (name = network id,
+//! `tunnel_key` = VNI, `source_node` replication), the VLAN bindings of
+//! every group on its switches, a remote unicast MAC for every bound port
+//! behind another VTEP, the `unknown-dst` flood list of the other VTEPs
+//! carrying the network, and MACs learned by other switches.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use stitch_model::inventory::{Object, SwitchSpec};
+use stitch_model::{MacAddr, OvsdbTarget, Snapshot};
+use stitch_vtep::{DesiredLogicalSwitch, DesiredVtep, Owner, RemoteMac, ReplicationMode, UNKNOWN_DST};
+use uuid::Uuid;
+
+/// Identifies one OVSDB endpoint (one database). Switches with the same
+/// `ovsdb` target share it; each passive switch is its own.
+pub fn endpoint_key(sw: &Object<SwitchSpec>) -> String {
+    match &sw.spec.ovsdb {
+        OvsdbTarget::Passive => format!("passive:{}", sw.spec.name),
+        t => t.to_string(),
+    }
+}
+
+/// MACs the switches learned (`Ucast_Macs_Local`), per endpoint:
+/// (logical switch name, MAC) → the learning VTEP's tunnel IP.
+pub type Learned = BTreeMap<String, BTreeMap<(String, MacAddr), IpAddr>>;
+
+/// The logical switch name of a network.
+pub fn ls_name(network: Uuid) -> String {
+    network.to_string()
+}
+
+/// Every endpoint and the switches behind it.
+pub fn endpoints(snap: &Snapshot) -> BTreeMap<String, Vec<Uuid>> {
+    let mut m: BTreeMap<String, Vec<Uuid>> = BTreeMap::new();
+    for sw in snap.switches.iter() {
+        m.entry(endpoint_key(sw)).or_default().push(sw.id);
+    }
+    m
+}
+
+/// The desired state of every endpoint.
+pub fn compile(snap: &Snapshot, learned: &Learned, owner: &Owner) -> BTreeMap<String, DesiredVtep> {
+    endpoints(snap).into_keys().map(|k| {
+        let d = compile_endpoint(snap, learned, owner, &k);
+        (k, d)
+    }).collect()
+}
+
+/// The desired state of one endpoint.
+pub fn compile_endpoint(snap: &Snapshot, learned: &Learned, owner: &Owner, key: &str) -> DesiredVtep {
+    let mut d = DesiredVtep::empty(owner.clone());
+    let local: Vec<&Object<SwitchSpec>> = snap.switches.iter().filter(|s| endpoint_key(s) == key).collect();
+    let local_ids: BTreeSet<Uuid> = local.iter().map(|s| s.id).collect();
+    let local_ips: BTreeSet<IpAddr> = local.iter().map(|s| s.spec.tunnel_ip).collect();
+    let ip_of = |sw: &Uuid| snap.switches.get(sw).map(|s| s.spec.tunnel_ip);
+
+    // Networks present here, with their bindings.
+    let mut nets: BTreeSet<Uuid> = BTreeSet::new();
+    for g in snap.vpgs.iter().filter(|g| local_ids.contains(&g.spec.switch_id)) {
+        let (Some(net), Some(sw)) = (snap.networks.get(&g.spec.network_id), snap.switches.get(&g.spec.switch_id)) else {
+            continue;
+        };
+        nets.insert(net.id);
+        for port in &g.spec.switch_ports {
+            d.port_bindings
+                .entry((sw.spec.name.clone(), port.clone()))
+                .or_default()
+                .insert(g.spec.vlan, ls_name(net.id));
+        }
+    }
+    for net in nets.iter().filter_map(|n| snap.networks.get(n)) {
+        let mut ls = DesiredLogicalSwitch::new(net.spec.vni.get() as i64);
+        ls.replication_mode = Some(ReplicationMode::SourceNode);
+        d.logical_switches.insert(ls_name(net.id), ls);
+    }
+
+    // Remote VTEPs and bound MACs of those networks.
+    let mut remotes: BTreeMap<Uuid, BTreeSet<IpAddr>> = BTreeMap::new();
+    let mut bound: BTreeSet<(Uuid, MacAddr)> = BTreeSet::new();
+    for g in snap.vpgs.iter().filter(|g| nets.contains(&g.spec.network_id)) {
+        for p in g.spec.port_ids.iter().filter_map(|p| snap.ports.get(p)) {
+            bound.insert((g.spec.network_id, p.spec.mac_address));
+        }
+        let Some(ip) = ip_of(&g.spec.switch_id) else { continue };
+        if local_ids.contains(&g.spec.switch_id) || local_ips.contains(&ip) {
+            continue;
+        }
+        remotes.entry(g.spec.network_id).or_default().insert(ip);
+        for p in g.spec.port_ids.iter().filter_map(|p| snap.ports.get(p)) {
+            d.ucast_remote.entry((ls_name(g.spec.network_id), p.spec.mac_address)).or_insert_with(|| RemoteMac::at(ip));
+        }
+    }
+    for (net, ips) in remotes {
+        d.mcast_remote.insert((ls_name(net), UNKNOWN_DST.to_string()), ips);
+    }
+
+    // MACs learned elsewhere, unless a binding says where the MAC lives.
+    for (ep, macs) in learned.iter().filter(|(ep, _)| ep.as_str() != key) {
+        let _ = ep;
+        for ((ls, mac), ip) in macs {
+            let Ok(net) = Uuid::try_parse(ls) else { continue };
+            if !nets.contains(&net) || local_ips.contains(ip) || bound.contains(&(net, *mac)) {
+                continue;
+            }
+            d.ucast_remote.entry((ls.clone(), *mac)).or_insert_with(|| RemoteMac::at(*ip));
+        }
+    }
+    d
+}
+
+/// Learned MACs that contradict a binding (the MAC is bound to a port
+/// elsewhere): never spread, counted and logged by the caller.
+pub fn contradicting(snap: &Snapshot, learned: &Learned) -> Vec<(String, String, MacAddr)> {
+    let mut bound: BTreeMap<(Uuid, MacAddr), BTreeSet<IpAddr>> = BTreeMap::new();
+    for g in snap.vpgs.iter() {
+        let Some(ip) = snap.switches.get(&g.spec.switch_id).map(|s| s.spec.tunnel_ip) else { continue };
+        for p in g.spec.port_ids.iter().filter_map(|p| snap.ports.get(p)) {
+            bound.entry((g.spec.network_id, p.spec.mac_address)).or_default().insert(ip);
+        }
+    }
+    let mut out = Vec::new();
+    for (ep, macs) in learned {
+        for ((ls, mac), ip) in macs {
+            let Ok(net) = Uuid::try_parse(ls) else { continue };
+            if bound.get(&(net, *mac)).is_some_and(|ips| !ips.contains(ip)) {
+                out.push((ep.clone(), ls.clone(), *mac));
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,128 @@
+//! Golden step-file scenarios: each directory under `tests/scenarios/` holds
+//! numbered steps, `NN-what.in.json` (events applied through the engine, as
+//! the API would) and `NN-what.out.json` (the expected result: every port's
+//! binding and every endpoint's desired switch rows). Run with
+//! `STITCH_BLESS=1` to (re)write the `.out.json` files from what the engine
+//! does now; review the diff before committing it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use stitch_engine::bind;
+use stitch_engine::compile::{Learned, compile};
+use stitch_model::inventory::*;
+use stitch_model::Snapshot;
+use stitch_vtep::{DesiredVtep, Owner};
+
+use crate::fixture::*;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+enum Event {
+    /// A network by number; `vlan` makes it a vlan provider network.
+    Network { n: u128, #[serde(default)] vlan: Option<u32>, #[serde(default)] physnet: Option<String> },
+    /// Create or update port `n` (MAC fa:16:3e:00:00:<mac>) on network `net`.
+    Port { n: u128, net: u128, mac: u8, host: String, #[serde(default = "direct")] vnic: String, #[serde(default)] profile: serde_json::Map<String, Value> },
+    DeletePort { n: u128 },
+    DeleteNetwork { n: u128 },
+    /// Replace what endpoint `endpoint` has learned: [[network, mac, ip], ...].
+    Learned { endpoint: String, macs: Vec<(u128, u8, String)> },
+}
+
+fn direct() -> String {
+    "direct".into()
+}
+
+fn render_desired(d: &DesiredVtep) -> Value {
+    let bindings: BTreeMap<String, BTreeMap<String, String>> = d
+        .port_bindings
+        .iter()
+        .map(|((sw, p), m)| (format!("{sw}/{p}"), m.iter().map(|(v, ls)| (v.to_string(), ls.clone())).collect()))
+        .collect();
+    json!({
+        "logical_switches": d.logical_switches.iter().map(|(n, l)| (n.clone(), l.tunnel_key)).collect::<BTreeMap<_, _>>(),
+        "bindings": bindings,
+        "ucast_remote": d.ucast_remote.iter().map(|((ls, m), r)| (format!("{ls} {m}"), r.dst_ip.to_string())).collect::<BTreeMap<_, _>>(),
+        "flood": d.mcast_remote.iter().map(|((ls, m), ips)| (format!("{ls} {m}"), ips.iter().map(|i| i.to_string()).collect::<Vec<_>>())).collect::<BTreeMap<_, _>>(),
+    })
+}
+
+fn render(s: &Snapshot, learned: &Learned) -> Value {
+    let owner = Owner::new("golden").unwrap();
+    let ports: BTreeMap<String, Value> = s
+        .ports
+        .iter()
+        .map(|p| {
+            let b = &p.spec.binding;
+            (p.id.to_string(), json!({"host": p.spec.host_id, "vif_type": b.vif_type, "vif_details": b.vif_details, "failure": b.failure, "generation": b.generation}))
+        })
+        .collect();
+    let endpoints: BTreeMap<String, Value> = compile(s, learned, &owner).iter().map(|(k, d)| (k.clone(), render_desired(d))).collect();
+    json!({"ports": ports, "endpoints": endpoints})
+}
+
+fn apply(s: Snapshot, learned: &mut Learned, e: Event) -> Snapshot {
+    match e {
+        Event::Network { n, vlan, physnet } => {
+            let ty = if vlan.is_some() { NetworkType::Vlan } else { NetworkType::Vxlan };
+            network(&s, n, ty, vlan, physnet.as_deref())
+        }
+        Event::Port { n, net, mac, host, vnic, profile } => {
+            let mut spec = port_spec(net, mac, &host, VnicType::parse(&vnic).expect("vnic"));
+            spec.profile = profile;
+            bind_port(&s, n, spec)
+        }
+        Event::DeletePort { n } => commit(&s, bind::delete_port(&s, id(n)).unwrap()),
+        Event::DeleteNetwork { n } => commit(&s, vec![stitch_model::Change::Delete(Kind::Network, id(n))]),
+        Event::Learned { endpoint, macs } => {
+            let m = learned.entry(endpoint).or_default();
+            m.clear();
+            for (net, mac, ip) in macs {
+                m.insert((id(net).to_string(), format!("fa:16:3e:00:00:{mac:02x}").parse().unwrap()), ip.parse().unwrap());
+            }
+            s
+        }
+    }
+}
+
+fn steps(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.to_string_lossy().ends_with(".in.json")).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn golden_scenarios() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios");
+    let bless = std::env::var_os("STITCH_BLESS").is_some();
+    let mut dirs: Vec<_> = std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
+    dirs.sort();
+    assert!(dirs.len() >= 5, "scenarios missing under {}", root.display());
+    let mut failures = Vec::new();
+    for dir in dirs {
+        let mut s = fabric();
+        let mut learned = Learned::new();
+        let list = steps(&dir);
+        assert!(!list.is_empty(), "no steps in {}", dir.display());
+        for step in list {
+            let events: Vec<Event> = serde_json::from_str(&std::fs::read_to_string(&step).unwrap())
+                .unwrap_or_else(|e| panic!("{}: {e}", step.display()));
+            for e in events {
+                s = apply(s, &mut learned, e);
+            }
+            let got = serde_json::to_string_pretty(&render(&s, &learned)).unwrap() + "\n";
+            let out = PathBuf::from(step.to_string_lossy().replace(".in.json", ".out.json"));
+            if bless {
+                std::fs::write(&out, &got).unwrap();
+            } else {
+                let want = std::fs::read_to_string(&out).unwrap_or_default();
+                if want != got {
+                    failures.push(format!("{}: output differs (STITCH_BLESS=1 to regenerate)\n--- want\n{want}\n--- got\n{got}", out.display()));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
