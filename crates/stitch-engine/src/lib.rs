@@ -14,6 +14,7 @@ pub mod alloc;
 pub mod bind;
 pub mod compile;
 mod error;
+pub mod runtime;
 pub mod status;
 
 pub use error::EngineError;

@@ -1,0 +1,325 @@
+//! One endpoint's reconciler: connect, monitor, and converge on every trigger.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use ovsdb::{Client, ClientConfig, Endpoint, Event, MonitorMethod};
+use stitch_model::inventory::{AnyObject, Object, SwitchPortSpec};
+use stitch_model::snapshot::Change;
+use stitch_model::{MacAddr, Snapshot};
+use stitch_vtep::{DATABASE, VtepCache, apply, check_schema, monitor_requests, plan};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use super::Shared;
+use crate::compile::{Learned, compile_endpoint, contradicting, endpoint_key};
+
+/// Why a reconcile pass could not finish (it is retried).
+type PassError = String;
+
+/// Run until `stop` says so. Never returns early on errors: a switch that
+/// is unreachable or misbehaving is retried with backoff.
+pub(crate) async fn run(shared: Arc<Shared>, key: String, target: String, mut stop: watch::Receiver<bool>) {
+    let endpoint: Endpoint = match target.parse() {
+        Ok(e) => e,
+        Err(e) => {
+            set_error(&shared, &key, format!("invalid OVSDB target {target:?}: {e}"));
+            let _ = stop.changed().await;
+            return;
+        }
+    };
+    let config = ClientConfig { inactivity_probe: Some(shared.config.probe_interval), ..ClientConfig::default() };
+    let (client, mut events) = match Client::connect(endpoint, config) {
+        Ok(c) => c,
+        Err(e) => {
+            set_error(&shared, &key, format!("cannot connect to {target}: {e}"));
+            let _ = stop.changed().await;
+            return;
+        }
+    };
+    let mut revisions = shared.catalog.subscribe();
+    let mut learned_rx = shared.learned_tx.subscribe();
+    let mut retry_after: Option<Instant> = None;
+    let mut failures: u32 = 0;
+    let mut timer = tokio::time::interval(shared.config.resync_interval);
+    timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+
+    'session: loop {
+        // (Re)establish the monitor and the cache.
+        set_connected(&shared, &key, false);
+        tokio::select! {
+            r = client.wait_connected() => if r.is_err() { break 'session },
+            _ = stop.changed() => break 'session,
+        }
+        let fresh = match setup(&client).await {
+            Ok(c) => c,
+            Err(e) => {
+                set_error(&shared, &key, e);
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(2)) => continue 'session,
+                    _ = stop.changed() => break 'session,
+                }
+            }
+        };
+        let shared_cache = Arc::new(RwLock::new(fresh));
+        shared.caches.write().unwrap_or_else(|e| e.into_inner()).insert(key.clone(), shared_cache.clone());
+        set_connected(&shared, &key, true);
+        publish_learned(&shared, &key, &shared_cache.read().unwrap_or_else(|e| e.into_inner()));
+        let mut dirty = true;
+
+        loop {
+            if dirty && retry_after.is_none_or(|t| Instant::now() >= t) {
+                match pass(&shared, &client, &key, &shared_cache).await {
+                    Ok(changed) => {
+                        failures = 0;
+                        retry_after = None;
+                        // After a transaction, the monitor brings the new rows
+                        // and the next pass confirms convergence.
+                        dirty = changed;
+                    }
+                    Err(e) => {
+                        failures += 1;
+                        let delay = Duration::from_millis(200u64.saturating_mul(1 << failures.min(6))).min(Duration::from_secs(10));
+                        tracing::warn!(endpoint = %key, error = %e, retry_in = ?delay, "reconcile failed");
+                        set_error(&shared, &key, e);
+                        retry_after = Some(Instant::now() + delay);
+                        dirty = true;
+                    }
+                }
+            }
+            let wake = retry_after.filter(|_| dirty).map(tokio::time::Instant::from_std);
+            tokio::select! {
+                _ = stop.changed() => break 'session,
+                ev = events.recv() => {
+                    let Some(ev) = ev else { break 'session };
+                    match ev {
+                        Event::Update { updates, .. } => {
+                            let mut c = shared_cache.write().unwrap_or_else(|e| e.into_inner());
+                            if let Err(e) = c.apply(&updates) {
+                                tracing::warn!(endpoint = %key, error = %e, "monitor update not applied");
+                            }
+                            drop(c);
+                            publish_learned(&shared, &key, &shared_cache.read().unwrap_or_else(|e| e.into_inner()));
+                            dirty = true;
+                        }
+                        Event::MonitorRestarted { found, updates, .. } => {
+                            let mut c = shared_cache.write().unwrap_or_else(|e| e.into_inner());
+                            if !found {
+                                c.clear();
+                            }
+                            if let Err(e) = c.apply(&updates) {
+                                tracing::warn!(endpoint = %key, error = %e, "monitor resync not applied");
+                            }
+                            drop(c);
+                            set_connected(&shared, &key, true);
+                            publish_learned(&shared, &key, &shared_cache.read().unwrap_or_else(|e| e.into_inner()));
+                            dirty = true;
+                        }
+                        Event::Disconnected { error } => {
+                            tracing::info!(endpoint = %key, %error, "switch disconnected");
+                            set_connected(&shared, &key, false);
+                        }
+                        Event::Connected { .. } => dirty = true,
+                        Event::MonitorLost { error, .. } => {
+                            set_error(&shared, &key, format!("monitor lost: {error}"));
+                            continue 'session;
+                        }
+                        _ => {}
+                    }
+                }
+                r = revisions.changed() => { if r.is_err() { break 'session } dirty = true; }
+                r = learned_rx.changed() => { if r.is_err() { break 'session } dirty = true; }
+                _ = timer.tick() => dirty = true,
+                _ = sleep_until(wake) => {}
+            }
+        }
+    }
+    client.close();
+    for sw in local_switches(&shared.catalog.snapshot(), &key) {
+        shared.status.remove(&sw);
+    }
+}
+
+async fn sleep_until(t: Option<tokio::time::Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Check the schema, start the monitor, build the cache.
+async fn setup(client: &Client) -> Result<VtepCache, PassError> {
+    let schema = client.get_schema(DATABASE).await.map_err(|e| format!("get_schema: {e}"))?;
+    check_schema(&schema).map_err(|e| format!("schema check failed: {e}"))?;
+    let started = client
+        .monitor(DATABASE, monitor_requests(&schema), MonitorMethod::MonitorCondSince)
+        .await
+        .map_err(|e| format!("monitor: {e}"))?;
+    let mut cache = VtepCache::new(schema);
+    cache.apply(&started.updates).map_err(|e| format!("initial monitor contents: {e}"))?;
+    Ok(cache)
+}
+
+fn local_switches(snap: &Snapshot, key: &str) -> Vec<Uuid> {
+    snap.switches.iter().filter(|s| endpoint_key(s) == key).map(|s| s.id).collect()
+}
+
+fn set_connected(shared: &Shared, key: &str, up: bool) {
+    for sw in local_switches(&shared.catalog.snapshot(), key) {
+        shared.status.update(sw, |s| {
+            s.connected = up;
+            if !up {
+                s.in_sync = false;
+            }
+        });
+    }
+}
+
+fn set_error(shared: &Shared, key: &str, e: String) {
+    metrics::counter!("stitch_reconcile_errors_total", "endpoint" => key.to_string()).increment(1);
+    for sw in local_switches(&shared.catalog.snapshot(), key) {
+        shared.status.update(sw, |s| {
+            s.in_sync = false;
+            s.last_error = Some(e.clone());
+        });
+    }
+}
+
+/// The MACs this endpoint's switches learned, for the other endpoints.
+fn publish_learned(shared: &Shared, key: &str, cache: &VtepCache) {
+    let t = cache.tables();
+    let mut mine: BTreeMap<(String, MacAddr), IpAddr> = BTreeMap::new();
+    for m in t.ucast_local.values() {
+        let (Some(ls), Some(ip), Ok(mac)) =
+            (t.logical_switches.get(&m.logical_switch), cache.locator_ip(m.locator), m.mac.parse::<MacAddr>())
+        else {
+            continue;
+        };
+        mine.insert((ls.name.clone(), mac), ip);
+    }
+    let mut all = shared.learned.write().unwrap_or_else(|e| e.into_inner());
+    if all.get(key) != Some(&mine) {
+        if mine.is_empty() {
+            all.remove(key);
+        } else {
+            all.insert(key.to_string(), mine);
+        }
+        drop(all);
+        shared.learned_tx.send_modify(|v| *v += 1);
+    }
+}
+
+/// One reconcile pass. Returns whether a transaction was sent.
+async fn pass(shared: &Shared, client: &Client, key: &str, cache: &Arc<RwLock<VtepCache>>) -> Result<bool, PassError> {
+    let started = Instant::now();
+    let snap = shared.catalog.snapshot();
+    let learned: Learned = shared.learned.read().unwrap_or_else(|e| e.into_inner()).clone();
+    let mut desired = compile_endpoint(&snap, &learned, &shared.config.owner, key);
+    let locals: Vec<_> = snap.switches.iter().filter(|s| endpoint_key(s) == key).cloned().collect();
+
+    // Identity checks: the switch must report itself with our tunnel IP.
+    let mut errors: BTreeMap<Uuid, String> = BTreeMap::new();
+    let mut faults: BTreeMap<Uuid, Vec<String>> = BTreeMap::new();
+    let (the_plan, discovered) = {
+        let c = cache.read().unwrap_or_else(|e| e.into_inner());
+        let mut discovered = Vec::new();
+        for sw in &locals {
+            match c.physical_switch_by_name(&sw.spec.name) {
+                None => {
+                    errors.insert(sw.id, format!("the switch reports no Physical_Switch named {:?}", sw.spec.name));
+                }
+                Some(ps) => {
+                    let ip = sw.spec.tunnel_ip.to_string();
+                    if !ps.tunnel_ips.is_empty() && !ps.tunnel_ips.contains(&ip) {
+                        errors.insert(
+                            sw.id,
+                            format!(
+                                "Physical_Switch {:?} reports tunnel_ips {:?}, the inventory says {ip}",
+                                sw.spec.name, ps.tunnel_ips
+                            ),
+                        );
+                    }
+                    faults.insert(sw.id, ps.switch_fault_status.iter().cloned().collect());
+                    for p in ps.ports.iter().filter_map(|u| c.tables().physical_ports.get(u)) {
+                        if snap.switch_ports.by_name(Some(sw.id), &p.name).is_none() {
+                            discovered.push((sw.id, p.name.clone()));
+                        }
+                    }
+                }
+            }
+        }
+        // A switch whose identity does not match gets nothing programmed.
+        let bad: BTreeSet<String> = locals.iter().filter(|s| errors.contains_key(&s.id)).map(|s| s.spec.name.clone()).collect();
+        desired.port_bindings.retain(|(sw, _), _| !bad.contains(sw));
+        (plan(&desired, &c), discovered)
+    };
+    for (ep, ls, mac) in contradicting(&snap, &learned).into_iter().filter(|(ep, _, _)| ep == key) {
+        metrics::counter!("stitch_learned_mac_contradictions_total", "endpoint" => ep.clone()).increment(1);
+        tracing::debug!(endpoint = %ep, logical_switch = %ls, %mac, "learned MAC contradicts a binding; not spread");
+    }
+    if !discovered.is_empty() {
+        record_discovered(shared, discovered).await;
+    }
+
+    let problems: Vec<String> = the_plan.problems.iter().map(|p| p.to_string()).collect();
+    let ops = the_plan.ops.len();
+    if ops > 0 {
+        tracing::debug!(endpoint = %key, ops, "applying plan");
+        let applied = apply(client, &the_plan).await.map_err(|e| e.to_string())?;
+        if !applied.is_complete() {
+            tracing::info!(endpoint = %key, stale = applied.stale.len(), "plan partly stale; re-planning");
+        }
+    }
+    metrics::counter!("stitch_reconcile_runs_total", "endpoint" => key.to_string()).increment(1);
+    metrics::histogram!("stitch_reconcile_seconds", "endpoint" => key.to_string()).record(started.elapsed().as_secs_f64());
+    for sw in &locals {
+        let err = errors.get(&sw.id).cloned();
+        let f = faults.remove(&sw.id).unwrap_or_default();
+        let probs = problems.clone();
+        shared.status.update(sw.id, |s| {
+            s.connected = true;
+            s.reconciles += 1;
+            s.faults = f;
+            s.problems = probs.clone();
+            if ops > 0 {
+                s.last_ops = ops;
+                s.in_sync = false;
+            } else {
+                s.in_sync = err.is_none() && probs.is_empty();
+                if err.is_none() {
+                    s.applied_revision = snap.revision;
+                }
+            }
+            s.last_error = err.clone();
+        });
+    }
+    Ok(ops > 0)
+}
+
+/// Record ports a switch reports that the inventory does not have yet.
+async fn record_discovered(shared: &Shared, ports: Vec<(Uuid, String)>) {
+    let res = shared
+        .catalog
+        .update(|snap| {
+            let now = time::OffsetDateTime::now_utc();
+            let changes = ports
+                .iter()
+                .filter(|(sw, name)| snap.switches.get(sw).is_some() && snap.switch_ports.by_name(Some(*sw), name).is_none())
+                .map(|(sw, name)| {
+                    Change::Put(AnyObject::SwitchPort(Object {
+                        id: Uuid::new_v4(),
+                        created_at: now,
+                        updated_at: now,
+                        spec: SwitchPortSpec { switch_id: *sw, name: name.clone(), discovered: true },
+                    }))
+                })
+                .collect();
+            Ok::<_, String>(changes)
+        })
+        .await;
+    if let Err(e) = res {
+        tracing::warn!(error = %e, "recording discovered switch ports failed");
+    }
+}

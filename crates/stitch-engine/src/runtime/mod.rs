@@ -1,0 +1,150 @@
+//! The reconcile runtime: one task per OVSDB endpoint, started and stopped
+//! as switches come and go in the catalog.
+//!
+//! Each endpoint task (see [`endpoint`]) keeps a monitor-fed cache of its
+//! database and re-runs `compile → plan → transact` whenever the catalog
+//! changes, the switch's rows change, another switch learns a MAC, or its
+//! timer fires. Reconciling takes no description of what changed, so it is
+//! safe to run at any time; a switch that is down only delays itself.
+
+mod endpoint;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use stitch_model::OvsdbTarget;
+use stitch_store::Catalog;
+use stitch_vtep::{Owner, Plan, VtepCache};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::compile::{Learned, compile_endpoint, endpoint_key};
+use crate::status::StatusBoard;
+
+/// Runtime settings.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// Marks the rows this deployment writes (`other_config:stitch-owner`).
+    pub owner: Owner,
+    /// Full re-reconcile period, on top of event-driven runs.
+    pub resync_interval: Duration,
+    /// OVSDB inactivity probe.
+    pub probe_interval: Duration,
+}
+
+impl EngineConfig {
+    pub fn new(owner: Owner) -> Self {
+        EngineConfig { owner, resync_interval: Duration::from_secs(30), probe_interval: Duration::from_secs(5) }
+    }
+}
+
+/// What the endpoint tasks share.
+pub(crate) struct Shared {
+    pub catalog: Arc<Catalog>,
+    pub status: Arc<StatusBoard>,
+    pub config: EngineConfig,
+    pub learned: RwLock<Learned>,
+    pub learned_tx: watch::Sender<u64>,
+    /// Each endpoint's latest observed database, for dry-run plans.
+    pub caches: RwLock<BTreeMap<String, Arc<RwLock<VtepCache>>>>,
+}
+
+/// A running engine. Dropping it does not stop the tasks; call [`Engine::shutdown`].
+pub struct Engine {
+    shared: Arc<Shared>,
+    supervisor: JoinHandle<()>,
+    stop: watch::Sender<bool>,
+}
+
+impl Engine {
+    /// Start reconciling every switch of the catalog.
+    pub fn start(catalog: Arc<Catalog>, status: Arc<StatusBoard>, config: EngineConfig) -> Engine {
+        let (learned_tx, _) = watch::channel(0);
+        let shared = Arc::new(Shared {
+            catalog,
+            status,
+            config,
+            learned: RwLock::new(Learned::new()),
+            learned_tx,
+            caches: RwLock::new(BTreeMap::new()),
+        });
+        let (stop, stop_rx) = watch::channel(false);
+        let supervisor = tokio::spawn(supervise(shared.clone(), stop_rx));
+        Engine { shared, supervisor, stop }
+    }
+
+    /// The pending plan of the endpoint that serves `switch` (dry run):
+    /// `None` when the endpoint has not been read yet.
+    pub fn dry_run(&self, switch: uuid::Uuid) -> Option<Plan> {
+        let snap = self.shared.catalog.snapshot();
+        let sw = snap.switches.get(&switch)?;
+        let key = endpoint_key(sw);
+        let cache = self.shared.caches.read().unwrap_or_else(|e| e.into_inner()).get(&key).cloned()?;
+        let learned = self.shared.learned.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let desired = compile_endpoint(&snap, &learned, &self.shared.config.owner, &key);
+        let cache = cache.read().unwrap_or_else(|e| e.into_inner());
+        Some(stitch_vtep::plan(&desired, &cache))
+    }
+
+    /// Stop every endpoint task and wait for them.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.supervisor.await;
+    }
+}
+
+struct Running {
+    target: String,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+/// Keep one task per endpoint, matching the catalog.
+async fn supervise(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let mut revisions = shared.catalog.subscribe();
+    let mut running: BTreeMap<String, Running> = BTreeMap::new();
+    loop {
+        let snap = shared.catalog.snapshot();
+        let mut wanted: BTreeMap<String, String> = BTreeMap::new();
+        for sw in snap.switches.iter() {
+            if matches!(sw.spec.ovsdb, OvsdbTarget::Passive) {
+                // Passive switches are served when they connect in (not yet).
+                continue;
+            }
+            wanted.insert(endpoint_key(sw), sw.spec.ovsdb.to_string());
+        }
+        let gone: Vec<String> = running
+            .iter()
+            .filter(|(k, r)| wanted.get(*k) != Some(&r.target))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in gone {
+            if let Some(r) = running.remove(&k) {
+                let _ = r.stop.send(true);
+                let _ = r.task.await;
+                shared.caches.write().unwrap_or_else(|e| e.into_inner()).remove(&k);
+                shared.learned.write().unwrap_or_else(|e| e.into_inner()).remove(&k);
+                tracing::info!(endpoint = %k, "stopped reconciler");
+            }
+        }
+        for (k, target) in wanted {
+            if running.contains_key(&k) {
+                continue;
+            }
+            let (tx, rx) = watch::channel(false);
+            let task = tokio::spawn(endpoint::run(shared.clone(), k.clone(), target.clone(), rx));
+            tracing::info!(endpoint = %k, "started reconciler");
+            running.insert(k, Running { target, stop: tx, task });
+        }
+        // Forget status of switches that no longer exist.
+        tokio::select! {
+            r = revisions.changed() => if r.is_err() { break },
+            _ = stop.changed() => break,
+        }
+    }
+    for (_, r) in running {
+        let _ = r.stop.send(true);
+        let _ = r.task.await;
+    }
+}
