@@ -35,6 +35,9 @@ pub struct SwitchStatus {
     pub faults: Vec<String>,
     /// Operations sent by the last reconcile that changed something.
     pub last_ops: usize,
+    /// Operations sent since the engine started.
+    pub total_ops: u64,
+    /// Reconcile passes run since the engine started.
     pub reconciles: u64,
 }
 

@@ -285,6 +285,7 @@ async fn pass(shared: &Shared, client: &Client, key: &str, cache: &Arc<RwLock<Vt
             s.problems = probs.clone();
             if ops > 0 {
                 s.last_ops = ops;
+                s.total_ops += ops as u64;
                 s.in_sync = false;
             } else {
                 s.in_sync = err.is_none() && probs.is_empty();

@@ -3,4 +3,6 @@
 mod bind;
 mod fixture;
 mod props;
+mod runtime;
 mod scenarios;
+mod vtep_server;

@@ -1,0 +1,232 @@
+//! The reconcile runtime against three real ovsdb-servers (vtep schema),
+//! checked with `vtep-ctl` as an independent reader.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use stitch_engine::bind;
+use stitch_engine::runtime::{Engine, EngineConfig};
+use stitch_engine::status::StatusBoard;
+use stitch_model::inventory::*;
+use stitch_model::snapshot::Change;
+use stitch_store::{Catalog, MemStore};
+use stitch_vtep::Owner;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::vtep_server::VtepServer;
+
+const IPS: [&str; 3] = ["10.0.0.1", "10.0.0.2", "10.0.0.3"];
+const PORTS: [&str; 3] = ["swp1", "swp2", "swp3"];
+
+struct Lab {
+    leaves: Vec<VtepServer>,
+    switch_ids: Vec<Uuid>,
+    catalog: Arc<Catalog>,
+    status: Arc<StatusBoard>,
+    engine: Option<Engine>,
+}
+
+fn obj<S>(spec: S) -> Object<S> {
+    let now = OffsetDateTime::now_utc();
+    Object { id: Uuid::new_v4(), created_at: now, updated_at: now, spec }
+}
+
+/// Poll `f` until it holds; the bound only stops a broken test from hanging.
+fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while !f() {
+        assert!(t.elapsed() < Duration::from_secs(60), "never happened: {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+async fn eventually_async(what: &str, mut f: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while !f() {
+        assert!(t.elapsed() < Duration::from_secs(60), "never happened: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+impl Lab {
+    async fn new() -> Lab {
+        let leaves: Vec<_> = (0..3).map(|i| VtepServer::start(&format!("leaf{}", i + 1), IPS[i], &PORTS)).collect();
+        let catalog = Arc::new(Catalog::open(Arc::new(MemStore::new())).await.unwrap());
+        let f = obj(FabricSpec { name: "dc1".into(), vni_range: serde_json::from_str("[5000, 5999]").unwrap(), vlan_range: serde_json::from_str("[100, 199]").unwrap(), vlan_mode: VlanMode::PerSwitch });
+        let mut changes = vec![Change::Put(AnyObject::Fabric(f.clone()))];
+        let mut switch_ids = Vec::new();
+        for (i, l) in leaves.iter().enumerate() {
+            let sw = obj(SwitchSpec { name: l.name.clone(), fabric_id: f.id, ovsdb: l.target().parse().unwrap(), tunnel_ip: IPS[i].parse().unwrap(), management_ip: None, vlan_range: None, role: SwitchRole::Leaf, chassis_mac: None });
+            switch_ids.push(sw.id);
+            changes.push(Change::Put(AnyObject::Switch(sw)));
+        }
+        let hw = obj(HardwareSpec { name: "hw".into(), model: None });
+        let card = obj(CardSpec { name: "c".into(), hardware_ids: vec![hw.id], interface_map: vec![Interface { name: "ens1f0".into(), labels: vec!["sriov".into()] }] });
+        let prof = obj(NodeProfileSpec { name: "p".into(), hardware_ids: vec![hw.id] });
+        changes.push(Change::Put(AnyObject::Hardware(hw)));
+        changes.push(Change::Put(AnyObject::Card(card)));
+        changes.push(Change::Put(AnyObject::NodeProfile(prof.clone())));
+        // n1..n3 on leaf1..leaf3 swp1; n4 on leaf1 swp2.
+        for (n, leaf, port) in [("n1", 0, "swp1"), ("n2", 1, "swp1"), ("n3", 2, "swp1"), ("n4", 0, "swp2")] {
+            let node = obj(NodeSpec { name: n.into(), node_profile_id: Some(prof.id), node_type: NodeType::Compute, aliases: vec![], ports: vec![NodePort { name: "ens1f0".into(), mac: None, switch_id: switch_ids[leaf], switch_port: port.into() }] });
+            changes.push(Change::Put(AnyObject::Node(node)));
+        }
+        catalog.apply(changes).await.unwrap();
+        let status = Arc::new(StatusBoard::new());
+        let mut cfg = EngineConfig::new(Owner::new("test-stitch").unwrap());
+        cfg.resync_interval = Duration::from_millis(500);
+        let engine = Engine::start(catalog.clone(), status.clone(), cfg);
+        Lab { leaves, switch_ids, catalog, status, engine: Some(engine) }
+    }
+
+    async fn network(&self) -> Uuid {
+        let net = obj(NetworkSpec { name: "a".into(), project_id: String::new(), description: String::new(), admin_state_up: true, shared: false, network_type: NetworkType::Vxlan, physical_network: None, segmentation_id: None, vni: stitch_model::Vni::new(1).unwrap(), mtu: 1500 });
+        let id = net.id;
+        self.catalog.update(|s| bind::put_network(s, net, None)).await.unwrap();
+        id
+    }
+
+    async fn port(&self, id: Option<Uuid>, net: Uuid, mac: &str, host: &str) -> Uuid {
+        let existing = id.and_then(|i| self.catalog.snapshot().ports.get(&i).cloned());
+        let mut p = existing.unwrap_or_else(|| {
+            obj(PortSpec { name: String::new(), network_id: net, mac_address: mac.parse().unwrap(), fixed_ips: vec![], device_id: String::new(), device_owner: String::new(), project_id: String::new(), description: String::new(), admin_state_up: true, security_groups: vec![], host_id: String::new(), vnic_type: VnicType::Direct, profile: Default::default(), binding: Default::default() })
+        });
+        p.spec.host_id = host.into();
+        let pid = p.id;
+        self.catalog.update(|s| bind::put_port(s, p)).await.unwrap();
+        pid
+    }
+
+    fn in_sync(&self, i: usize) -> bool {
+        let rev = self.catalog.snapshot().revision;
+        self.status.switch_holds(&self.switch_ids[i], rev)
+    }
+
+    async fn converge(&self) {
+        eventually_async("all switches in sync", || (0..3).all(|i| self.in_sync(i))).await;
+    }
+
+    fn total_ops(&self) -> u64 {
+        self.switch_ids.iter().map(|s| self.status.get(s).map_or(0, |s| s.total_ops)).sum()
+    }
+
+    fn reconciles(&self, i: usize) -> u64 {
+        self.status.get(&self.switch_ids[i]).map_or(0, |s| s.reconciles)
+    }
+}
+
+fn lines(s: &str) -> Vec<String> {
+    s.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_leaves_converge_repair_and_clean_up() {
+    let mut lab = Lab::new().await;
+    let net = lab.network().await;
+    let ls = net.to_string();
+    let p1 = lab.port(None, net, "fa:16:3e:00:00:01", "n1").await;
+    let p2 = lab.port(None, net, "fa:16:3e:00:00:02", "n2").await;
+    let _p3 = lab.port(None, net, "fa:16:3e:00:00:03", "n3").await;
+    lab.converge().await;
+
+    // Every leaf holds the logical switch with the VNI, its binding, and
+    // remote MACs and a flood list pointing at the other two leaves.
+    for (i, leaf) in lab.leaves.iter().enumerate() {
+        assert_eq!(lines(&leaf.ctl(&["list-ls"])), vec![ls.clone()], "leaf{}", i + 1);
+        assert_eq!(leaf.ctl(&["get", "Logical_Switch", &ls, "tunnel_key"]).trim(), "5000");
+        assert_eq!(lines(&leaf.ctl(&["list-bindings", &leaf.name, "swp1"])), vec![format!("0100 {ls}")]);
+        let remote = leaf.ctl(&["list-remote-macs", &ls]);
+        for (j, ip) in IPS.iter().enumerate() {
+            let mac = format!("fa:16:3e:00:00:0{}", j + 1);
+            let line = format!("{mac} -> vxlan_over_ipv4/{ip}");
+            assert_eq!(remote.contains(&line), i != j, "leaf{} remote MACs:\n{remote}", i + 1);
+            assert_eq!(remote.contains(&format!("unknown-dst -> vxlan_over_ipv4/{ip}")), i != j, "leaf{} flood list:\n{remote}", i + 1);
+        }
+    }
+
+    // Converged: further passes send nothing.
+    let ops = lab.total_ops();
+    let r = lab.reconciles(0);
+    eventually_async("more reconcile passes", || lab.reconciles(0) >= r + 3).await;
+    assert_eq!(lab.total_ops(), ops, "a converged fabric must get zero operations");
+
+    // Rows written by someone else survive, and out-of-band deletions are repaired.
+    let l1 = &lab.leaves[0];
+    l1.ctl(&["add-ls", "other"]);
+    l1.ctl(&["bind-ls", "leaf1", "swp1", "300", "other"]);
+    l1.ctl(&["add-ucast-remote", "other", "00:11:22:33:44:55", "192.0.2.9"]);
+    l1.ctl(&["unbind-ls", "leaf1", "swp1", "100"]);
+    eventually("binding repaired", || l1.ctl(&["list-bindings", "leaf1", "swp1"]).contains(&format!("0100 {ls}")));
+    // Someone wipes our logical switch by hand (it must be unreferenced first).
+    l1.ctl(&["--", "clear-remote-macs", &ls, "--", "unbind-ls", "leaf1", "swp1", "100", "--", "del-ls", &ls]);
+    eventually("logical switch repaired", || lines(&l1.ctl(&["list-ls"])).contains(&ls) && l1.ctl(&["list-remote-macs", &ls]).contains("fa:16:3e:00:00:02"));
+    lab.converge().await;
+
+    // A switch that is down does not hold up the others, and its ports stay DOWN.
+    lab.leaves[2].stop();
+    eventually_async("leaf3 seen as down", || !lab.status.get(&lab.switch_ids[2]).unwrap().connected).await;
+    let p4 = lab.port(None, net, "fa:16:3e:00:00:04", "n4").await;
+    eventually_async("leaf1 and leaf2 converge while leaf3 is down", || lab.in_sync(0) && lab.in_sync(1)).await;
+    let snap = lab.catalog.snapshot();
+    assert_eq!(lab.status.port_status(&snap, snap.ports.get(&p4).unwrap()), "ACTIVE");
+    let p3_status = lab.status.port_status(&snap, snap.ports.iter().find(|p| p.spec.host_id == "n3").unwrap());
+    assert_eq!(p3_status, "DOWN", "a port on a stopped switch is not ACTIVE");
+    assert!(lab.leaves[1].ctl(&["list-remote-macs", &ls]).contains("fa:16:3e:00:00:04 -> vxlan_over_ipv4/10.0.0.1"));
+
+    // The switch comes back (after losing its configuration): everything is re-pushed.
+    lab.leaves[2].wipe(IPS[2], &PORTS);
+    lab.converge().await;
+    assert!(lab.leaves[2].ctl(&["list-remote-macs", &ls]).contains("fa:16:3e:00:00:04 -> vxlan_over_ipv4/10.0.0.1"));
+    assert_eq!(lines(&lab.leaves[2].ctl(&["list-bindings", "leaf3", "swp1"])), vec![format!("0100 {ls}")]);
+
+    // Migration n1 (leaf1) -> n2 (leaf2): leaf3 now sees the MAC behind leaf2.
+    lab.port(Some(p1), net, "", "n2").await;
+    lab.converge().await;
+    assert!(lab.leaves[2].ctl(&["list-remote-macs", &ls]).contains("fa:16:3e:00:00:01 -> vxlan_over_ipv4/10.0.0.2"));
+    assert!(!lab.leaves[1].ctl(&["list-remote-macs", &ls]).contains("fa:16:3e:00:00:01"), "leaf2 holds it locally now");
+
+    // Unbind and delete everything: no Stitch row left anywhere, foreign rows intact.
+    lab.port(Some(p2), net, "", "").await;
+    let ids: Vec<Uuid> = lab.catalog.snapshot().ports.iter().map(|p| p.id).collect();
+    for id in ids {
+        lab.catalog.update(|s| bind::delete_port(s, id)).await.unwrap();
+    }
+    lab.catalog.apply(vec![Change::Delete(Kind::Network, net)]).await.unwrap();
+    lab.converge().await;
+    for leaf in &lab.leaves {
+        let ls_list = lines(&leaf.ctl(&["list-ls"]));
+        assert!(!ls_list.contains(&ls), "{}: {ls_list:?}", leaf.name);
+        assert_eq!(leaf.ctl(&["list", "Ucast_Macs_Remote"]).contains("fa:16:3e"), false);
+    }
+    assert_eq!(lines(&lab.leaves[0].ctl(&["list-ls"])), vec!["other".to_string()]);
+    assert_eq!(lines(&lab.leaves[0].ctl(&["list-bindings", "leaf1", "swp1"])), vec!["0300 other".to_string()]);
+    assert!(lab.leaves[0].ctl(&["list-remote-macs", "other"]).contains("00:11:22:33:44:55 -> vxlan_over_ipv4/192.0.2.9"));
+    lab.engine.take().unwrap().shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_restart_resyncs_and_discovered_ports_appear() {
+    let mut lab = Lab::new().await;
+    let net = lab.network().await;
+    lab.port(None, net, "fa:16:3e:00:00:01", "n1").await;
+    lab.port(None, net, "fa:16:3e:00:00:02", "n2").await;
+    lab.converge().await;
+    // Ports the switches report but nobody cabled show up as discovered.
+    let snap = lab.catalog.snapshot();
+    let discovered: Vec<_> = snap.switch_ports.iter().filter(|p| p.spec.discovered && p.spec.switch_id == lab.switch_ids[0]).map(|p| p.spec.name.clone()).collect();
+    assert_eq!(discovered, vec!["swp3".to_string()], "swp1 and swp2 were cabled by hand, swp3 only reported");
+    // Restart leaf2's server: the client reconnects, the monitor resumes, nothing is lost.
+    lab.leaves[1].restart();
+    lab.port(None, net, "fa:16:3e:00:00:03", "n3").await;
+    lab.converge().await;
+    let ls = net.to_string();
+    assert!(lab.leaves[1].ctl(&["list-remote-macs", &ls]).contains("fa:16:3e:00:00:03 -> vxlan_over_ipv4/10.0.0.3"));
+    // Wrong tunnel IP on a switch: reported, and nothing new is programmed there.
+    lab.leaves[0].ctl(&["set", "Physical_Switch", "leaf1", "tunnel_ips=10.9.9.9"]);
+    eventually_async("identity mismatch reported", || {
+        lab.status.get(&lab.switch_ids[0]).and_then(|s| s.last_error).is_some_and(|e| e.contains("tunnel_ips"))
+    })
+    .await;
+    lab.engine.take().unwrap().shutdown().await;
+}
