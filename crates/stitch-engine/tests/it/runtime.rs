@@ -230,3 +230,32 @@ async fn server_restart_resyncs_and_discovered_ports_appear() {
     .await;
     lab.engine.take().unwrap().shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_binds_of_different_networks_never_share_a_vlan() {
+    let catalog = Arc::new(Catalog::open(Arc::new(MemStore::new())).await.unwrap());
+    let s = crate::fixture::fabric();
+    let changes: Vec<Change> = stitch_model::Kind::ALL.iter().flat_map(|k| s.list_any(*k)).map(Change::Put).collect();
+    catalog.apply(changes).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..24u128 {
+        let catalog = catalog.clone();
+        tasks.push(tokio::spawn(async move {
+            let net = crate::fixture::obj(1000 + i, NetworkSpec { name: format!("n{i}"), project_id: String::new(), description: String::new(), admin_state_up: true, shared: false, network_type: NetworkType::Vxlan, physical_network: None, segmentation_id: None, vni: stitch_model::Vni::new(1).unwrap(), mtu: 1500 });
+            catalog.update(|s| bind::put_network(s, net, None)).await.unwrap();
+            let host = if i % 2 == 0 { "n2" } else { "n3" };
+            let p = crate::fixture::obj(2000 + i, crate::fixture::port_spec(1000 + i, i as u8, host, VnicType::Direct));
+            let (snap, _) = catalog.update(|s| bind::put_port(s, p)).await.unwrap();
+            snap.ports.get(&crate::fixture::id(2000 + i)).unwrap().spec.binding.vif_details["vlan"].as_str().unwrap().to_string()
+        }));
+    }
+    let mut vlans = Vec::new();
+    for t in tasks {
+        vlans.push(t.await.unwrap());
+    }
+    // n2 and n3 are both behind leaf2: 24 networks, 24 distinct VLANs there.
+    let distinct: std::collections::BTreeSet<_> = vlans.iter().collect();
+    assert_eq!(distinct.len(), 24, "{vlans:?}");
+    let vnis: std::collections::BTreeSet<_> = catalog.snapshot().networks.iter().map(|n| n.spec.vni).collect();
+    assert_eq!(vnis.len(), 24);
+}
