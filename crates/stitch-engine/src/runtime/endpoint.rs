@@ -19,9 +19,10 @@ use crate::compile::{Learned, compile_endpoint, contradicting, endpoint_key};
 /// Why a reconcile pass could not finish (it is retried).
 type PassError = String;
 
-/// Run until `stop` says so. Never returns early on errors: a switch that
-/// is unreachable or misbehaving is retried with backoff.
-pub(crate) async fn run(shared: Arc<Shared>, key: String, target: String, mut stop: watch::Receiver<bool>) {
+/// Connect to `target` and reconcile until `stop` says so. Never returns
+/// early on errors: a switch that is unreachable or misbehaving is retried
+/// with backoff (the client reconnects by itself).
+pub(crate) async fn run_active(shared: Arc<Shared>, key: String, target: String, mut stop: watch::Receiver<bool>) {
     let endpoint: Endpoint = match target.parse() {
         Ok(e) => e,
         Err(e) => {
@@ -30,8 +31,8 @@ pub(crate) async fn run(shared: Arc<Shared>, key: String, target: String, mut st
             return;
         }
     };
-    let config = ClientConfig { inactivity_probe: Some(shared.config.probe_interval), ..ClientConfig::default() };
-    let (client, mut events) = match Client::connect(endpoint, config) {
+    let config = ClientConfig { inactivity_probe: Some(shared.config.probe_interval), tls: shared.config.tls.clone(), ..ClientConfig::default() };
+    let (client, events) = match Client::connect(endpoint, config) {
         Ok(c) => c,
         Err(e) => {
             set_error(&shared, &key, format!("cannot connect to {target}: {e}"));
@@ -39,6 +40,18 @@ pub(crate) async fn run(shared: Arc<Shared>, key: String, target: String, mut st
             return;
         }
     };
+    run_session(shared, key, client, events, stop).await;
+}
+
+/// Reconcile over one client until it ends (a passive client ends when the
+/// switch disconnects) or `stop` says so.
+pub(crate) async fn run_session(
+    shared: Arc<Shared>,
+    key: String,
+    client: Client,
+    mut events: ovsdb::Events,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut revisions = shared.catalog.subscribe();
     let mut learned_rx = shared.learned_tx.subscribe();
     let mut retry_after: Option<Instant> = None;
@@ -129,7 +142,12 @@ pub(crate) async fn run(shared: Arc<Shared>, key: String, target: String, mut st
                         _ => {}
                     }
                 }
-                r = revisions.changed() => { if r.is_err() { break 'session } dirty = true; }
+                r = revisions.changed() => {
+                    if r.is_err() || local_switches(&shared.catalog.snapshot(), &key).is_empty() {
+                        break 'session;
+                    }
+                    dirty = true;
+                }
                 r = learned_rx.changed() => { if r.is_err() { break 'session } dirty = true; }
                 _ = timer.tick() => dirty = true,
                 _ = sleep_until(wake) => {}

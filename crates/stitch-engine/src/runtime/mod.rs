@@ -8,6 +8,7 @@
 //! safe to run at any time; a switch that is down only delays itself.
 
 mod endpoint;
+mod passive;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
@@ -31,11 +32,13 @@ pub struct EngineConfig {
     pub resync_interval: Duration,
     /// OVSDB inactivity probe.
     pub probe_interval: Duration,
+    /// Certificates for `ssl:` switches and `pssl:` listening.
+    pub tls: Option<ovsdb::TlsConfig>,
 }
 
 impl EngineConfig {
     pub fn new(owner: Owner) -> Self {
-        EngineConfig { owner, resync_interval: Duration::from_secs(30), probe_interval: Duration::from_secs(5) }
+        EngineConfig { owner, resync_interval: Duration::from_secs(30), probe_interval: Duration::from_secs(5), tls: None }
     }
 }
 
@@ -54,6 +57,7 @@ pub(crate) struct Shared {
 pub struct Engine {
     shared: Arc<Shared>,
     supervisor: JoinHandle<()>,
+    passive: Option<JoinHandle<()>>,
     stop: watch::Sender<bool>,
 }
 
@@ -71,7 +75,16 @@ impl Engine {
         });
         let (stop, stop_rx) = watch::channel(false);
         let supervisor = tokio::spawn(supervise(shared.clone(), stop_rx));
-        Engine { shared, supervisor, stop }
+        Engine { shared, supervisor, passive: None, stop }
+    }
+
+    /// Also serve switches that connect in on `listener` (`passive` in the
+    /// inventory): each connection is matched to the switch whose name its
+    /// `Physical_Switch` rows carry, cross-checked with its tunnel and
+    /// management IPs; anything else is refused and logged.
+    pub fn serve_passive(&mut self, listener: ovsdb::PassiveListener) {
+        let stop = self.stop.subscribe();
+        self.passive = Some(tokio::spawn(passive::accept_loop(self.shared.clone(), listener, stop)));
     }
 
     /// The pending plan of the endpoint that serves `switch` (dry run):
@@ -91,6 +104,9 @@ impl Engine {
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let _ = self.supervisor.await;
+        if let Some(p) = self.passive {
+            let _ = p.await;
+        }
     }
 }
 
@@ -133,7 +149,7 @@ async fn supervise(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
                 continue;
             }
             let (tx, rx) = watch::channel(false);
-            let task = tokio::spawn(endpoint::run(shared.clone(), k.clone(), target.clone(), rx));
+            let task = tokio::spawn(endpoint::run_active(shared.clone(), k.clone(), target.clone(), rx));
             tracing::info!(endpoint = %k, "started reconciler");
             running.insert(k, Running { target, stop: tx, task });
         }

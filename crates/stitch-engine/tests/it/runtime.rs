@@ -8,6 +8,7 @@ use stitch_engine::bind;
 use stitch_engine::runtime::{Engine, EngineConfig};
 use stitch_engine::status::StatusBoard;
 use stitch_model::inventory::*;
+use stitch_model::OvsdbTarget;
 use stitch_model::snapshot::Change;
 use stitch_store::{Catalog, MemStore};
 use stitch_vtep::Owner;
@@ -258,4 +259,43 @@ async fn parallel_binds_of_different_networks_never_share_a_vlan() {
     assert_eq!(distinct.len(), 24, "{vlans:?}");
     let vnis: std::collections::BTreeSet<_> = catalog.snapshot().networks.iter().map(|n| n.spec.vni).collect();
     assert_eq!(vnis.len(), 24);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passive_switches_connect_in_and_unknown_ones_are_refused() {
+    let listener = ovsdb::PassiveListener::bind(&"ptcp:0:127.0.0.1".parse().unwrap(), ovsdb::ClientConfig::default()).await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let out = Some(format!("tcp:127.0.0.1:{port}"));
+    // The inventory knows a passive leaf named "tor-p"; "stranger" is unknown.
+    let known = VtepServer::start_with("tor-p", "10.0.0.7", &["swp1"], out.clone());
+    let stranger = VtepServer::start_with("stranger", "10.0.0.8", &["swp1"], out);
+    let catalog = Arc::new(Catalog::open(Arc::new(MemStore::new())).await.unwrap());
+    let f = obj(FabricSpec { name: "dc1".into(), vni_range: serde_json::from_str("[5000, 5999]").unwrap(), vlan_range: serde_json::from_str("[100, 199]").unwrap(), vlan_mode: VlanMode::PerSwitch });
+    let sw = obj(SwitchSpec { name: "tor-p".into(), fabric_id: f.id, ovsdb: OvsdbTarget::Passive, tunnel_ip: "10.0.0.7".parse().unwrap(), management_ip: None, vlan_range: None, role: SwitchRole::Leaf, chassis_mac: None });
+    let hw = obj(HardwareSpec { name: "hw".into(), model: None });
+    let card = obj(CardSpec { name: "c".into(), hardware_ids: vec![hw.id], interface_map: vec![Interface { name: "ens1f0".into(), labels: vec!["sriov".into()] }] });
+    let prof = obj(NodeProfileSpec { name: "p".into(), hardware_ids: vec![hw.id] });
+    let node = obj(NodeSpec { name: "n1".into(), node_profile_id: Some(prof.id), node_type: NodeType::Compute, aliases: vec![], ports: vec![NodePort { name: "ens1f0".into(), mac: None, switch_id: sw.id, switch_port: "swp1".into() }] });
+    let sw_id = sw.id;
+    catalog
+        .apply(vec![
+            Change::Put(AnyObject::Fabric(f)),
+            Change::Put(AnyObject::Switch(sw)),
+            Change::Put(AnyObject::Hardware(hw)),
+            Change::Put(AnyObject::Card(card)),
+            Change::Put(AnyObject::NodeProfile(prof)),
+            Change::Put(AnyObject::Node(node)),
+        ])
+        .await
+        .unwrap();
+    let status = Arc::new(StatusBoard::new());
+    let mut engine = Engine::start(catalog.clone(), status.clone(), EngineConfig::new(Owner::new("test-stitch").unwrap()));
+    engine.serve_passive(listener);
+    let lab = Lab { leaves: vec![], switch_ids: vec![], catalog: catalog.clone(), status: status.clone(), engine: None };
+    let net = lab.network().await;
+    lab.port(None, net, "fa:16:3e:00:00:01", "n1").await;
+    eventually_async("passive switch in sync", || status.switch_holds(&sw_id, catalog.snapshot().revision)).await;
+    assert_eq!(lines(&known.ctl(&["list-bindings", "tor-p", "swp1"])), vec![format!("0100 {net}")]);
+    assert_eq!(lines(&stranger.ctl(&["list-ls"])), Vec::<String>::new(), "an unknown switch gets nothing");
+    engine.shutdown().await;
 }

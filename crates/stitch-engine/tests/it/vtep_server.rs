@@ -12,6 +12,9 @@ pub struct VtepServer {
     pub name: String,
     pub dir: tempfile::TempDir,
     child: Option<Child>,
+    /// An extra active remote, e.g. `tcp:127.0.0.1:PORT` to connect out to
+    /// a controller listening passively.
+    pub connect_out: Option<String>,
 }
 
 fn run(cmd: &str, args: &[&str]) -> String {
@@ -23,10 +26,15 @@ fn run(cmd: &str, args: &[&str]) -> String {
 impl VtepServer {
     /// A switch named `name` with `tunnel_ip` and `ports`.
     pub fn start(name: &str, tunnel_ip: &str, ports: &[&str]) -> VtepServer {
+        Self::start_with(name, tunnel_ip, ports, None)
+    }
+
+    /// As `start`, also connecting out to `connect_out`.
+    pub fn start_with(name: &str, tunnel_ip: &str, ports: &[&str], connect_out: Option<String>) -> VtepServer {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("vtep.db");
         run("ovsdb-tool", &["create", db.to_str().unwrap(), SCHEMA]);
-        let mut s = VtepServer { name: name.into(), dir, child: None };
+        let mut s = VtepServer { name: name.into(), dir, child: None, connect_out };
         s.spawn();
         s.ctl(&["add-ps", name]);
         s.ctl(&["set", "Physical_Switch", name, &format!("tunnel_ips={tunnel_ip}")]);
@@ -47,7 +55,11 @@ impl VtepServer {
     fn spawn(&mut self) {
         let d = self.dir.path();
         let _ = std::fs::remove_file(self.sock());
-        let child = Command::new("ovsdb-server")
+        let mut cmd = Command::new("ovsdb-server");
+        if let Some(r) = &self.connect_out {
+            cmd.arg(format!("--remote={r}"));
+        }
+        let child = cmd
             .arg(format!("--remote=punix:{}", self.sock().display()))
             .arg(format!("--unixctl={}", d.join("ctl").display()))
             .arg(format!("--log-file={}", d.join("ovsdb.log").display()))
