@@ -1,0 +1,442 @@
+//! `VtepCache`: every row of every `hardware_vtep` table, typed, by UUID,
+//! kept current by monitor updates (`update` and `update2`/`update3`),
+//! with the indexes [`plan`](crate::plan()) needs.
+//!
+//! Raw rows live in an [`ovsdb::monitor::Cache`] (which applies the update2
+//! diffs with the column types of the schema the cache was built with);
+//! each row an update touches is then decoded again into its typed form
+//! and re-indexed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use ovsdb::monitor::{Cache, RowUpdate, TableUpdates, Updates};
+use ovsdb::notation::Row;
+use ovsdb::schema::DatabaseSchema;
+use uuid::Uuid;
+
+use crate::rows::{
+    Acl, AclEntry, ArpSource, Global, LogicalBindingStats, LogicalRouter, LogicalSwitch, Manager,
+    McastMac, PhysicalLocator, PhysicalLocatorSet, PhysicalPort, PhysicalSwitch, RowError, Tunnel,
+    UcastMac, VXLAN_OVER_IPV4, VtepRow,
+};
+use crate::table::Table;
+
+/// Updates could not be applied completely.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CacheError {
+    /// The update did not fit the schema (unknown table or column, a
+    /// diff of the wrong shape, a modify of an unknown row). The cache may
+    /// be partly updated: resynchronize it.
+    #[error("monitor update does not fit the schema: {0}")]
+    Schema(String),
+    /// Some rows did not decode into their typed form; they are kept raw
+    /// only (see [`VtepCache::decode_errors`]).
+    #[error("{} row(s) could not be decoded; first: {}", .0.len(), .0[0])]
+    Decode(Vec<RowError>),
+}
+
+/// Typed rows of every table, by UUID.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Tables {
+    /// `Global`.
+    pub global: BTreeMap<Uuid, Global>,
+    /// `Manager`.
+    pub managers: BTreeMap<Uuid, Manager>,
+    /// `Physical_Switch`.
+    pub physical_switches: BTreeMap<Uuid, PhysicalSwitch>,
+    /// `Physical_Port`.
+    pub physical_ports: BTreeMap<Uuid, PhysicalPort>,
+    /// `Tunnel`.
+    pub tunnels: BTreeMap<Uuid, Tunnel>,
+    /// `Logical_Switch`.
+    pub logical_switches: BTreeMap<Uuid, LogicalSwitch>,
+    /// `Logical_Binding_Stats`.
+    pub binding_stats: BTreeMap<Uuid, LogicalBindingStats>,
+    /// `Logical_Router`.
+    pub logical_routers: BTreeMap<Uuid, LogicalRouter>,
+    /// `Ucast_Macs_Local`.
+    pub ucast_local: BTreeMap<Uuid, UcastMac>,
+    /// `Ucast_Macs_Remote`.
+    pub ucast_remote: BTreeMap<Uuid, UcastMac>,
+    /// `Mcast_Macs_Local`.
+    pub mcast_local: BTreeMap<Uuid, McastMac>,
+    /// `Mcast_Macs_Remote`.
+    pub mcast_remote: BTreeMap<Uuid, McastMac>,
+    /// `Arp_Sources_Local`.
+    pub arp_local: BTreeMap<Uuid, ArpSource>,
+    /// `Arp_Sources_Remote`.
+    pub arp_remote: BTreeMap<Uuid, ArpSource>,
+    /// `Physical_Locator`.
+    pub locators: BTreeMap<Uuid, PhysicalLocator>,
+    /// `Physical_Locator_Set`.
+    pub locator_sets: BTreeMap<Uuid, PhysicalLocatorSet>,
+    /// `ACL`.
+    pub acls: BTreeMap<Uuid, Acl>,
+    /// `ACL_entry`.
+    pub acl_entries: BTreeMap<Uuid, AclEntry>,
+}
+
+/// A key → set-of-UUIDs index (the server does not promise uniqueness for
+/// most of these, and within one batch a row may appear before the row it
+/// replaces is gone).
+#[derive(Debug, Clone, PartialEq)]
+struct MultiIndex<K: Ord>(BTreeMap<K, BTreeSet<Uuid>>);
+
+impl<K: Ord> Default for MultiIndex<K> {
+    fn default() -> Self {
+        MultiIndex(BTreeMap::new())
+    }
+}
+
+impl<K: Ord + Clone> MultiIndex<K> {
+    fn add(&mut self, k: K, u: Uuid) {
+        self.0.entry(k).or_default().insert(u);
+    }
+
+    fn remove(&mut self, k: &K, u: Uuid) {
+        if let Some(s) = self.0.get_mut(k) {
+            s.remove(&u);
+            if s.is_empty() {
+                self.0.remove(k);
+            }
+        }
+    }
+
+    fn get<'s>(&'s self, k: &K) -> impl Iterator<Item = Uuid> + use<'s, K> {
+        self.0.get(k).into_iter().flatten().copied()
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Indexes {
+    ls_by_name: MultiIndex<String>,
+    ps_by_name: MultiIndex<String>,
+    locator_by_key: MultiIndex<(String, String, Option<i64>)>,
+    locator_set_by_members: MultiIndex<BTreeSet<Uuid>>,
+    ucast_remote_by_ls_mac: MultiIndex<(Uuid, String)>,
+    mcast_remote_by_ls_mac: MultiIndex<(Uuid, String)>,
+}
+
+/// The observed state of one `hardware_vtep` database.
+#[derive(Debug, Clone)]
+pub struct VtepCache {
+    raw: Cache,
+    tables: Tables,
+    idx: Indexes,
+    decode_errors: BTreeMap<(Table, Uuid), RowError>,
+}
+
+/// A MAC as the indexes key it: lowercase, so `AA:..` and `aa:..` meet.
+pub fn mac_key(mac: &str) -> String {
+    mac.to_ascii_lowercase()
+}
+
+impl VtepCache {
+    /// An empty cache for rows of `schema` (normally the one the server
+    /// reported; it gives the column types update2 diffs are applied with).
+    pub fn new(schema: DatabaseSchema) -> Self {
+        VtepCache {
+            raw: Cache::new(schema),
+            tables: Tables::default(),
+            idx: Indexes::default(),
+            decode_errors: BTreeMap::new(),
+        }
+    }
+
+    /// A cache for the installed schema (tests and simulations); panics if
+    /// the schema file is missing, naming the package to install.
+    pub fn with_installed_schema() -> Self {
+        Self::new(crate::installed_schema().unwrap_or_else(|e| panic!("{e}")))
+    }
+
+    /// The schema the cache was built with.
+    pub fn schema(&self) -> &DatabaseSchema {
+        self.raw.schema()
+    }
+
+    /// The raw rows (normalized notation, with `_uuid`).
+    pub fn raw(&self) -> &Cache {
+        &self.raw
+    }
+
+    /// The typed rows.
+    pub fn tables(&self) -> &Tables {
+        &self.tables
+    }
+
+    /// Rows kept raw because they did not decode.
+    pub fn decode_errors(&self) -> impl Iterator<Item = &RowError> {
+        self.decode_errors.values()
+    }
+
+    /// Forgets every row (before a full resync).
+    pub fn clear(&mut self) {
+        self.raw.clear();
+        self.tables = Tables::default();
+        self.idx = Indexes::default();
+        self.decode_errors.clear();
+    }
+
+    /// Applies one batch of monitor updates (`update`, `update2` or
+    /// `update3`, initial contents included).
+    pub fn apply(&mut self, updates: &Updates) -> Result<(), CacheError> {
+        let touched: Vec<(String, Uuid)> = match updates {
+            Updates::V1(t) => touched(t),
+            Updates::V2(t) => touched(t),
+        };
+        let schema_result = self.raw.apply(updates);
+        let mut errors = Vec::new();
+        for (table, uuid) in touched {
+            if let Some(t) = Table::from_name(&table) {
+                if let Err(e) = self.refresh(t, uuid) {
+                    errors.push(e);
+                }
+            }
+        }
+        schema_result.map_err(|e| CacheError::Schema(e.to_string()))?;
+        if errors.is_empty() { Ok(()) } else { Err(CacheError::Decode(errors)) }
+    }
+
+    /// Replaces the whole content with a full read: table name → rows
+    /// (each with its `_uuid`), e.g. from one `select` per table.
+    pub fn load(&mut self, tables: BTreeMap<String, Vec<Row>>) -> Result<(), CacheError> {
+        self.clear();
+        let mut updates: TableUpdates<RowUpdate> = BTreeMap::new();
+        for (table, rows) in tables {
+            let t = updates.entry(table.clone()).or_default();
+            for mut row in rows {
+                let uuid = row
+                    .uuid()
+                    .ok_or_else(|| CacheError::Schema(format!("a {table} row has no _uuid")))?;
+                row.remove("_uuid");
+                row.remove("_version");
+                t.insert(uuid, RowUpdate { old: None, new: Some(row) });
+            }
+        }
+        self.apply(&Updates::V1(updates))
+    }
+
+    fn refresh(&mut self, table: Table, uuid: Uuid) -> Result<(), RowError> {
+        self.decode_errors.remove(&(table, uuid));
+        let raw = self.raw.get(table.name(), &uuid).cloned();
+        let res = self.refresh_typed(table, uuid, raw.as_ref());
+        if let Err(e) = &res {
+            self.decode_errors.insert((table, uuid), e.clone());
+        }
+        res
+    }
+
+    fn refresh_typed(&mut self, table: Table, uuid: Uuid, raw: Option<&Row>) -> Result<(), RowError> {
+        let t = &mut self.tables;
+        let idx = &mut self.idx;
+        match table {
+            Table::Global => swap(&mut t.global, table, uuid, raw).1.map(drop),
+            Table::Manager => swap(&mut t.managers, table, uuid, raw).1.map(drop),
+            Table::PhysicalSwitch => {
+                let (old, new) = swap(&mut t.physical_switches, table, uuid, raw);
+                reindex(&mut idx.ps_by_name, uuid, old.map(|r| r.name), ok(&new).map(|r| r.name.clone()));
+                new.map(drop)
+            }
+            Table::PhysicalPort => swap(&mut t.physical_ports, table, uuid, raw).1.map(drop),
+            Table::Tunnel => swap(&mut t.tunnels, table, uuid, raw).1.map(drop),
+            Table::LogicalSwitch => {
+                let (old, new) = swap(&mut t.logical_switches, table, uuid, raw);
+                reindex(&mut idx.ls_by_name, uuid, old.map(|r| r.name), ok(&new).map(|r| r.name.clone()));
+                new.map(drop)
+            }
+            Table::LogicalBindingStats => swap(&mut t.binding_stats, table, uuid, raw).1.map(drop),
+            Table::LogicalRouter => swap(&mut t.logical_routers, table, uuid, raw).1.map(drop),
+            Table::UcastMacsLocal => swap(&mut t.ucast_local, table, uuid, raw).1.map(drop),
+            Table::UcastMacsRemote => {
+                let (old, new) = swap(&mut t.ucast_remote, table, uuid, raw);
+                let key = |r: &UcastMac| (r.logical_switch, mac_key(&r.mac));
+                reindex(&mut idx.ucast_remote_by_ls_mac, uuid, old.as_ref().map(key), ok(&new).map(key));
+                new.map(drop)
+            }
+            Table::McastMacsLocal => swap(&mut t.mcast_local, table, uuid, raw).1.map(drop),
+            Table::McastMacsRemote => {
+                let (old, new) = swap(&mut t.mcast_remote, table, uuid, raw);
+                let key = |r: &McastMac| (r.logical_switch, mac_key(&r.mac));
+                reindex(&mut idx.mcast_remote_by_ls_mac, uuid, old.as_ref().map(key), ok(&new).map(key));
+                new.map(drop)
+            }
+            Table::ArpSourcesLocal => swap(&mut t.arp_local, table, uuid, raw).1.map(drop),
+            Table::ArpSourcesRemote => swap(&mut t.arp_remote, table, uuid, raw).1.map(drop),
+            Table::PhysicalLocator => {
+                let (old, new) = swap(&mut t.locators, table, uuid, raw);
+                let key = |r: &PhysicalLocator| {
+                    (r.encapsulation_type.clone(), r.dst_ip.clone(), r.tunnel_key)
+                };
+                reindex(&mut idx.locator_by_key, uuid, old.as_ref().map(key), ok(&new).map(key));
+                new.map(drop)
+            }
+            Table::PhysicalLocatorSet => {
+                let (old, new) = swap(&mut t.locator_sets, table, uuid, raw);
+                reindex(
+                    &mut idx.locator_set_by_members,
+                    uuid,
+                    old.map(|r| r.locators),
+                    ok(&new).map(|r| r.locators.clone()),
+                );
+                new.map(drop)
+            }
+            Table::Acl => swap(&mut t.acls, table, uuid, raw).1.map(drop),
+            Table::AclEntry => swap(&mut t.acl_entries, table, uuid, raw).1.map(drop),
+        }
+    }
+
+    // ---- queries -------------------------------------------------------
+
+    /// A logical switch by name (the name is unique in the schema).
+    pub fn logical_switch_by_name(&self, name: &str) -> Option<&LogicalSwitch> {
+        self.idx.ls_by_name.get(&name.to_owned()).find_map(|u| self.tables.logical_switches.get(&u))
+    }
+
+    /// A physical switch by name.
+    pub fn physical_switch_by_name(&self, name: &str) -> Option<&PhysicalSwitch> {
+        self.idx.ps_by_name.get(&name.to_owned()).find_map(|u| self.tables.physical_switches.get(&u))
+    }
+
+    /// A port of a physical switch, by both names (port names are unique
+    /// per switch, not per database).
+    pub fn physical_port(&self, switch: &str, port: &str) -> Option<&PhysicalPort> {
+        let ps = self.physical_switch_by_name(switch)?;
+        ps.ports.iter().filter_map(|u| self.tables.physical_ports.get(u)).find(|p| p.name == port)
+    }
+
+    /// The switch that lists a port in its `ports`.
+    pub fn switch_of_port(&self, port: Uuid) -> Option<&PhysicalSwitch> {
+        self.tables.physical_switches.values().find(|s| s.ports.contains(&port))
+    }
+
+    /// The `vxlan_over_ipv4` locator for a tunnel IP without a per-locator
+    /// tunnel key (the one the switch and everyone else share).
+    pub fn vxlan_locator(&self, dst_ip: IpAddr) -> Option<&PhysicalLocator> {
+        let key = (VXLAN_OVER_IPV4.to_owned(), dst_ip.to_string(), None);
+        self.idx.locator_by_key.get(&key).find_map(|u| self.tables.locators.get(&u))
+    }
+
+    /// The tunnel IP of a `vxlan_over_ipv4` locator without tunnel key.
+    pub fn locator_ip(&self, locator: Uuid) -> Option<IpAddr> {
+        let l = self.tables.locators.get(&locator)?;
+        if l.encapsulation_type != VXLAN_OVER_IPV4 || l.tunnel_key.is_some() {
+            return None;
+        }
+        l.dst_ip.parse().ok()
+    }
+
+    /// A locator set with exactly these locators.
+    pub fn locator_set_with(&self, locators: &BTreeSet<Uuid>) -> Option<&PhysicalLocatorSet> {
+        self.idx.locator_set_by_members.get(locators).find_map(|u| self.tables.locator_sets.get(&u))
+    }
+
+    /// The tunnel IPs of a locator set; `None` if any member is not a
+    /// plain `vxlan_over_ipv4` locator or the set is unknown.
+    pub fn locator_set_ips(&self, set: Uuid) -> Option<BTreeSet<IpAddr>> {
+        let s = self.tables.locator_sets.get(&set)?;
+        s.locators.iter().map(|l| self.locator_ip(*l)).collect()
+    }
+
+    /// `Ucast_Macs_Remote` rows of a logical switch for a MAC (any case).
+    pub fn ucast_remote_by_mac(&self, ls: Uuid, mac: &str) -> impl Iterator<Item = &UcastMac> {
+        self.idx
+            .ucast_remote_by_ls_mac
+            .get(&(ls, mac_key(mac)))
+            .filter_map(|u| self.tables.ucast_remote.get(&u))
+    }
+
+    /// Every `Ucast_Macs_Remote` row of a logical switch.
+    pub fn ucast_remote_of(&self, ls: Uuid) -> impl Iterator<Item = &UcastMac> {
+        in_ls(&self.idx.ucast_remote_by_ls_mac, ls).filter_map(|u| self.tables.ucast_remote.get(&u))
+    }
+
+    /// `Mcast_Macs_Remote` rows of a logical switch for a MAC (any case).
+    pub fn mcast_remote_by_mac(&self, ls: Uuid, mac: &str) -> impl Iterator<Item = &McastMac> {
+        self.idx
+            .mcast_remote_by_ls_mac
+            .get(&(ls, mac_key(mac)))
+            .filter_map(|u| self.tables.mcast_remote.get(&u))
+    }
+
+    /// Every `Mcast_Macs_Remote` row of a logical switch.
+    pub fn mcast_remote_of(&self, ls: Uuid) -> impl Iterator<Item = &McastMac> {
+        in_ls(&self.idx.mcast_remote_by_ls_mac, ls).filter_map(|u| self.tables.mcast_remote.get(&u))
+    }
+
+    /// Number of rows in a table.
+    pub fn len(&self, table: Table) -> usize {
+        self.raw.len(table.name())
+    }
+
+    /// True when the cache holds no row at all.
+    pub fn is_empty(&self) -> bool {
+        self.raw.is_empty()
+    }
+}
+
+fn touched<U>(t: &TableUpdates<U>) -> Vec<(String, Uuid)> {
+    t.iter().flat_map(|(table, rows)| rows.keys().map(move |u| (table.clone(), *u))).collect()
+}
+
+fn in_ls(idx: &MultiIndex<(Uuid, String)>, ls: Uuid) -> impl Iterator<Item = Uuid> + '_ {
+    idx.0
+        .range((ls, String::new())..)
+        .take_while(move |((l, _), _)| *l == ls)
+        .flat_map(|(_, s)| s.iter().copied())
+}
+
+/// Replaces one typed row by the decoding of `raw` (or removes it);
+/// returns the old row and a reference to the new one.
+fn swap<'m, T: VtepRow>(
+    map: &'m mut BTreeMap<Uuid, T>,
+    table: Table,
+    uuid: Uuid,
+    raw: Option<&Row>,
+) -> (Option<T>, Result<Option<&'m T>, RowError>) {
+    let old = map.remove(&uuid);
+    match raw.map(|raw| T::decode(table, uuid, raw)).transpose() {
+        Err(e) => (old, Err(e)),
+        Ok(None) => (old, Ok(None)),
+        Ok(Some(new)) => {
+            map.insert(uuid, new);
+            (old, Ok(map.get(&uuid)))
+        }
+    }
+}
+
+fn ok<'a, T>(r: &Result<Option<&'a T>, RowError>) -> Option<&'a T> {
+    r.as_ref().ok().copied().flatten()
+}
+
+fn reindex<K: Ord + Clone>(idx: &mut MultiIndex<K>, uuid: Uuid, old: Option<K>, new: Option<K>) {
+    if let Some(k) = old {
+        idx.remove(&k, uuid);
+    }
+    if let Some(k) = new {
+        idx.add(k, uuid);
+    }
+}
+
+/// Builds an `update`-format batch inserting `rows` (table → uuid → row),
+/// e.g. for tests and simulations.
+pub fn initial_updates(rows: &BTreeMap<String, BTreeMap<Uuid, Row>>) -> Updates {
+    Updates::V1(
+        rows.iter()
+            .map(|(t, rows)| {
+                let rows = rows
+                    .iter()
+                    .map(|(u, r)| {
+                        let r: Row =
+                            r.iter().filter(|(c, _)| !c.starts_with('_')).map(|(c, v)| (c.clone(), v.clone())).collect();
+                        (*u, RowUpdate { old: None, new: Some(r) })
+                    })
+                    .collect();
+                (t.clone(), rows)
+            })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,137 @@
+//! The state Stitch wants in ONE `hardware_vtep` database, as plain data.
+//!
+//! One OVSDB endpoint may hold several `Physical_Switch` rows (an MLAG
+//! pair, say); they share the database's `Logical_Switch` rows, so the
+//! logical switches and MACs are per database and the port bindings name
+//! their switch.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use stitch_model::MacAddr;
+
+use crate::ownership::Owner;
+use crate::rows::ReplicationMode;
+
+/// The `MAC` of the flood-list row for unknown unicast (and BUM traffic).
+pub const UNKNOWN_DST: &str = "unknown-dst";
+
+/// The description Stitch writes on logical switches by default.
+pub const DEFAULT_DESCRIPTION: &str = "managed by stitch";
+
+/// The desired content of one `hardware_vtep` database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredVtep {
+    /// Who Stitch is in this database: rows it creates carry this marker,
+    /// and only rows carrying it are ever changed or deleted.
+    pub owner: Owner,
+    /// Logical switches by name (the network id).
+    pub logical_switches: BTreeMap<String, DesiredLogicalSwitch>,
+    /// `(Physical_Switch name, Physical_Port name)` → VLAN (0..=4095;
+    /// 0 = untagged) → logical switch name. Only the VLANs Stitch owns are
+    /// listed; other keys on the same port are left alone unless they
+    /// point at a Stitch-owned logical switch.
+    pub port_bindings: BTreeMap<(String, String), BTreeMap<u16, String>>,
+    /// `(logical switch name, MAC)` → where that MAC lives.
+    pub ucast_remote: BTreeMap<(String, MacAddr), RemoteMac>,
+    /// `(logical switch name, multicast MAC or "unknown-dst")` → the flood
+    /// list: remote VTEP tunnel IPs. An empty list means no row (a locator
+    /// set cannot be empty).
+    pub mcast_remote: BTreeMap<(String, String), BTreeSet<IpAddr>>,
+    /// ACLs: not planned yet (see the crate docs). Kept here so the shape
+    /// of the desired state does not change when they arrive.
+    pub acls: BTreeMap<String, DesiredAcl>,
+}
+
+impl DesiredVtep {
+    /// Nothing: planning toward this removes every row `owner` owns.
+    pub fn empty(owner: Owner) -> Self {
+        DesiredVtep {
+            owner,
+            logical_switches: BTreeMap::new(),
+            port_bindings: BTreeMap::new(),
+            ucast_remote: BTreeMap::new(),
+            mcast_remote: BTreeMap::new(),
+            acls: BTreeMap::new(),
+        }
+    }
+
+    /// Adds a logical switch, builder style.
+    pub fn with_logical_switch(mut self, name: impl Into<String>, ls: DesiredLogicalSwitch) -> Self {
+        self.logical_switches.insert(name.into(), ls);
+        self
+    }
+
+    /// Binds `vlan` on a port to a logical switch, builder style.
+    pub fn with_binding(
+        mut self,
+        switch: impl Into<String>,
+        port: impl Into<String>,
+        vlan: u16,
+        ls: impl Into<String>,
+    ) -> Self {
+        self.port_bindings.entry((switch.into(), port.into())).or_default().insert(vlan, ls.into());
+        self
+    }
+
+    /// Adds a remote unicast MAC, builder style.
+    pub fn with_ucast_remote(mut self, ls: impl Into<String>, mac: MacAddr, remote: RemoteMac) -> Self {
+        self.ucast_remote.insert((ls.into(), mac), remote);
+        self
+    }
+
+    /// Sets a flood list, builder style.
+    pub fn with_mcast_remote(
+        mut self,
+        ls: impl Into<String>,
+        mac: impl Into<String>,
+        ips: impl IntoIterator<Item = IpAddr>,
+    ) -> Self {
+        self.mcast_remote.insert((ls.into(), mac.into()), ips.into_iter().collect());
+        self
+    }
+}
+
+/// A logical switch Stitch wants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredLogicalSwitch {
+    /// `tunnel_key`: the VNI.
+    pub tunnel_key: i64,
+    /// `replication_mode` (`None` leaves the switch's default).
+    pub replication_mode: Option<ReplicationMode>,
+    /// `description`, for people (ownership is not read from it).
+    pub description: String,
+}
+
+impl DesiredLogicalSwitch {
+    /// A logical switch with this VNI, the default description and no
+    /// replication mode.
+    pub fn new(tunnel_key: i64) -> Self {
+        DesiredLogicalSwitch {
+            tunnel_key,
+            replication_mode: None,
+            description: DEFAULT_DESCRIPTION.to_owned(),
+        }
+    }
+}
+
+/// Where a remote unicast MAC lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteMac {
+    /// The remote VTEP's tunnel IP.
+    pub dst_ip: IpAddr,
+    /// The IP address bound to the MAC, if known (for ARP suppression).
+    pub ipaddr: Option<String>,
+}
+
+impl RemoteMac {
+    /// A MAC behind `dst_ip`, no IP known.
+    pub fn at(dst_ip: IpAddr) -> Self {
+        RemoteMac { dst_ip, ipaddr: None }
+    }
+}
+
+/// Placeholder for ACLs (`ACL` / `ACL_entry` rows and
+/// `Physical_Port.acl_bindings`): planned in a later change.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DesiredAcl {}

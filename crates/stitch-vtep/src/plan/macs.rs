@@ -1,0 +1,155 @@
+//! Remote MACs: `Ucast_Macs_Remote` (one locator each) and
+//! `Mcast_Macs_Remote` (a locator set: the flood list).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use ovsdb::notation::{Atom, Row, Value};
+use ovsdb::ops::Operation;
+use uuid::Uuid;
+
+use super::{Phase, PlanProblem, Planner, by_uuid};
+use crate::cache::mac_key;
+use crate::table::Table;
+
+impl Planner<'_> {
+    /// Resolves a desired MAC's logical switch; reports unknown names.
+    fn mac_ls(&mut self, ls: &str, used_by: impl FnOnce() -> String) -> Option<Atom> {
+        let r = self.ls_ref.get(ls).cloned();
+        if r.is_none() && !self.desired.logical_switches.contains_key(ls) {
+            self.problems.push(PlanProblem::UnknownLogicalSwitch { name: ls.to_owned(), used_by: used_by() });
+        }
+        r
+    }
+
+    /// Deletes every remote MAC row of owned logical switches not in `keep`.
+    fn delete_unkept(&mut self, table: Table, keep: &BTreeSet<Uuid>) {
+        let owned: Vec<Uuid> = self
+            .cache
+            .tables()
+            .logical_switches
+            .values()
+            .filter(|ls| self.desired.owner.owns(ls))
+            .map(|ls| ls.uuid)
+            .collect();
+        let mut deletes = Vec::new();
+        for ls in owned {
+            let rows: Vec<(Uuid, String)> = match table {
+                Table::UcastMacsRemote => {
+                    self.cache.ucast_remote_of(ls).map(|m| (m.uuid, m.mac.clone())).collect()
+                }
+                _ => self.cache.mcast_remote_of(ls).map(|m| (m.uuid, m.mac.clone())).collect(),
+            };
+            let ls_name = self.ls_name(ls);
+            for (u, mac) in rows.into_iter().filter(|(u, _)| !keep.contains(u)) {
+                deletes.push((u, format!("delete {table} {mac} of logical switch {ls_name}")));
+            }
+        }
+        for (u, summary) in deletes {
+            self.push(Phase::DeleteMacs, Operation::delete(table.name(), by_uuid(u)), summary);
+        }
+    }
+
+    /// Phase 5/6 for `Ucast_Macs_Remote`.
+    pub(super) fn ucast_remote(&mut self) {
+        let desired = self.desired;
+        let table = Table::UcastMacsRemote;
+        let mut keep = BTreeSet::new();
+        for ((ls_name, mac), remote) in &desired.ucast_remote {
+            let what = || format!("remote MAC {mac} in {ls_name}");
+            let Some(ls) = self.mac_ls(ls_name, what) else { continue };
+            let ipaddr = remote.ipaddr.clone().unwrap_or_default();
+            let mac_s = mac.to_string();
+            let existing: Vec<(Uuid, Option<IpAddr>, String)> = match ls.as_uuid() {
+                Some(u) => self
+                    .cache
+                    .ucast_remote_by_mac(u, &mac_s)
+                    .map(|m| (m.uuid, self.cache.locator_ip(m.locator), m.ipaddr.clone()))
+                    .collect(),
+                None => Vec::new(),
+            };
+            let exact = existing.iter().find(|(_, ip, a)| *ip == Some(remote.dst_ip) && *a == ipaddr);
+            if let Some((u, _, _)) = exact {
+                keep.insert(*u);
+                continue;
+            }
+            let Some(locator) = self.locator(remote.dst_ip, what) else { continue };
+            if let Some((u, ip, a)) = existing.first() {
+                // Move the MAC: update the row in place.
+                keep.insert(*u);
+                let mut row = Row::new();
+                if *ip != Some(remote.dst_ip) {
+                    row.insert("locator", Value::Atom(locator));
+                }
+                if *a != ipaddr {
+                    row.insert("ipaddr", ipaddr.as_str());
+                }
+                self.push(
+                    Phase::Macs,
+                    Operation::update(table.name(), by_uuid(*u), row),
+                    format!("move remote MAC {mac} in {ls_name} to {}", remote.dst_ip),
+                );
+            } else {
+                let row = Row::new()
+                    .with("MAC", mac_s.as_str())
+                    .with("logical_switch", Value::Atom(ls))
+                    .with("locator", Value::Atom(locator))
+                    .with("ipaddr", ipaddr.as_str());
+                self.push(
+                    Phase::Macs,
+                    Operation::insert(table.name(), row),
+                    format!("add remote MAC {mac} in {ls_name} at {}", remote.dst_ip),
+                );
+            }
+        }
+        self.delete_unkept(table, &keep);
+    }
+
+    /// Phase 5/6 for `Mcast_Macs_Remote`.
+    pub(super) fn mcast_remote(&mut self) {
+        let desired = self.desired;
+        let table = Table::McastMacsRemote;
+        let mut keep = BTreeSet::new();
+        // Normalize keys first: MACs compare case-insensitively.
+        let mut wanted: BTreeMap<(String, String), &BTreeSet<IpAddr>> = BTreeMap::new();
+        for ((ls, mac), ips) in &desired.mcast_remote {
+            wanted.insert((ls.clone(), mac_key(mac)), ips);
+        }
+        for ((ls_name, mac), ips) in wanted {
+            let what = format!("flood list {mac} in {ls_name}");
+            let Some(ls) = self.mac_ls(&ls_name, || what.clone()) else { continue };
+            if ips.is_empty() {
+                continue;
+            }
+            let existing: Vec<(Uuid, Option<BTreeSet<IpAddr>>)> = match ls.as_uuid() {
+                Some(u) => self
+                    .cache
+                    .mcast_remote_by_mac(u, &mac)
+                    .map(|m| (m.uuid, self.cache.locator_set_ips(m.locator_set)))
+                    .collect(),
+                None => Vec::new(),
+            };
+            let list = ips.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
+            if let Some((u, _)) = existing.iter().find(|(_, cur)| cur.as_ref() == Some(ips)) {
+                keep.insert(*u);
+                continue;
+            }
+            let Some(set) = self.locator_set(ips, &what) else { continue };
+            if let Some((u, _)) = existing.first() {
+                keep.insert(*u);
+                self.push(
+                    Phase::Macs,
+                    Operation::update(table.name(), by_uuid(*u), Row::new().with("locator_set", Value::Atom(set))),
+                    format!("change {what} to [{list}]"),
+                );
+            } else {
+                let row = Row::new()
+                    .with("MAC", mac.as_str())
+                    .with("logical_switch", Value::Atom(ls))
+                    .with("locator_set", Value::Atom(set));
+                self.push(Phase::Macs, Operation::insert(table.name(), row), format!("add {what} [{list}]"));
+            }
+        }
+        self.delete_unkept(table, &keep);
+    }
+}
