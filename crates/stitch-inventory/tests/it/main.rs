@@ -1,0 +1,4 @@
+//! Integration tests for stitch-inventory (one binary, see DESIGN.md "Tests").
+
+mod csv_props;
+mod yaml_docs;

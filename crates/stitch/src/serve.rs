@@ -1,0 +1,64 @@
+//! `stitch serve`: open the embedded store, load the catalog, serve the API
+//! until SIGTERM or ctrl-c, then drain in-flight requests and exit.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use stitch_api::{AppState, router};
+use stitch_store::{Catalog, RedbStore, Store};
+
+use crate::config::Config;
+
+pub const STORE_FILE: &str = "stitch.redb";
+
+pub async fn run(cfg: Config) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&cfg.data_dir)
+        .with_context(|| format!("cannot create data directory {}", cfg.data_dir.display()))?;
+    let path = cfg.data_dir.join(STORE_FILE);
+    let store = tokio::task::spawn_blocking({
+        let path = path.clone();
+        move || RedbStore::open(&path)
+    })
+    .await?
+    .with_context(|| format!("cannot open store {}", path.display()))?;
+    let store: Arc<dyn Store> = Arc::new(store);
+    let catalog = Catalog::open(store).await.context("cannot load the catalog")?;
+    let snap = catalog.snapshot();
+    tracing::info!(store = %path.display(), revision = snap.revision, "store opened");
+
+    let app = router(AppState::new(Arc::new(catalog))).layer(tower_http::trace::TraceLayer::new_for_http());
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", cfg.listen))?;
+    let addr = listener.local_addr()?;
+    // Tests and scripts read the bound address from this line.
+    println!("stitch: listening on http://{addr}");
+    tracing::info!(%addr, "API listening");
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("server failed")?;
+    tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => tracing::info!("ctrl-c received, shutting down"),
+        _ = term => tracing::info!("SIGTERM received, shutting down"),
+    }
+}

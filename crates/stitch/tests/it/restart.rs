@@ -1,0 +1,60 @@
+//! Data survives a graceful restart and a `kill -9` right after an acknowledged write.
+
+use crate::Server;
+
+#[tokio::test]
+async fn restart_graceful_and_after_kill9() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(tmp.path());
+    srv.ok(&["fabric", "create", "dc1"]);
+    srv.ok(&["switch", "create", "leaf1", "--fabric", "dc1", "--ovsdb", "passive", "--tunnel-ip", "10.0.0.1"]);
+    srv.ok(&["node", "create", "n1", "--port", "ens1f0=leaf1:swp1"]);
+    let before = srv.dump().await;
+    srv.terminate();
+
+    let srv = Server::start(tmp.path());
+    assert_eq!(srv.dump().await, before, "graceful restart lost data");
+
+    // Acknowledged write, then SIGKILL at once.
+    let created = srv.post("/v1/hardware", serde_json::json!({"name": "hw-after-ack"})).await;
+    let pid = srv.pid();
+    srv.kill9();
+    assert!(!std::path::Path::new(&format!("/proc/{pid}/status")).exists() || std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default().contains("zombie"));
+
+    let srv = Server::start(tmp.path());
+    let hw = srv.get("/v1/hardware?name=hw-after-ack").await;
+    assert_eq!(hw["hardware"][0], created, "acknowledged write lost after kill -9");
+    let after = srv.dump().await;
+    assert_eq!(after["nodes"], before["nodes"]);
+    assert_eq!(after["switch-ports"], before["switch-ports"]);
+    srv.terminate();
+}
+
+#[test]
+fn bad_config_fails_at_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = crate::write(tmp.path(), "stitch.toml", "[store]\ndata_dir = \"x\"\ncolour = 1\n");
+    let out = std::process::Command::new(crate::BIN).args(["serve", "--config"]).arg(&cfg).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown field") && err.contains("colour"), "{err}");
+    let out = std::process::Command::new(crate::BIN).args(["serve"]).env_remove("STITCH_DATA_DIR").env_remove("STITCH_CONFIG").output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no data directory"));
+    // Config file with env override of the listen address; the server uses the file's data dir.
+    let cfg = crate::write(tmp.path(), "ok.toml", &format!("[store]\ndata_dir = {:?}\n[api]\nlisten = \"127.0.0.1:1\"\n", tmp.path().join("d").display().to_string()));
+    let mut child = std::process::Command::new(crate::BIN)
+        .args(["serve", "--config"])
+        .arg(&cfg)
+        .env("STITCH_LISTEN", "127.0.0.1:0")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(line.starts_with("stitch: listening on http://127.0.0.1:") && !line.contains(":1\n"), "{line}");
+    assert!(tmp.path().join("d").join("stitch.redb").exists());
+}
