@@ -7,6 +7,7 @@
 
 pub mod apply;
 pub mod error;
+pub mod fabric;
 pub mod inventory;
 pub mod openapi;
 mod schema;
@@ -19,6 +20,8 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
+use stitch_engine::runtime::EngineHandle;
+use stitch_engine::status::StatusBoard;
 use stitch_store::Catalog;
 
 pub use apply::{ApplyReport, Counts};
@@ -28,11 +31,21 @@ pub use error::ApiError;
 #[derive(Clone)]
 pub struct AppState {
     pub catalog: Arc<Catalog>,
+    /// What the reconcilers report (switch, group and port status).
+    pub status: Arc<StatusBoard>,
+    /// The running engine, for dry-run plans (`None` when not reconciling).
+    pub engine: Option<EngineHandle>,
 }
 
 impl AppState {
+    /// API state with no reconciler running (status stays empty).
     pub fn new(catalog: Arc<Catalog>) -> Self {
-        AppState { catalog }
+        AppState { catalog, status: Arc::new(StatusBoard::new()), engine: None }
+    }
+
+    /// API state backed by a running engine.
+    pub fn with_engine(catalog: Arc<Catalog>, status: Arc<StatusBoard>, engine: EngineHandle) -> Self {
+        AppState { catalog, status, engine: Some(engine) }
     }
 }
 
@@ -53,7 +66,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi_json))
         .route("/v1/apply", post(apply::apply).layer(DefaultBodyLimit::max(APPLY_BODY_LIMIT)));
-    inventory::all_routes(r)
+    fabric::routes(inventory::all_routes(r))
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::no_method)
         .with_state(state)

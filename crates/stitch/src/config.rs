@@ -11,10 +11,17 @@
 //!
 //! [log]
 //! filter = "info,stitch=debug"
-//! ```
 //!
-//! Later sections (e.g. `[ovsdb]` with a passive listen address) are added
-//! as new optional fields of [`FileConfig`].
+//! [engine]
+//! owner = "stitch"              # marks the switch rows this deployment owns
+//! resync_interval_secs = 30     # full reconcile period, on top of events
+//!
+//! [ovsdb]
+//! listen = "ptcp:6640:0.0.0.0"  # accept switches that connect in (passive)
+//! ca_cert = "/etc/stitch/ca.pem"        # TLS for ssl: switches and pssl: listening
+//! certificate = "/etc/stitch/cert.pem"
+//! private_key = "/etc/stitch/key.pem"
+//! ```
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -34,6 +41,26 @@ pub struct FileConfig {
     pub store: StoreSection,
     #[serde(default)]
     pub log: LogSection,
+    #[serde(default)]
+    pub engine: EngineSection,
+    #[serde(default)]
+    pub ovsdb: OvsdbSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineSection {
+    pub owner: Option<String>,
+    pub resync_interval_secs: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OvsdbSection {
+    pub listen: Option<String>,
+    pub ca_cert: Option<PathBuf>,
+    pub certificate: Option<PathBuf>,
+    pub private_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -69,6 +96,12 @@ pub struct ServeArgs {
     /// Log filter (tracing `EnvFilter` syntax), e.g. `info,stitch_api=debug`.
     #[arg(long, env = "STITCH_LOG")]
     pub log: Option<String>,
+    /// Accept switches that connect in: `ptcp:PORT[:IP]` or `pssl:PORT[:IP]`.
+    #[arg(long, env = "STITCH_OVSDB_LISTEN")]
+    pub ovsdb_listen: Option<String>,
+    /// The id written on the switch rows this deployment owns.
+    #[arg(long, env = "STITCH_OWNER")]
+    pub owner: Option<String>,
 }
 
 /// The effective configuration.
@@ -77,7 +110,15 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub listen: SocketAddr,
     pub log: String,
+    pub owner: String,
+    pub resync_interval: std::time::Duration,
+    /// Passive OVSDB listening endpoint, validated.
+    pub ovsdb_listen: Option<String>,
+    /// (ca_cert, certificate, private_key)
+    pub tls: Option<(PathBuf, PathBuf, PathBuf)>,
 }
+
+pub const DEFAULT_OWNER: &str = "stitch";
 
 impl Config {
     /// Merge flags/env over the file over defaults.
@@ -98,7 +139,36 @@ impl Config {
         };
         let log = args.log.clone().or(file.log.filter).unwrap_or_else(|| DEFAULT_LOG.to_string());
         tracing_subscriber::EnvFilter::try_new(&log).with_context(|| format!("invalid log filter {log:?}"))?;
-        Ok(Config { data_dir, listen, log })
+        let owner = args.owner.clone().or(file.engine.owner).unwrap_or_else(|| DEFAULT_OWNER.to_string());
+        stitch_vtep::Owner::new(owner.clone()).map_err(|e| anyhow::anyhow!("invalid owner: {e}"))?;
+        let secs = file.engine.resync_interval_secs.unwrap_or(30);
+        if secs == 0 {
+            bail!("resync_interval_secs must be at least 1");
+        }
+        let ovsdb_listen = args.ovsdb_listen.clone().or(file.ovsdb.listen);
+        if let Some(l) = &ovsdb_listen {
+            let e: ovsdb::Endpoint = l.parse().map_err(|e| anyhow::anyhow!("invalid OVSDB listen endpoint {l:?}: {e}"))?;
+            if !e.is_passive() {
+                bail!("OVSDB listen endpoint {l:?} must be passive (ptcp:PORT[:IP] or pssl:PORT[:IP])");
+            }
+            if e.is_tls() && file.ovsdb.private_key.is_none() {
+                bail!("pssl: listening needs ca_cert, certificate and private_key in the [ovsdb] section");
+            }
+        }
+        let tls = match (file.ovsdb.ca_cert, file.ovsdb.certificate, file.ovsdb.private_key) {
+            (Some(a), Some(b), Some(c)) => Some((a, b, c)),
+            (None, None, None) => None,
+            _ => bail!("[ovsdb] TLS needs all of ca_cert, certificate and private_key"),
+        };
+        Ok(Config {
+            data_dir,
+            listen,
+            log,
+            owner,
+            resync_interval: std::time::Duration::from_secs(secs),
+            ovsdb_listen,
+            tls,
+        })
     }
 }
 
@@ -126,7 +196,7 @@ mod tests {
         assert_eq!(c.data_dir, PathBuf::from("/from/file"));
         assert_eq!(c.listen.port(), 1000);
         assert_eq!(c.log, "info");
-        let args = ServeArgs { config: Some(p), data_dir: Some("/flag".into()), listen: Some("127.0.0.1:2".parse().unwrap()), log: None };
+        let args = ServeArgs { config: Some(p), data_dir: Some("/flag".into()), listen: Some("127.0.0.1:2".parse().unwrap()), ..Default::default() };
         let c = Config::load(&args).unwrap();
         assert_eq!((c.data_dir, c.listen.port()), (PathBuf::from("/flag"), 2));
     }
@@ -135,7 +205,9 @@ mod tests {
     fn bad_config_is_an_error() {
         for (text, needle) in [
             ("[store]\ndata_dir = \"/x\"\nbogus = 1\n", "unknown field"),
-            ("[ovsdb]\nlisten = \"x\"\n", "unknown field"),
+            ("[ovsdb]\nbogus = \"x\"\n", "unknown field"),
+            ("[store]\ndata_dir = \"/x\"\n[ovsdb]\nlisten = \"tcp:1.2.3.4:5\"\n", "must be passive"),
+            ("[store]\ndata_dir = \"/x\"\n[engine]\nresync_interval_secs = 0\n", "at least 1"),
             ("[api]\nlisten = \"not an address\"\n[store]\ndata_dir = \"/x\"\n", "invalid"),
             ("[store\n", "invalid config"),
         ] {

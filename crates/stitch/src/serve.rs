@@ -4,7 +4,11 @@
 use std::sync::Arc;
 
 use anyhow::Context;
+use axum::routing::get;
 use stitch_api::{AppState, router};
+use stitch_engine::runtime::{Engine, EngineConfig};
+use stitch_engine::status::StatusBoard;
+use stitch_neutron::NeutronState;
 use stitch_store::{Catalog, RedbStore, Store};
 
 use crate::config::Config;
@@ -26,7 +30,32 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     let snap = catalog.snapshot();
     tracing::info!(store = %path.display(), revision = snap.revision, "store opened");
 
-    let app = router(AppState::new(Arc::new(catalog))).layer(tower_http::trace::TraceLayer::new_for_http());
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .context("cannot install the metrics recorder")?;
+
+    let catalog = Arc::new(catalog);
+    let status = Arc::new(StatusBoard::new());
+    let mut engine_cfg = EngineConfig::new(stitch_vtep::Owner::new(cfg.owner.clone()).map_err(anyhow::Error::msg)?);
+    engine_cfg.resync_interval = cfg.resync_interval;
+    if let Some((ca, cert, key)) = &cfg.tls {
+        engine_cfg.tls = Some(ovsdb::TlsConfig::from_files(ca, cert, key));
+    }
+    let mut engine = Engine::start(catalog.clone(), status.clone(), engine_cfg.clone());
+    if let Some(l) = &cfg.ovsdb_listen {
+        let endpoint: ovsdb::Endpoint = l.parse().map_err(|e| anyhow::anyhow!("invalid OVSDB listen endpoint {l:?}: {e}"))?;
+        let client_cfg = ovsdb::ClientConfig { tls: engine_cfg.tls.clone(), ..Default::default() };
+        let listener = ovsdb::PassiveListener::bind(&endpoint, client_cfg).await.with_context(|| format!("cannot listen for switches on {l}"))?;
+        // Tests and scripts read the bound address from this line.
+        println!("stitch: accepting switches on {}", listener.local_endpoint().map(|e| e.to_string()).unwrap_or_else(|| l.clone()));
+        engine.serve_passive(listener);
+    }
+
+    let neutron = stitch_neutron::router(NeutronState { catalog: catalog.clone(), status: status.clone() });
+    let app = router(AppState::with_engine(catalog, status, engine.handle()))
+        .merge(neutron)
+        .route("/metrics", get(move || std::future::ready(metrics.render())))
+        .layer(tower_http::trace::TraceLayer::new_for_http());
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .with_context(|| format!("cannot listen on {}", cfg.listen))?;
@@ -35,6 +64,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     println!("stitch: listening on http://{addr}");
     tracing::info!(%addr, "API listening");
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("server failed")?;
+    engine.shutdown().await;
     tracing::info!("shut down cleanly");
     Ok(())
 }

@@ -87,17 +87,9 @@ impl Engine {
         self.passive = Some(tokio::spawn(passive::accept_loop(self.shared.clone(), listener, stop)));
     }
 
-    /// The pending plan of the endpoint that serves `switch` (dry run):
-    /// `None` when the endpoint has not been read yet.
-    pub fn dry_run(&self, switch: uuid::Uuid) -> Option<Plan> {
-        let snap = self.shared.catalog.snapshot();
-        let sw = snap.switches.get(&switch)?;
-        let key = endpoint_key(sw);
-        let cache = self.shared.caches.read().unwrap_or_else(|e| e.into_inner()).get(&key).cloned()?;
-        let learned = self.shared.learned.read().unwrap_or_else(|e| e.into_inner()).clone();
-        let desired = compile_endpoint(&snap, &learned, &self.shared.config.owner, &key);
-        let cache = cache.read().unwrap_or_else(|e| e.into_inner());
-        Some(stitch_vtep::plan(&desired, &cache))
+    /// A cheap handle for readers (the API's dry-run plans).
+    pub fn handle(&self) -> EngineHandle {
+        EngineHandle(self.shared.clone())
     }
 
     /// Stop every endpoint task and wait for them.
@@ -107,6 +99,26 @@ impl Engine {
         if let Some(p) = self.passive {
             let _ = p.await;
         }
+    }
+}
+
+/// Read access to a running engine.
+#[derive(Clone)]
+pub struct EngineHandle(Arc<Shared>);
+
+impl EngineHandle {
+    /// The pending plan of the endpoint that serves `switch` (dry run):
+    /// `None` when the endpoint has not been read yet.
+    pub fn dry_run(&self, switch: uuid::Uuid) -> Option<Plan> {
+        let shared = &self.0;
+        let snap = shared.catalog.snapshot();
+        let sw = snap.switches.get(&switch)?;
+        let key = endpoint_key(sw);
+        let cache = shared.caches.read().unwrap_or_else(|e| e.into_inner()).get(&key).cloned()?;
+        let learned = shared.learned.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let desired = compile_endpoint(&snap, &learned, &shared.config.owner, &key);
+        let cache = cache.read().unwrap_or_else(|e| e.into_inner());
+        Some(stitch_vtep::plan(&desired, &cache))
     }
 }
 

@@ -1,0 +1,485 @@
+//! The dataplane lab (`lab/`): VMs in network namespaces ping each other
+//! through two emulated hardware VTEPs (`ovs-vtep` on userspace OVS), and
+//! every row on the switches comes from Stitch, driven only through its API.
+//!
+//! Needs root and the packages `lab/lab.sh check` lists. Outside CI a
+//! missing prerequisite skips the test with a message; under `CI=true` it
+//! fails. Lab tests take [`LAB_LOCK`] so they never overlap; each uses its
+//! own state directory and namespace prefix, so a `stitch demo` running on
+//! the same machine is left alone. Everything the lab starts is stopped by
+//! PID when [`Lab`] drops, also when the test fails.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const STITCH: &str = env!("CARGO_BIN_EXE_stitch");
+/// Namespace prefix of lab tests (the demo uses `sl-`).
+const NS_PREFIX: &str = "slt-";
+/// How long the dataplane may take to follow a change: ovs-vtep polls its
+/// database about once a second, and learned MACs age out after 15 s.
+const CONVERGE: Duration = Duration::from_secs(45);
+
+/// Lab tests run one at a time: they share namespace names and the CPU.
+static LAB_LOCK: Mutex<()> = Mutex::new(());
+
+fn lab_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../lab")
+}
+
+/// True when the lab can run here. Under `CI=true` a missing prerequisite
+/// is a failure, never a skip.
+fn prerequisites() -> bool {
+    let out = Command::new(lab_dir().join("lab.sh")).arg("check").output();
+    let why = match out {
+        Ok(o) if o.status.success() => return true,
+        Ok(o) => format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)),
+        Err(e) => format!("cannot run lab/lab.sh: {e}"),
+    };
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("CI=true and the dataplane lab cannot run:\n{why}");
+    }
+    eprintln!("SKIPPED: dataplane lab prerequisites missing (set CI=true to make this a failure):\n{why}");
+    false
+}
+
+/// A small blocking client for Stitch's HTTP API.
+struct Api {
+    rt: tokio::runtime::Runtime,
+    client: reqwest::Client,
+    url: String,
+}
+
+impl Api {
+    fn new(url: String) -> Api {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        Api { rt, client: reqwest::Client::new(), url }
+    }
+
+    fn call(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> (u16, Value) {
+        self.rt.block_on(async {
+            let mut req = self.client.request(method.clone(), format!("{}{path}", self.url));
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            let resp = req.send().await.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+            let status = resp.status().as_u16();
+            let bytes = resp.bytes().await.unwrap();
+            let v = if bytes.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+            };
+            (status, v)
+        })
+    }
+
+    fn ok(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let (s, v) = self.call(method.clone(), path, body.as_ref());
+        assert!((200..300).contains(&s), "{method} {path} {}: HTTP {s} {v}", body.unwrap_or_default());
+        v
+    }
+
+    fn get(&self, path: &str) -> Value {
+        self.ok(reqwest::Method::GET, path, None)
+    }
+    fn post(&self, path: &str, body: Value) -> Value {
+        self.ok(reqwest::Method::POST, path, Some(body))
+    }
+    fn put(&self, path: &str, body: Value) -> Value {
+        self.ok(reqwest::Method::PUT, path, Some(body))
+    }
+    fn delete(&self, path: &str) {
+        self.ok(reqwest::Method::DELETE, path, None);
+    }
+}
+
+/// A VM of the lab: its MAC, as `lab.sh info` reports it.
+#[derive(Clone, Debug)]
+struct Vm {
+    mac: String,
+}
+
+/// The running lab plus Stitch (`demo.sh infra`), stopped on drop.
+struct Lab {
+    dir: tempfile::TempDir,
+    api: Api,
+    vms: BTreeMap<String, Vm>,
+    pids: Vec<u32>,
+    stopped: bool,
+}
+
+impl Lab {
+    fn start() -> Lab {
+        let dir = tempfile::Builder::new().prefix("stitch-lab-").tempdir_in("/tmp").unwrap();
+        let mut lab = Lab { dir, api: Api::new(String::new()), vms: BTreeMap::new(), pids: Vec::new(), stopped: false };
+        let out = lab.script("demo.sh", &["infra"]);
+        assert!(out.status.success(), "demo.sh infra failed:\n{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let url = std::fs::read_to_string(lab.dir.path().join("stitch/url")).unwrap().trim().to_string();
+        lab.api = Api::new(url);
+        for line in lab.lab_ok(&["info"]).lines() {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.first() == Some(&"vm") {
+                let mac = f.iter().find_map(|x| x.strip_prefix("mac=")).unwrap().to_string();
+                lab.vms.insert(f[1].to_string(), Vm { mac });
+            }
+        }
+        lab.pids = lab.pids_now();
+        assert!(lab.pids.len() >= 11, "expected stitch + 10 OVS daemons, found pids {:?}", lab.pids);
+        lab
+    }
+
+    fn script(&self, name: &str, args: &[&str]) -> Output {
+        Command::new(lab_dir().join(name))
+            .args(args)
+            .env("LAB_DIR", self.dir.path())
+            .env("LAB_NS_PREFIX", NS_PREFIX)
+            .env("STITCH_BIN", STITCH)
+            .env("STITCH_LISTEN", "127.0.0.1:0")
+            .env("STITCH_LOG", "info,stitch_engine=debug")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run lab/{name}: {e}"))
+    }
+
+    fn lab(&self, args: &[&str]) -> Output {
+        self.script("lab.sh", args)
+    }
+
+    fn lab_ok(&self, args: &[&str]) -> String {
+        let out = self.lab(args);
+        assert!(out.status.success(), "lab.sh {args:?} failed:\n{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Every PID the lab and Stitch wrote down.
+    fn pids_now(&self) -> Vec<u32> {
+        let mut pids = Vec::new();
+        for comp in ["stitch", "leaf1", "leaf2", "srv1", "srv2"] {
+            let Ok(rd) = std::fs::read_dir(self.dir.path().join(comp)) else { continue };
+            for e in rd.flatten() {
+                if e.path().extension().is_some_and(|x| x == "pid") {
+                    if let Ok(p) = std::fs::read_to_string(e.path()).unwrap_or_default().trim().parse() {
+                        pids.push(p);
+                    }
+                }
+            }
+        }
+        pids
+    }
+
+    fn down(&mut self) -> Output {
+        self.stopped = true;
+        self.script("demo.sh", &["down"])
+    }
+
+    // ------------------------------------------------------------ dataplane
+
+    /// One ping, one second to answer.
+    fn pings(&self, from: &str, to: &str) -> bool {
+        self.lab(&["ping", from, to, "1"]).status.success()
+    }
+
+    /// Three pings, none answered.
+    fn isolated(&self, from: &str, to: &str) -> bool {
+        !self.lab(&["ping", from, to, "3"]).status.success()
+    }
+
+    fn wait_ping(&self, from: &str, to: &str) {
+        let start = Instant::now();
+        while !self.pings(from, to) {
+            assert!(start.elapsed() < CONVERGE, "{from} still cannot ping {to} after {CONVERGE:?}\n{}", self.status());
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+
+    fn assert_isolated(&self, pairs: &[(&str, &str)]) {
+        for (a, b) in pairs {
+            assert!(self.isolated(a, b), "{a} reaches {b} across networks\n{}", self.status());
+        }
+    }
+
+    fn wait_isolated(&self, from: &str, to: &str) {
+        let start = Instant::now();
+        while !self.isolated(from, to) {
+            assert!(start.elapsed() < CONVERGE, "{from} still reaches {to} after {CONVERGE:?}\n{}", self.status());
+        }
+    }
+
+    fn status(&self) -> String {
+        let out = self.script("demo.sh", &["status"]);
+        format!("--- lab status\n{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    }
+
+    /// Capture VXLAN on leaf1's underlay while `traffic` runs; the VNIs seen.
+    fn vnis_on_wire(&self, packets: u32, traffic: impl FnOnce()) -> Vec<u32> {
+        let mut child = Command::new(lab_dir().join("lab.sh"))
+            .args(["exec", "leaf1", "timeout", "20", "tcpdump", "-n", "-l", "-i", "ul0", "-c", &packets.to_string(), "udp", "port", "4789"])
+            .env("LAB_DIR", self.dir.path())
+            .env("LAB_NS_PREFIX", NS_PREFIX)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Start the traffic only once tcpdump listens.
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if stderr.read_line(&mut line).unwrap() == 0 || line.contains("listening on") {
+                break;
+            }
+        }
+        traffic();
+        let mut text = String::new();
+        child.stdout.take().unwrap().read_to_string(&mut text).unwrap();
+        let _ = child.wait();
+        let vnis: Vec<u32> = text
+            .lines()
+            .filter(|l| l.contains("VXLAN"))
+            .map(|l| {
+                let v = l.split("vni ").nth(1).unwrap_or_else(|| panic!("no VNI in {l:?}"));
+                v.trim().parse().unwrap_or_else(|_| panic!("bad VNI in {l:?}"))
+            })
+            .collect();
+        assert!(!vnis.is_empty(), "no VXLAN packet captured on leaf1 ul0:\n{text}");
+        vnis
+    }
+
+    // ------------------------------------------------------------ switches
+
+    fn vtep(&self, leaf: &str, args: &[&str]) -> String {
+        let mut a = vec!["vtep-ctl", leaf];
+        a.extend(args);
+        self.lab_ok(&a)
+    }
+
+    /// The VNIs of every logical switch on `leaf`.
+    fn ls_vnis(&self, leaf: &str) -> BTreeSet<u64> {
+        self.vtep(leaf, &["--bare", "--columns=tunnel_key", "list", "Logical_Switch"])
+            .split_whitespace()
+            .map(|s| s.parse().unwrap())
+            .collect()
+    }
+
+    /// VLANs bound on the leaf's port p1.
+    fn bound_vlans(&self, leaf: &str) -> BTreeSet<u64> {
+        self.vtep(leaf, &["list-bindings", leaf, "p1"])
+            .lines()
+            .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+            .collect()
+    }
+
+    /// Number of rows in a table of the leaf's hardware_vtep DB.
+    fn rows(&self, leaf: &str, table: &str) -> usize {
+        self.vtep(leaf, &["--bare", "--columns=_uuid", "list", table]).split_whitespace().count()
+    }
+
+    /// MACs of the leaf's remote unicast rows, with the tunnel IP each points at.
+    fn remote_macs(&self, leaf: &str) -> BTreeMap<String, String> {
+        let mut m = BTreeMap::new();
+        for ls in self.vtep(leaf, &["list-ls"]).split_whitespace() {
+            for l in self.vtep(leaf, &["list-remote-macs", ls]).lines() {
+                if let Some((mac, loc)) = l.trim().split_once(" -> ") {
+                    if mac != "unknown-dst" {
+                        m.insert(mac.to_string(), loc.rsplit('/').next().unwrap().to_string());
+                    }
+                }
+            }
+        }
+        m
+    }
+
+    fn wait_until(&self, what: &str, mut cond: impl FnMut() -> bool) {
+        let start = Instant::now();
+        while !cond() {
+            assert!(start.elapsed() < CONVERGE, "timed out after {CONVERGE:?} waiting until {what}\n{}", self.status());
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+
+    // ------------------------------------------------------------ Stitch
+
+    fn network(&self, name: &str) -> (String, u64) {
+        let n = self.api.post("/v2.0/networks", json!({"network": {"name": name}}));
+        let vni = n["network"]["provider:segmentation_id"].as_u64().unwrap_or_else(|| panic!("no VNI: {n}"));
+        (n["network"]["id"].as_str().unwrap().to_string(), vni)
+    }
+
+    /// Tag the VM's VF with the VLAN a port response carries, then wait for ACTIVE.
+    fn plug(&self, vm: &str, host: &str, port: &Value) -> (String, u64) {
+        let p = &port["port"];
+        assert_ne!(p["binding:vif_type"], "binding_failed", "binding {vm} on {host} failed: {p}");
+        // Neutron's hw_veb vif_details carry the VLAN as a string ("100").
+        let v = &p["binding:vif_details"]["vlan"];
+        let vlan = v.as_u64().or_else(|| v.as_str()?.parse().ok()).unwrap_or_else(|| panic!("no VLAN in {p}"));
+        let id = p["id"].as_str().unwrap().to_string();
+        self.lab_ok(&["vf", vm, host, &vlan.to_string()]);
+        let start = Instant::now();
+        loop {
+            let s = self.api.get(&format!("/v2.0/ports/{id}"));
+            if s["port"]["status"] == "ACTIVE" {
+                break;
+            }
+            assert!(start.elapsed() < CONVERGE, "port of {vm} not ACTIVE after {CONVERGE:?}: {s}\n{}", self.status());
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        (id, vlan)
+    }
+
+    /// Bind the VM's SR-IOV port on `host` and tag its VF.
+    fn bind(&self, vm: &str, host: &str, net: &str) -> (String, u64) {
+        let port = self.api.post(
+            "/v2.0/ports",
+            json!({"port": {
+                "network_id": net, "name": format!("{vm}-vf"), "mac_address": self.vms[vm].mac,
+                "binding:host_id": host, "binding:vnic_type": "direct", "device_id": vm,
+            }}),
+        );
+        self.plug(vm, host, &port)
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        if self.stopped {
+            return;
+        }
+        if std::thread::panicking() {
+            eprintln!("{}", self.status());
+            let log = std::fs::read_to_string(self.dir.path().join("stitch/stitch.log")).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(60).collect();
+            eprintln!("--- last lines of stitch.log\n{}", tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
+        }
+        let out = self.down();
+        if !out.status.success() {
+            eprintln!("demo.sh down failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        }
+    }
+}
+
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit_once(") ").map(|(_, rest)| !rest.starts_with('Z') && !rest.starts_with('X')))
+        .unwrap_or(false)
+}
+
+/// The whole story on one lab (building it dominates the runtime):
+/// negative control, cross-leaf ping, the VNI on the wire, isolation of a
+/// second network, deletion, migration, a third network, and a clean
+/// switch once everything is deleted.
+#[test]
+fn vms_ping_through_emulated_vteps_programmed_by_stitch() {
+    let _serial = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    if !prerequisites() {
+        return;
+    }
+    let mut lab = Lab::start();
+    let api = &lab.api;
+    assert_eq!(api.get("/v1/switches")["switches"].as_array().unwrap().len(), 2);
+
+    // --- Negative control: VFs tagged with the first VLAN of the pool, the
+    // network exists, no port bound: the switches hold nothing, no ping.
+    let (red, red_vni) = lab.network("red");
+    lab.lab_ok(&["vf", "vm1", "srv1", "100"]);
+    lab.lab_ok(&["vf", "vm2", "srv2", "100"]);
+    for leaf in ["leaf1", "leaf2"] {
+        assert!(lab.bound_vlans(leaf).is_empty(), "{leaf} has bindings before any port is bound");
+        assert_eq!(lab.rows(leaf, "Ucast_Macs_Remote"), 0);
+    }
+    assert!(lab.isolated("vm1", "vm2"), "vm1 pings vm2 before any port is bound");
+
+    // --- Bind both ports of "red": ping across the leaves.
+    let (_p1, red_vlan1) = lab.bind("vm1", "srv1", &red);
+    let (p2, red_vlan2) = lab.bind("vm2", "srv2", &red);
+    lab.wait_ping("vm1", "vm2");
+    lab.wait_ping("vm2", "vm1");
+    assert_eq!(lab.ls_vnis("leaf1"), BTreeSet::from([red_vni]));
+    assert_eq!(lab.ls_vnis("leaf2"), BTreeSet::from([red_vni]));
+    assert_eq!(lab.bound_vlans("leaf1"), BTreeSet::from([red_vlan1]));
+    assert_eq!(lab.bound_vlans("leaf2"), BTreeSet::from([red_vlan2]));
+
+    // --- The VNI on the wire is the one Stitch allocated.
+    let vnis = lab.vnis_on_wire(6, || assert!(lab.lab(&["ping", "vm1", "vm2", "3"]).status.success()));
+    assert!(vnis.iter().all(|v| u64::from(*v) == red_vni), "VNIs on the wire {vnis:?}, Stitch allocated {red_vni}");
+
+    // --- A second network on the same servers: it works, and it is isolated.
+    let (blue, blue_vni) = lab.network("blue");
+    assert_ne!(blue_vni, red_vni);
+    let (p3, blue_vlan1) = lab.bind("vm3", "srv1", &blue);
+    let (p4, blue_vlan2) = lab.bind("vm4", "srv2", &blue);
+    assert_ne!(blue_vlan1, red_vlan1, "two networks share a VLAN on leaf1");
+    assert_ne!(blue_vlan2, red_vlan2, "two networks share a VLAN on leaf2");
+    lab.wait_ping("vm3", "vm4");
+    lab.assert_isolated(&[("vm1", "vm3"), ("vm1", "vm4"), ("vm2", "vm3"), ("vm4", "vm2")]);
+    assert!(lab.pings("vm1", "vm2"));
+
+    // --- Deleting a port stops its traffic and leaves no rows.
+    api.delete(&format!("/v2.0/ports/{p4}"));
+    lab.wait_isolated("vm3", "vm4");
+    lab.wait_until("leaf2 forgets blue", || lab.ls_vnis("leaf2") == BTreeSet::from([red_vni]) && lab.bound_vlans("leaf2") == BTreeSet::from([red_vlan2]));
+    lab.wait_until("leaf1 drops vm4's MAC", || !lab.remote_macs("leaf1").contains_key(&lab.vms["vm4"].mac));
+    api.delete(&format!("/v2.0/ports/{p3}"));
+    lab.wait_until("blue is gone from both leaves", || {
+        ["leaf1", "leaf2"].iter().all(|l| lab.ls_vnis(l) == BTreeSet::from([red_vni]))
+            && lab.bound_vlans("leaf1") == BTreeSet::from([red_vlan1])
+    });
+    assert_eq!(lab.vtep("leaf1", &["list-ls"]).lines().count(), 1);
+    assert!(lab.pings("vm1", "vm2"), "deleting blue's ports broke red");
+
+    // --- Migration: vm2 moves from srv2 (leaf2) to srv1 (leaf1); vm5 stays
+    // on srv2, so vm2's traffic to it now crosses the fabric the other way.
+    let (_p5, _) = lab.bind("vm5", "srv2", &red);
+    lab.wait_ping("vm2", "vm5");
+    let moved = api.put(&format!("/v2.0/ports/{p2}"), json!({"port": {"binding:host_id": "srv1"}}));
+    assert_eq!(moved["port"]["binding:host_id"], "srv1");
+    let (_, vlan_after) = lab.plug("vm2", "srv1", &moved);
+    assert_eq!(vlan_after, red_vlan1, "red has one VLAN per switch; vm2 now shares leaf1's with vm1");
+    lab.wait_ping("vm2", "vm5");
+    lab.wait_ping("vm5", "vm2");
+    lab.wait_ping("vm2", "vm1");
+    let on_leaf2 = lab.remote_macs("leaf2");
+    assert_eq!(on_leaf2.get(&lab.vms["vm2"].mac).map(String::as_str), Some("10.99.0.1"), "leaf2 should reach vm2 via leaf1: {on_leaf2:?}");
+
+    // --- A VM on a third network stays unreachable.
+    let (green, green_vni) = lab.network("green");
+    assert!(green_vni != red_vni && green_vni != blue_vni);
+    let (_p6, green_vlan) = lab.bind("vm6", "srv1", &green);
+    assert_ne!(green_vlan, red_vlan1);
+    lab.wait_until("leaf1 has green", || lab.ls_vnis("leaf1").contains(&green_vni));
+    lab.assert_isolated(&[("vm6", "vm1"), ("vm6", "vm2"), ("vm6", "vm5"), ("vm5", "vm6")]);
+
+    // --- Delete everything through the API: the switches keep no row of Stitch's.
+    let ports = api.get("/v2.0/ports");
+    for p in ports["ports"].as_array().unwrap() {
+        api.delete(&format!("/v2.0/ports/{}", p["id"].as_str().unwrap()));
+    }
+    for n in [&red, &blue, &green] {
+        api.delete(&format!("/v2.0/networks/{n}"));
+    }
+    lab.wait_until("both leaves are empty", || {
+        ["leaf1", "leaf2"].iter().all(|l| {
+            lab.rows(l, "Logical_Switch") == 0
+                && lab.bound_vlans(l).is_empty()
+                && lab.rows(l, "Ucast_Macs_Remote") == 0
+                && lab.rows(l, "Mcast_Macs_Remote") == 0
+        })
+    });
+    lab.wait_isolated("vm1", "vm2");
+
+    // --- Stop everything by PID; nothing survives.
+    let pids = lab.pids.clone();
+    let out = lab.down();
+    assert!(out.status.success(), "demo.sh down: {}", String::from_utf8_lossy(&out.stderr));
+    let left: Vec<u32> = pids.into_iter().filter(|p| alive(*p)).collect();
+    assert!(left.is_empty(), "still running after demo.sh down: {left:?}");
+    let ns = Command::new("ip").args(["netns", "list"]).output().unwrap();
+    assert!(!String::from_utf8_lossy(&ns.stdout).contains(NS_PREFIX), "namespaces left behind");
+}
