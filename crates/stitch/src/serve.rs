@@ -42,12 +42,15 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         engine_cfg.tls = Some(ovsdb::TlsConfig::from_files(ca, cert, key));
     }
     let mut engine = Engine::start(catalog.clone(), status.clone(), engine_cfg.clone());
+    let mut passive_line = None;
     if let Some(l) = &cfg.ovsdb_listen {
         let endpoint: ovsdb::Endpoint = l.parse().map_err(|e| anyhow::anyhow!("invalid OVSDB listen endpoint {l:?}: {e}"))?;
         let client_cfg = ovsdb::ClientConfig { tls: engine_cfg.tls.clone(), ..Default::default() };
         let listener = ovsdb::PassiveListener::bind(&endpoint, client_cfg).await.with_context(|| format!("cannot listen for switches on {l}"))?;
-        // Tests and scripts read the bound address from this line.
-        println!("stitch: accepting switches on {}", listener.local_endpoint().map(|e| e.to_string()).unwrap_or_else(|| l.clone()));
+        passive_line = Some(format!(
+            "stitch: accepting switches on {}",
+            listener.local_endpoint().map(|e| e.to_string()).unwrap_or_else(|| l.clone())
+        ));
         engine.serve_passive(listener);
     }
 
@@ -60,8 +63,17 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", cfg.listen))?;
     let addr = listener.local_addr()?;
-    // Tests and scripts read the bound address from this line.
-    println!("stitch: listening on http://{addr}");
+    // Tests and scripts read the bound addresses from these lines (the API
+    // first). A reader that has gone away must not take the server down.
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "stitch: listening on http://{addr}");
+        if let Some(l) = &passive_line {
+            let _ = writeln!(out, "{l}");
+        }
+        let _ = out.flush();
+    }
     tracing::info!(%addr, "API listening");
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("server failed")?;
     engine.shutdown().await;

@@ -5,4 +5,3 @@ mod fixture;
 mod props;
 mod runtime;
 mod scenarios;
-mod vtep_server;

@@ -15,7 +15,7 @@ use stitch_vtep::Owner;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::vtep_server::VtepServer;
+use stitch_testkit::{VtepServer, eventually, lines};
 
 const IPS: [&str; 3] = ["10.0.0.1", "10.0.0.2", "10.0.0.3"];
 const PORTS: [&str; 3] = ["swp1", "swp2", "swp3"];
@@ -33,19 +33,10 @@ fn obj<S>(spec: S) -> Object<S> {
     Object { id: Uuid::new_v4(), created_at: now, updated_at: now, spec }
 }
 
-/// Poll `f` until it holds; the bound only stops a broken test from hanging.
-fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    let t = Instant::now();
-    while !f() {
-        assert!(t.elapsed() < Duration::from_secs(60), "never happened: {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 async fn eventually_async(what: &str, mut f: impl FnMut() -> bool) {
     let t = Instant::now();
     while !f() {
-        assert!(t.elapsed() < Duration::from_secs(60), "never happened: {what}");
+        assert!(t.elapsed() < stitch_testkit::PATIENCE, "never happened: {what}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -115,10 +106,6 @@ impl Lab {
     fn reconciles(&self, i: usize) -> u64 {
         self.status.get(&self.switch_ids[i]).map_or(0, |s| s.reconciles)
     }
-}
-
-fn lines(s: &str) -> Vec<String> {
-    s.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,6 +3,7 @@
 
 mod cli;
 mod errors;
+mod fabric;
 mod http;
 mod import;
 mod restart;
@@ -24,10 +25,16 @@ pub struct Server {
 
 impl Server {
     pub fn start(dir: &Path) -> Server {
+        Self::start_with(dir, &[])
+    }
+
+    /// Start with extra `serve` arguments (e.g. `--config FILE`).
+    pub fn start_with(dir: &Path, extra: &[&str]) -> Server {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("server.log")).unwrap();
         let mut child = Command::new(BIN)
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir.join("data"))
+            .args(extra)
             .env_remove("STITCH_CONFIG")
             .env("STITCH_LOG", "info")
             .stdin(Stdio::null())
