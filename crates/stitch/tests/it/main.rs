@@ -6,6 +6,7 @@ mod errors;
 mod fabric;
 mod http;
 mod import;
+mod openstack;
 mod restart;
 
 use std::io::{BufRead, BufReader};
