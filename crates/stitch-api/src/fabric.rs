@@ -210,3 +210,72 @@ async fn show_network(State(st): State<AppState>, Path(id): Path<String>) -> Res
     let id = parse_id(&id, "network")?;
     network_json(&st.catalog.snapshot(), id).map(Json).ok_or_else(|| ApiError::not_found(format!("network {id} not found")))
 }
+
+/// The OpenAPI operations of these routes (their bodies are documented as
+/// free-form objects; the fields are described in each summary).
+pub fn openapi_paths() -> Vec<(String, utoipa::openapi::path::HttpMethod, utoipa::openapi::path::Operation)> {
+    use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
+    use utoipa::openapi::response::ResponseBuilder;
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    use utoipa::openapi::{Required, content::Content};
+
+    let object = || Content::new(Some(ObjectBuilder::new().schema_type(Type::Object)));
+    let id = |what: &str| {
+        ParameterBuilder::new()
+            .name("id")
+            .parameter_in(ParameterIn::Path)
+            .required(Required::True)
+            .description(Some(format!("The {what}'s id (UUID)")))
+            .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+            .build()
+    };
+    let op = |tag: &str, op_id: &str, summary: &str, ok: &str| {
+        OperationBuilder::new()
+            .tag(tag)
+            .operation_id(Some(op_id))
+            .summary(Some(summary))
+            .response(ok, ResponseBuilder::new().description("OK").content("application/json", object()))
+    };
+    let err = |b: OperationBuilder, status: &str, what: &str| {
+        b.response(status, ResponseBuilder::new().description(what).content("application/json", object()))
+    };
+    vec![
+        (
+            "/v1/switches/{id}/status".into(),
+            HttpMethod::Get,
+            err(op("switches", "switch_status", "Reconcile status: connected, in_sync, applied_revision, last_error, problems, faults", "200").parameter(id("switch")), "404", "No such switch").build(),
+        ),
+        (
+            "/v1/switches/{id}/plan".into(),
+            HttpMethod::Get,
+            err(err(op("switches", "switch_plan", "Dry run: the OVSDB operations the next reconcile would send, and what it cannot do", "200").parameter(id("switch")), "404", "No such switch"), "503", "Not reconciling, or the switch's database has not been read yet").build(),
+        ),
+        ("/v1/status".into(), HttpMethod::Get, op("switches", "fabric_status", "Status of every switch", "200").build()),
+        (
+            "/v1/virtual-port-groups".into(),
+            HttpMethod::Get,
+            op("virtual-port-groups", "list_virtual_port_groups", "Virtual port groups (filters: network_id, switch_id, port_id, automatic), each with in_sync", "200").build(),
+        ),
+        (
+            "/v1/virtual-port-groups".into(),
+            HttpMethod::Post,
+            err(err(op("virtual-port-groups", "create_virtual_port_group", "Create a manual group: {name, switch_id, switch_ports, network_id, vlan (0 = untagged)}", "201"), "400", "Invalid body"), "409", "The VLAN clashes with another group on those ports").build(),
+        ),
+        (
+            "/v1/virtual-port-groups/{id}".into(),
+            HttpMethod::Get,
+            err(op("virtual-port-groups", "show_virtual_port_group", "One group", "200").parameter(id("virtual port group")), "404", "No such group").build(),
+        ),
+        (
+            "/v1/virtual-port-groups/{id}".into(),
+            HttpMethod::Delete,
+            err(op("virtual-port-groups", "delete_virtual_port_group", "Delete a manual group (automatic ones follow their ports)", "204").parameter(id("virtual port group")), "409", "An automatic group").build(),
+        ),
+        ("/v1/networks".into(), HttpMethod::Get, op("networks", "list_stored_networks", "Networks as stored, with the overlay VNI and their groups (read-only; write through /v2.0)", "200").build()),
+        (
+            "/v1/networks/{id}".into(),
+            HttpMethod::Get,
+            err(op("networks", "show_stored_network", "One stored network", "200").parameter(id("network")), "404", "No such network").build(),
+        ),
+    ]
+}

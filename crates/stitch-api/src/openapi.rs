@@ -190,6 +190,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let apply = error_response(apply, "422", "A reference names a missing object");
     ops.push(("/v1/apply".into(), HttpMethod::Post, apply.build()));
 
+    ops.extend(crate::fabric::openapi_paths());
+
     let health = OperationBuilder::new()
         .tag("meta")
         .operation_id(Some("healthz"))

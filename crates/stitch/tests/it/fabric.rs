@@ -142,6 +142,26 @@ async fn sriov_ports_bind_across_three_leaves_through_http_only() {
     assert!(f.leaves[2].ctl(&["list-remote-macs", &net_id]).contains("fa:16:3e:00:00:01 -> vxlan_over_ipv4/10.0.0.2"));
     assert!(!f.leaves[1].ctl(&["list-remote-macs", &net_id]).contains("fa:16:3e:00:00:01"));
 
+    // A manual group (a static attachment) programs the switch too; a
+    // clashing one is refused; automatic groups cannot be deleted by hand.
+    let body = json!({"name": "static-1", "switch_id": f.switch_ids[0], "switch_ports": ["swp2"], "network_id": net_id, "vlan": 2950});
+    let (s, g) = f.server.http(Method::POST, "/v1/virtual-port-groups", Some(body)).await;
+    assert_eq!(s, 201, "{g}");
+    let gid = g["id"].as_str().unwrap().to_string();
+    eventually_http("static binding programmed", || async { f.leaves[0].ctl(&["list-bindings", "leaf1", "swp2"]).contains(&format!("2950 {net_id}")) }).await;
+    let (s, other) = f.server.http(Method::POST, "/v2.0/networks", Some(json!({"network": {"name": "b"}}))).await;
+    assert_eq!(s, 201);
+    let clash = json!({"name": "static-2", "switch_id": f.switch_ids[0], "switch_ports": ["swp2"], "network_id": other["network"]["id"], "vlan": 2950});
+    let (s, e) = f.server.http(Method::POST, "/v1/virtual-port-groups", Some(clash)).await;
+    assert_eq!((s, e["error"]["code"].as_str()), (409, Some("conflict")), "{e}");
+    let auto = f.server.get(&format!("/v1/virtual-port-groups?automatic=true&network_id={net_id}")).await;
+    let auto_id = auto["virtual_port_groups"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(f.server.http(Method::DELETE, &format!("/v1/virtual-port-groups/{auto_id}"), None).await.0, 409);
+    assert_eq!(f.server.http(Method::DELETE, &format!("/v1/virtual-port-groups/{gid}"), None).await.0, 204);
+    let other_id = other["network"]["id"].as_str().unwrap().to_string();
+    assert_eq!(f.server.http(Method::DELETE, &format!("/v2.0/networks/{other_id}"), None).await.0, 204);
+    eventually_http("static binding removed", || async { lines(&f.leaves[0].ctl(&["list-bindings", "leaf1", "swp2"])) == vec![format!("2900 {net_id}")] }).await;
+
     // Out-of-band deletion is repaired.
     f.leaves[1].ctl(&["unbind-ls", "leaf2", "swp1", "2900"]);
     eventually_http("binding repaired", || async { f.leaves[1].ctl(&["list-bindings", "leaf2", "swp1"]).contains(&format!("2900 {net_id}")) }).await;
