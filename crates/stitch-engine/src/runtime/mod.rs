@@ -165,7 +165,9 @@ async fn supervise(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
             tracing::info!(endpoint = %k, "started reconciler");
             running.insert(k, Running { target, stop: tx, task });
         }
-        // Forget status of switches that no longer exist.
+        let bound = snap.ports.iter().filter(|p| p.spec.binding.is_bound()).count();
+        metrics::gauge!("stitch_bound_ports").set(bound as f64);
+        metrics::gauge!("stitch_virtual_port_groups").set(snap.vpgs.len() as f64);
         tokio::select! {
             r = revisions.changed() => if r.is_err() { break },
             _ = stop.changed() => break,

@@ -133,6 +133,20 @@ async fn three_leaves_converge_repair_and_clean_up() {
         }
     }
 
+    // A MAC leaf1 learned on its own port (a VM behind the VF that Stitch
+    // did not bind, say) is spread to the other leaves as a remote MAC at
+    // leaf1's tunnel IP; one that contradicts a binding is not.
+    lab.leaves[0].ctl(&["add-ucast-local", &ls, "fa:16:3e:00:00:aa", "10.0.0.1"]);
+    lab.leaves[0].ctl(&["add-ucast-local", &ls, "fa:16:3e:00:00:02", "10.0.0.1"]);
+    eventually("learned MAC spread", || lab.leaves[2].ctl(&["list-remote-macs", &ls]).contains("fa:16:3e:00:00:aa -> vxlan_over_ipv4/10.0.0.1"));
+    let l3 = lab.leaves[2].ctl(&["list-remote-macs", &ls]);
+    assert!(l3.contains("fa:16:3e:00:00:02 -> vxlan_over_ipv4/10.0.0.2"), "the binding wins over a contradicting learned MAC:\n{l3}");
+    assert!(!l3.contains("fa:16:3e:00:00:02 -> vxlan_over_ipv4/10.0.0.1"), "{l3}");
+    lab.leaves[0].ctl(&["del-ucast-local", &ls, "fa:16:3e:00:00:aa"]);
+    lab.leaves[0].ctl(&["del-ucast-local", &ls, "fa:16:3e:00:00:02"]);
+    eventually("aged-out MAC withdrawn", || !lab.leaves[2].ctl(&["list-remote-macs", &ls]).contains("fa:16:3e:00:00:aa"));
+    lab.converge().await;
+
     // Converged: further passes send nothing.
     let ops = lab.total_ops();
     let r = lab.reconciles(0);

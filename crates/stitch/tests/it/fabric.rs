@@ -182,7 +182,7 @@ async fn sriov_ports_bind_across_three_leaves_through_http_only() {
     }
     assert_eq!(f.server.get("/v1/virtual-port-groups").await["virtual_port_groups"], json!([]));
     let metrics = reqwest::get(format!("{}/metrics", f.server.url)).await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("stitch_reconcile_runs_total"), "{metrics}");
+    assert!(metrics.contains("stitch_reconcile_runs_total") && metrics.contains("stitch_reconcile_seconds") && metrics.contains("stitch_bound_ports 0"), "{metrics}");
 }
 
 async fn futures_total(f: &Fabric) -> Vec<u64> {
