@@ -73,7 +73,7 @@ pub use ops::{
     Condition, Function, Mutation, Mutator, Operation, OperationResult, TransactResponse, TransactionError,
     WaitUntil,
 };
-pub use passive::PassiveListener;
+pub use passive::{PassiveListener, Peer, PeerAddr};
 pub use schema::DatabaseSchema;
 pub use transport::TlsConfig;
 pub use uuid::Uuid;

@@ -102,6 +102,14 @@ impl PassiveListener {
     /// bounded by `connect_timeout`) and starts a session on it. A failed
     /// handshake is returned as an error; the listener stays usable.
     pub async fn accept(&self) -> Result<(Client, Events, PeerAddr), Error> {
+        let (client, events, peer) = self.accept_peer().await?;
+        Ok((client, events, peer.addr))
+    }
+
+    /// Like [`accept`](Self::accept), also returning the certificate the
+    /// peer presented (TLS only), so the caller can check who it is.
+    pub async fn accept_peer(&self) -> Result<(Client, Events, Peer), Error> {
+        let mut certificate = None;
         let (stream, peer): (BoxStream, PeerAddr) = match &self.kind {
             Kind::Tcp(l) => {
                 let (s, addr) = l.accept().await?;
@@ -113,6 +121,7 @@ impl PassiveListener {
                             .await
                             .map_err(|_| Error::ConnectTimeout)?
                             .map_err(|e| Error::Tls(format!("handshake with {addr}: {e}")))?;
+                        certificate = tls.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| c.to_vec());
                         (Box::new(tls), PeerAddr::Tcp(addr))
                     }
                 }
@@ -123,8 +132,18 @@ impl PassiveListener {
             }
         };
         let (client, events) = Client::from_stream(stream, self.config.clone());
-        Ok((client, events, peer))
+        Ok((client, events, Peer { addr: peer, certificate }))
     }
+}
+
+/// Who connected, as far as the transport can tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peer {
+    /// Where from.
+    pub addr: PeerAddr,
+    /// The DER end-entity certificate the peer presented (TLS only; the
+    /// chain was already verified against the CA).
+    pub certificate: Option<Vec<u8>>,
 }
 
 impl Drop for PassiveListener {

@@ -2,10 +2,12 @@
 //! `hardware_vtep` schema playing top-of-rack switches, and polling helpers.
 //! Dev-only; never a dependency of production code.
 
+pub mod pki;
 pub mod vtep_server;
 
 use std::time::{Duration, Instant};
 
+pub use pki::Pki;
 pub use vtep_server::VtepServer;
 
 /// How long `eventually` waits before declaring a test broken. This bounds a

@@ -15,6 +15,8 @@ pub struct VtepServer {
     /// An extra active remote, e.g. `tcp:127.0.0.1:PORT` to connect out to
     /// a controller listening passively.
     pub connect_out: Option<String>,
+    /// (CA, certificate, key) for `ssl:` remotes.
+    pub tls: Option<(PathBuf, PathBuf, PathBuf)>,
 }
 
 fn run(cmd: &str, args: &[&str]) -> String {
@@ -29,12 +31,27 @@ impl VtepServer {
         Self::start_with(name, tunnel_ip, ports, None)
     }
 
+    /// As `start_with`, connecting out over TLS with these files.
+    pub fn start_tls(name: &str, tunnel_ip: &str, ports: &[&str], connect_out: String, tls: (PathBuf, PathBuf, PathBuf)) -> VtepServer {
+        Self::launch(name, tunnel_ip, ports, Some(connect_out), Some(tls))
+    }
+
     /// As `start`, also connecting out to `connect_out`.
     pub fn start_with(name: &str, tunnel_ip: &str, ports: &[&str], connect_out: Option<String>) -> VtepServer {
+        Self::launch(name, tunnel_ip, ports, connect_out, None)
+    }
+
+    fn launch(
+        name: &str,
+        tunnel_ip: &str,
+        ports: &[&str],
+        connect_out: Option<String>,
+        tls: Option<(PathBuf, PathBuf, PathBuf)>,
+    ) -> VtepServer {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("vtep.db");
         run("ovsdb-tool", &["create", db.to_str().unwrap(), SCHEMA]);
-        let mut s = VtepServer { name: name.into(), dir, child: None, connect_out };
+        let mut s = VtepServer { name: name.into(), dir, child: None, connect_out, tls };
         s.spawn();
         s.ctl(&["add-ps", name]);
         s.ctl(&["set", "Physical_Switch", name, &format!("tunnel_ips={tunnel_ip}")]);
@@ -58,6 +75,11 @@ impl VtepServer {
         let mut cmd = Command::new("ovsdb-server");
         if let Some(r) = &self.connect_out {
             cmd.arg(format!("--remote={r}"));
+        }
+        if let Some((ca, cert, key)) = &self.tls {
+            cmd.arg(format!("--ca-cert={}", ca.display()))
+                .arg(format!("--certificate={}", cert.display()))
+                .arg(format!("--private-key={}", key.display()));
         }
         let child = cmd
             .arg(format!("--remote=punix:{}", self.sock().display()))

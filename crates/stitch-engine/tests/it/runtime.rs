@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+
 use stitch_engine::bind;
 use stitch_engine::runtime::{Engine, EngineConfig};
 use stitch_engine::status::StatusBoard;
@@ -298,5 +299,38 @@ async fn passive_switches_connect_in_and_unknown_ones_are_refused() {
     eventually_async("passive switch in sync", || status.switch_holds(&sw_id, catalog.snapshot().revision)).await;
     assert_eq!(lines(&known.ctl(&["list-bindings", "tor-p", "swp1"])), vec![format!("0100 {net}")]);
     assert_eq!(lines(&stranger.ctl(&["list-ls"])), Vec::<String>::new(), "an unknown switch gets nothing");
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passive_tls_switches_must_present_a_certificate_naming_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = stitch_testkit::Pki::new(dir.path());
+    let (cert, key) = pki.issue("stitch-controller");
+    let tls = ovsdb::TlsConfig::from_files(&pki.ca_file, &cert, &key);
+    let cfg = ovsdb::ClientConfig { tls: Some(tls), ..Default::default() };
+    let listener = ovsdb::PassiveListener::bind(&"pssl:0:127.0.0.1".parse().unwrap(), cfg).await.unwrap();
+    let out = format!("ssl:127.0.0.1:{}", listener.local_addr().unwrap().port());
+    // tor-a shows a certificate for itself (ovs-pki style CN); tor-b, also in
+    // the inventory, shows one issued to someone else.
+    let (ca, ca2) = (pki.ca_file.clone(), pki.ca_file.clone());
+    let (a_cert, a_key) = pki.issue("tor-a id:0f3c9a52");
+    let (b_cert, b_key) = pki.issue("tor-x");
+    let a = VtepServer::start_tls("tor-a", "10.0.0.21", &["swp1"], out.clone(), (ca, a_cert, a_key));
+    let b = VtepServer::start_tls("tor-b", "10.0.0.22", &["swp1"], out, (ca2, b_cert, b_key));
+    let catalog = Arc::new(Catalog::open(Arc::new(MemStore::new())).await.unwrap());
+    let f = obj(FabricSpec { name: "dc1".into(), vni_range: serde_json::from_str("[5000, 5999]").unwrap(), vlan_range: serde_json::from_str("[100, 199]").unwrap(), vlan_mode: VlanMode::PerSwitch });
+    let sw = |name: &str, ip: &str| obj(SwitchSpec { name: name.into(), fabric_id: f.id, ovsdb: OvsdbTarget::Passive, tunnel_ip: ip.parse().unwrap(), management_ip: None, vlan_range: None, role: SwitchRole::Leaf, chassis_mac: None });
+    let (sa, sb) = (sw("tor-a", "10.0.0.21"), sw("tor-b", "10.0.0.22"));
+    let (ida, idb) = (sa.id, sb.id);
+    catalog.apply(vec![Change::Put(AnyObject::Fabric(f.clone())), Change::Put(AnyObject::Switch(sa)), Change::Put(AnyObject::Switch(sb))]).await.unwrap();
+    let status = Arc::new(StatusBoard::new());
+    let mut engine = Engine::start(catalog.clone(), status.clone(), EngineConfig::new(Owner::new("test-stitch").unwrap()));
+    engine.serve_passive(listener);
+    eventually_async("tor-a served over TLS", || status.switch_holds(&ida, catalog.snapshot().revision)).await;
+    // tor-b keeps dialling in and keeps being refused: never served.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(status.get(&idb).is_none_or(|s| !s.connected), "a switch whose certificate names someone else is refused");
+    let _ = (a, b);
     engine.shutdown().await;
 }
