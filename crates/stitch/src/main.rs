@@ -4,6 +4,7 @@
 
 mod cli;
 mod config;
+mod demo;
 mod serve;
 
 use std::path::PathBuf;
@@ -32,6 +33,11 @@ struct Cli {
 enum Command {
     /// Run the controller.
     Serve(config::ServeArgs),
+    /// The dataplane lab: VMs ping through emulated hardware VTEPs programmed by Stitch (root).
+    Demo {
+        #[arg(value_enum, default_value = "up")]
+        verb: demo::Verb,
+    },
     /// VXLAN fabrics.
     #[command(subcommand)]
     Fabric(cli::FabricCmd),
@@ -80,6 +86,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => run_server(&args),
+        Command::Demo { verb } => demo::run(verb),
         other => client(cli.url, cli.output, other),
     };
     match result {
@@ -107,7 +114,7 @@ fn client(url: String, format: Format, command: Command) -> anyhow::Result<()> {
     rt.block_on(async move {
         let c = Client::new(&url)?;
         match command {
-            Command::Serve(_) => unreachable!("handled by main"),
+            Command::Serve(_) | Command::Demo { .. } => unreachable!("handled by main"),
             Command::Fabric(a) => cli::run(&c, Kind::Fabric, Action::from(a), format).await,
             Command::Switch(a) => cli::run(&c, Kind::Switch, Action::from(a), format).await,
             Command::SwitchPort(a) => cli::run(&c, Kind::SwitchPort, Action::from(a), format).await,

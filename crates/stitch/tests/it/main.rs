@@ -6,6 +6,7 @@ mod errors;
 mod fabric;
 mod http;
 mod import;
+mod lab;
 mod openstack;
 mod restart;
 
