@@ -54,6 +54,9 @@ pub fn vlans_on_switch(snap: &Snapshot, switch_id: Uuid) -> Vec<(u16, Uuid)> {
 }
 
 /// The VLAN `network` uses on `sw`, allocating one when it has none yet.
+/// Every VLAN in use on the switch counts as taken, dictated ones (trunk
+/// subports, `vlan` segments, L2 gateways) included, so allocations stay
+/// unique per switch; only allocated VLANs are reused for the network.
 /// `per_switch`: the network's VLAN on this switch, else the lowest VLAN no
 /// group on this switch uses. `fabric_wide`: the network's VLAN anywhere in
 /// the fabric, else the lowest VLAN no switch of the fabric uses.
@@ -67,7 +70,7 @@ pub fn vlan_for(snap: &Snapshot, sw: &Object<SwitchSpec>, network: Uuid) -> Resu
     let groups = snap.vpgs.iter().filter(|v| fabric_switches.contains(&v.spec.switch_id) && v.spec.vlan != 0);
     let mut used = BTreeSet::new();
     for g in groups {
-        if g.spec.network_id == network && g.spec.automatic {
+        if g.spec.network_id == network && g.spec.automatic && !g.spec.dictated {
             return Ok(g.spec.vlan);
         }
         used.insert(g.spec.vlan as u32);

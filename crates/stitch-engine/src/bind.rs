@@ -3,6 +3,12 @@
 //!
 //! Every function here is pure: it reads a snapshot and returns the changes
 //! to commit. The caller runs it under the catalog's writer lock.
+//!
+//! Trunks ([`put_trunk`]), multi-segment networks ([`put_segment`]) and L2
+//! gateway connections ([`connect_l2gw`]) live in submodules; the VLAN rule
+//! they share: VLANs Stitch allocates stay unique per switch, VLANs dictated
+//! from outside (a `vlan` segment, a trunk subport, a gateway interface) are
+//! checked per switch port ([`check_ports`]).
 
 use std::collections::BTreeSet;
 
@@ -10,12 +16,21 @@ use serde_json::{Value, json};
 use stitch_model::inventory::{Kind, NodeType, Object, SwitchSpec};
 use stitch_model::neutron::*;
 use stitch_model::resolve::resolve;
-use stitch_model::snapshot::Change;
+use stitch_model::snapshot::{Change, SystemContext};
 use stitch_model::{AnyObject, Snapshot, Vni};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::EngineError;
 use crate::alloc::{allocate_vni, vlan_for, vni_owner};
+
+mod l2gw;
+mod segment;
+mod trunk;
+
+pub use l2gw::{connect_l2gw, disconnect_l2gw, l2gw_in_use};
+pub use segment::{VlanSegment, delete_segment, primary_segment_id, put_segment, vlan_segments};
+pub use trunk::{delete_trunk, inherited_vlan, put_trunk};
 
 /// Fixed namespace for deriving automatic group ids from what they attach.
 const VPG_NAMESPACE: Uuid = Uuid::from_u128(0x5717_c4a7_0000_4000_8000_0000_0000_0001);
@@ -68,12 +83,44 @@ pub fn put_network(snap: &Snapshot, mut net: Object<NetworkSpec>, requested_vni:
 
 // ------------------------------------------------------------------ ports
 
+/// A working copy of the snapshot: changes are applied as they are
+/// decided, so later decisions in one request (a trunk's subports after its
+/// parent) see earlier ones. `changes` is what the caller commits.
+pub(crate) struct Work {
+    pub snap: Snapshot,
+    pub changes: Vec<Change>,
+}
+
+impl Work {
+    pub(crate) fn new(snap: &Snapshot) -> Self {
+        Work { snap: snap.clone(), changes: Vec::new() }
+    }
+    pub(crate) fn commit(&mut self, cs: Vec<Change>) -> Result<(), EngineError> {
+        if cs.is_empty() {
+            return Ok(());
+        }
+        self.snap = self.snap.apply(cs.clone(), &mut SystemContext)?.0;
+        self.changes.extend(cs);
+        Ok(())
+    }
+}
+
+/// Where one port lands, with how its VLAN was chosen.
+struct Bound {
+    atts: Vec<Attachment>,
+    /// The VLAN came from a segment, a subport or the network, not the pool.
+    dictated: bool,
+    /// The stored segment whose VLAN is used.
+    segment: Option<Uuid>,
+}
+
 /// Store `port` with its binding computed, and move it between groups.
 /// The port's `binding` field is ignored on input: it is recomputed here.
+/// A trunk parent's subports follow it; a subport's binding follows its
+/// parent (its host cannot be set to anything else).
 pub fn put_port(snap: &Snapshot, mut port: Object<PortSpec>) -> Result<Vec<Change>, EngineError> {
-    let net = snap.networks.get(&port.spec.network_id).ok_or(EngineError::NetworkNotFound(port.spec.network_id))?;
-    let old = snap.ports.get(&port.id);
-    if let Some(old) = old {
+    snap.networks.get(&port.spec.network_id).ok_or(EngineError::NetworkNotFound(port.spec.network_id))?;
+    if let Some(old) = snap.ports.get(&port.id) {
         if old.spec.network_id != port.spec.network_id {
             return Err(EngineError::Invalid { field: "network_id".into(), message: "a port cannot move to another network".into() });
         }
@@ -86,43 +133,124 @@ pub fn put_port(snap: &Snapshot, mut port: Object<PortSpec>) -> Result<Vec<Chang
             port.spec.mac_address, other.id
         )));
     }
+    if let Some(t) = snap.trunk_of(port.id).filter(|t| t.spec.port_id != port.id) {
+        let parent = snap.ports.get(&t.spec.port_id).ok_or(EngineError::PortNotFound(t.spec.port_id))?;
+        if port.spec.host_id != parent.spec.host_id {
+            return Err(EngineError::Conflict(format!(
+                "port {} is a subport of trunk {}: its binding follows the parent port {} (host {:?})",
+                port.id, t.id, parent.id, parent.spec.host_id
+            )));
+        }
+        follow_parent(&mut port.spec, t, parent);
+    }
+    let mut w = Work::new(snap);
+    bind_cascade(&mut w, port)?;
+    Ok(w.changes)
+}
+
+/// Make a subport's host and vNIC type those of its trunk's parent, as
+/// Neutron's trunk service does (`device_owner` `trunk:subport`).
+pub(crate) fn follow_parent(spec: &mut PortSpec, t: &Object<TrunkSpec>, parent: &Object<PortSpec>) {
+    spec.host_id = parent.spec.host_id.clone();
+    spec.vnic_type = parent.spec.vnic_type;
+    spec.device_owner = "trunk:subport".into();
+    spec.device_id = t.id.to_string();
+}
+
+/// Bind `port` into the working snapshot, then re-derive the subports when
+/// it is a trunk parent.
+pub(crate) fn bind_cascade(w: &mut Work, port: Object<PortSpec>) -> Result<(), EngineError> {
+    let id = port.id;
+    let at = port.updated_at;
+    bind_into(w, port)?;
+    let trunk = w.snap.trunks.iter().find(|t| t.spec.port_id == id).cloned();
+    if let Some(t) = trunk {
+        for sp in &t.spec.sub_ports {
+            rebind(w, sp.port_id, at, |_| {})?;
+        }
+    }
+    Ok(())
+}
+
+/// Recompute a stored port's binding after something it depends on changed
+/// (its trunk, its parent, its network's segments); `edit` adjusts it
+/// first. Writes nothing when nothing changes.
+pub(crate) fn rebind(w: &mut Work, id: Uuid, at: OffsetDateTime, edit: impl FnOnce(&mut PortSpec)) -> Result<(), EngineError> {
+    let Some(mut p) = w.snap.ports.get(&id).cloned() else { return Ok(()) };
+    edit(&mut p.spec);
+    if let Some(t) = w.snap.trunk_of(id).filter(|t| t.spec.port_id != id).cloned() {
+        if let Some(parent) = w.snap.ports.get(&t.spec.port_id).cloned() {
+            follow_parent(&mut p.spec, &t, &parent);
+        }
+    }
+    p.updated_at = at;
+    bind_cascade(w, p)
+}
+
+fn bind_into(w: &mut Work, mut port: Object<PortSpec>) -> Result<(), EngineError> {
+    let snap = &w.snap;
+    let net = snap.networks.get(&port.spec.network_id).ok_or(EngineError::NetworkNotFound(port.spec.network_id))?;
+    let old = snap.ports.get(&port.id);
     let generation = match old {
         Some(o) if o.spec.host_id != port.spec.host_id && !port.spec.host_id.is_empty() => o.spec.binding.generation + 1,
         Some(o) => o.spec.binding.generation,
         None => u64::from(!port.spec.host_id.is_empty()),
     };
-
-    let (binding, attachments) = match binding_for(snap, port.id, &port.spec, net) {
-        Ok(None) => (PortBinding { generation, ..PortBinding::unbound() }, Vec::new()),
-        Ok(Some(atts)) => {
+    let trunk = snap.trunk_of(port.id);
+    let result = match trunk {
+        Some(t) if t.spec.port_id != port.id => trunk::subport_binding(snap, t, &port),
+        _ => binding_for(snap, port.id, &port.spec, net, trunk),
+    };
+    let (binding, bound) = match result {
+        Ok(None) => (PortBinding { generation, ..PortBinding::unbound() }, None),
+        Ok(Some(b)) => {
             let mut details = serde_json::Map::new();
-            if let Some(vlan) = atts.iter().map(|a| a.vlan).find(|v| *v != 0) {
+            if let Some(vlan) = b.atts.iter().map(|a| a.vlan).find(|v| *v != 0) {
                 details.insert("vlan".into(), Value::String(vlan.to_string()));
             }
             details.insert("port_filter".into(), Value::Bool(false));
-            let b = PortBinding {
+            if let Some(t) = trunk.filter(|t| t.spec.port_id == port.id) {
+                details.insert("trunk_vlans".into(), json!(trunk::trunk_vlans(t, &b.atts)));
+            }
+            let pb = PortBinding {
                 vif_type: port.spec.vnic_type.vif_type().into(),
                 vif_details: details,
                 failure: None,
                 generation,
+                segment_id: b.segment,
             };
-            (b, atts)
+            (pb, Some(b))
         }
         Err(reason) => (
-            PortBinding { vif_type: "binding_failed".into(), vif_details: Default::default(), failure: Some(reason), generation },
-            Vec::new(),
+            PortBinding { vif_type: "binding_failed".into(), failure: Some(reason), generation, ..Default::default() },
+            None,
         ),
     };
     port.spec.binding = binding;
-    let mut changes = vec![Change::Put(AnyObject::Port(port.clone()))];
-    changes.extend(regroup(snap, &port, &attachments));
-    Ok(changes)
+    let (atts, dictated) = bound.map(|b| (b.atts, b.dictated)).unwrap_or_default();
+    let mut changes = Vec::new();
+    if old.is_none_or(|o| o.spec != port.spec) {
+        changes.push(Change::Put(AnyObject::Port(port.clone())));
+    }
+    changes.extend(regroup(snap, &port, &atts, dictated));
+    w.commit(changes)
 }
 
-/// Remove a port and its group memberships.
+/// Remove a port and its group memberships. A trunk's parent or subport
+/// cannot be deleted while the trunk holds it (Neutron's 409s).
 pub fn delete_port(snap: &Snapshot, port_id: Uuid) -> Result<Vec<Change>, EngineError> {
     let port = snap.ports.get(&port_id).ok_or(EngineError::PortNotFound(port_id))?;
-    let mut changes = regroup(snap, port, &[]);
+    if let Some(t) = snap.trunk_of(port_id) {
+        return Err(if t.spec.port_id == port_id {
+            EngineError::InUse {
+                kind: "PortInUseAsTrunkParent",
+                message: format!("Port {port_id} is currently a parent port for trunk {}.", t.id),
+            }
+        } else {
+            EngineError::InUse { kind: "PortInUseAsSubPort", message: format!("Port {port_id} is currently a subport for trunk {}.", t.id) }
+        });
+    }
+    let mut changes = regroup(snap, port, &[], false);
     changes.push(Change::Delete(Kind::Port, port_id));
     Ok(changes)
 }
@@ -135,7 +263,7 @@ pub fn vpg_id(network: Uuid, a: &Attachment) -> Uuid {
 
 /// Changes that make `port` a member of exactly the groups of `attachments`:
 /// leave the others (deleting automatic groups left empty), join or create these.
-fn regroup(snap: &Snapshot, port: &Object<PortSpec>, attachments: &[Attachment]) -> Vec<Change> {
+fn regroup(snap: &Snapshot, port: &Object<PortSpec>, attachments: &[Attachment], dictated: bool) -> Vec<Change> {
     let wanted: BTreeSet<Uuid> = attachments.iter().map(|a| vpg_id(port.spec.network_id, a)).collect();
     let mut changes = Vec::new();
     for g in snap.vpgs.iter().filter(|g| g.spec.port_ids.contains(&port.id) && !wanted.contains(&g.id)) {
@@ -172,6 +300,7 @@ fn regroup(snap: &Snapshot, port: &Object<PortSpec>, attachments: &[Attachment])
                         vlan: a.vlan,
                         port_ids: vec![port.id],
                         automatic: true,
+                        dictated,
                     },
                 })));
             }
@@ -182,7 +311,13 @@ fn regroup(snap: &Snapshot, port: &Object<PortSpec>, attachments: &[Attachment])
 
 /// Where a port binds: `Ok(None)` when Stitch has nothing to bind (no host,
 /// or a `normal` port), `Err(reason)` when binding fails.
-fn binding_for(snap: &Snapshot, port_id: Uuid, spec: &PortSpec, net: &Object<NetworkSpec>) -> Result<Option<Vec<Attachment>>, String> {
+fn binding_for(
+    snap: &Snapshot,
+    port_id: Uuid,
+    spec: &PortSpec,
+    net: &Object<NetworkSpec>,
+    trunk: Option<&Object<TrunkSpec>>,
+) -> Result<Option<Bound>, String> {
     if spec.host_id.is_empty() {
         return Ok(None);
     }
@@ -193,12 +328,13 @@ fn binding_for(snap: &Snapshot, port_id: Uuid, spec: &PortSpec, net: &Object<Net
         ));
     }
     let node = snap.node_by_host(&spec.host_id).ok_or_else(|| format!("no node has the name or alias {:?}", spec.host_id))?;
+    let mut seg = None;
     let links: Vec<(Uuid, Vec<String>)> = if spec.vnic_type == VnicType::Baremetal {
         baremetal_links(snap, spec, node.spec.node_type)?
     } else {
-        let label = profile_str(&spec.profile, "physical_network")
-            .or(net.spec.physical_network.as_deref().filter(|_| net.spec.network_type == NetworkType::Vlan))
-            .unwrap_or("sriov");
+        let choice = segment::choose(snap, node, spec, net)?;
+        seg = choice.vlan;
+        let label = choice.label.as_str();
         let mut found = resolve(snap, node, label).map_err(|e| e.to_string())?;
         if let Some(pf) = profile_str(&spec.profile, "pf_name") {
             found.retain(|l| l.nic == pf);
@@ -216,52 +352,83 @@ fn binding_for(snap: &Snapshot, port_id: Uuid, spec: &PortSpec, net: &Object<Net
         }
         found.into_iter().map(|l| (l.switch_id, vec![l.switch_port])).collect()
     };
+    let family: BTreeSet<Uuid> = trunk.map(|t| t.spec.all_ports().collect()).unwrap_or_default();
     let mut out = Vec::new();
+    let mut dictated = false;
     for (switch_id, ports) in links {
         let sw = snap.switches.get(&switch_id).ok_or_else(|| format!("switch {switch_id} does not exist"))?;
-        let vlan = choose_vlan(snap, port_id, spec, net, sw, &ports)?;
+        let (vlan, d) = if spec.vnic_type.untagged() {
+            (0, false)
+        } else if let Some((v, _)) = seg {
+            (v, true)
+        } else {
+            (vlan_for(snap, sw, net.id)?, false)
+        };
+        dictated |= d;
+        check_ports(snap, sw, net.id, &ports, vlan, Some(port_id), &family)?;
         out.push(Attachment { switch_id, switch_ports: ports, vlan });
     }
     out.sort();
-    Ok(Some(out))
+    let segment = seg.and_then(|(_, s)| s).filter(|_| !spec.vnic_type.untagged());
+    Ok(Some(Bound { atts: out, dictated, segment }))
 }
 
-fn choose_vlan(
+/// Groups of other networks on the same switch ports must not clash: the
+/// same VLAN, or an untagged owner next to anything else (except within one
+/// trunk, whose untagged parent is the native VLAN of its tagged subports).
+/// Groups that only `me` uses are about to be left and do not count.
+pub(crate) fn check_ports(
     snap: &Snapshot,
-    port_id: Uuid,
-    spec: &PortSpec,
-    net: &Object<NetworkSpec>,
     sw: &Object<SwitchSpec>,
+    net: Uuid,
     ports: &[String],
-) -> Result<u16, String> {
-    let vlan = if spec.vnic_type.untagged() {
-        0
-    } else if net.spec.network_type == NetworkType::Vlan {
-        net.spec.segmentation_id.unwrap_or(0) as u16
-    } else {
-        vlan_for(snap, sw, net.id)?
-    };
-    // Groups of other networks on the same switch ports must not clash: the
-    // same VLAN, or an untagged owner next to anything else.
+    vlan: u16,
+    me: Option<Uuid>,
+    family: &BTreeSet<Uuid>,
+) -> Result<(), String> {
     for g in snap.vpgs.iter().filter(|g| {
         g.spec.switch_id == sw.id
-            && g.spec.network_id != net.id
-            && !(g.spec.port_ids.len() == 1 && g.spec.port_ids[0] == port_id)
+            && g.spec.network_id != net
+            && !(me.is_some() && g.spec.port_ids.len() == 1 && Some(g.spec.port_ids[0]) == me)
             && g.spec.switch_ports.iter().any(|p| ports.contains(p))
     }) {
-        if g.spec.vlan == vlan || g.spec.vlan == 0 || vlan == 0 {
+        let same_trunk = !g.spec.port_ids.is_empty() && g.spec.port_ids.iter().all(|p| family.contains(p));
+        if g.spec.vlan == vlan || ((g.spec.vlan == 0 || vlan == 0) && !same_trunk) {
             let what = if vlan == 0 { "untagged".to_string() } else { format!("VLAN {vlan}") };
             return Err(format!(
-                "{what} on switch {:?} port {} conflicts with virtual port group {:?} (network {}, VLAN {})",
+                "{what} on switch {:?} port {} conflicts with virtual port group {:?} (network {}, VLAN {}, owner: {})",
                 sw.spec.name,
                 ports.join("+"),
                 g.spec.name,
                 g.spec.network_id,
-                g.spec.vlan
+                g.spec.vlan,
+                owner_of(snap, g)
             ));
         }
     }
-    Ok(vlan)
+    Ok(())
+}
+
+/// Who holds a group, for error messages.
+pub(crate) fn owner_of(snap: &Snapshot, g: &Object<VpgSpec>) -> String {
+    if let Some(c) = snap.l2gw_connections.iter().find(|c| c.spec.vpg_ids.contains(&g.id)) {
+        let gw = snap.l2_gateways.get(&c.spec.l2_gateway_id).map(|g| g.spec.name.as_str()).unwrap_or("?");
+        return format!("L2 gateway connection {} of gateway {gw:?}", c.id);
+    }
+    if g.spec.port_ids.is_empty() {
+        return "a manual attachment".into();
+    }
+    let ports: Vec<String> = g
+        .spec
+        .port_ids
+        .iter()
+        .map(|p| match snap.trunk_of(*p) {
+            Some(t) if t.spec.port_id == *p => format!("port {p}, parent of trunk {}", t.id),
+            Some(t) => format!("port {p}, subport of trunk {}", t.id),
+            None => format!("port {p}"),
+        })
+        .collect();
+    ports.join("; ")
 }
 
 /// Bare-metal links from `binding:profile.local_link_information`:

@@ -22,4 +22,11 @@ pub enum EngineError {
     /// The request conflicts with stored state (maps to 409).
     #[error("{0}")]
     Conflict(String),
+    /// A 409 with Neutron's exception name (`PortInUseAsTrunkParent`,
+    /// `SegmentInUse`, `L2GatewayInUse`, ...).
+    #[error("{message}")]
+    InUse { kind: &'static str, message: String },
+    /// A 404 with Neutron's exception name (`TrunkNotFound`, ...).
+    #[error("{message}")]
+    NotFound { kind: &'static str, message: String },
 }

@@ -138,16 +138,30 @@ kinds! {
     NodeProfile => NodeProfileSpec, node_profiles, "node-profiles", "node profile", true;
     Node => NodeSpec, nodes, "nodes", "node", true;
     Network => NetworkSpec, networks, "networks", "network", false;
+    Segment => SegmentSpec, segments, "segments", "segment", false;
     Port => PortSpec, ports, "ports", "port", false;
+    Trunk => TrunkSpec, trunks, "trunks", "trunk", false;
+    L2Gateway => L2GatewaySpec, l2_gateways, "l2-gateways", "l2 gateway", false;
     VirtualPortGroup => VpgSpec, vpgs, "virtual-port-groups", "virtual port group", true;
+    L2GatewayConnection => L2gwConnectionSpec, l2gw_connections, "l2-gateway-connections", "l2 gateway connection", false;
 }
 
 impl Kind {
-    /// The kinds served by the generic `/v1` inventory CRUD. Networks and
-    /// ports are served by the Neutron API; virtual port groups by their own
-    /// routes (automatic ones are read-only).
+    /// The kinds served by the generic `/v1` inventory CRUD. Networks,
+    /// segments, ports, trunks, L2 gateways and their connections are served
+    /// by the Neutron API; virtual port groups by their own routes
+    /// (automatic ones are read-only).
     pub fn is_inventory(self) -> bool {
-        !matches!(self, Kind::Network | Kind::Port | Kind::VirtualPortGroup)
+        !matches!(
+            self,
+            Kind::Network
+                | Kind::Segment
+                | Kind::Port
+                | Kind::Trunk
+                | Kind::L2Gateway
+                | Kind::VirtualPortGroup
+                | Kind::L2GatewayConnection
+        )
     }
 }
 

@@ -154,6 +154,10 @@ pub struct PortBinding {
     /// Bumped on every host change: tells a migrated VM from a re-bound one.
     #[serde(default)]
     pub generation: u64,
+    /// The stored `vlan` segment whose VLAN the binding uses (multi-segment
+    /// networks); a segment named here is in use and cannot be deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment_id: Option<Uuid>,
 }
 
 impl PortBinding {
@@ -230,6 +234,12 @@ pub struct VpgSpec {
     pub port_ids: Vec<Uuid>,
     #[serde(default)]
     pub automatic: bool,
+    /// The VLAN was dictated from outside (a `vlan` segment, a trunk
+    /// subport, an L2 gateway) rather than allocated from the switch's pool.
+    /// Dictated VLANs are checked per switch port; allocated ones stay unique
+    /// per switch, and only allocated ones are reused for the network.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dictated: bool,
 }
 
 impl VpgSpec {
@@ -255,6 +265,266 @@ impl VpgSpec {
         }
         if self.vlan > 4094 {
             return Err(ModelError::invalid("vlan", format!("invalid VLAN {}: must be 0 (untagged) or 1-4094", self.vlan)));
+        }
+        Ok(())
+    }
+}
+
+// ------------------------------------------------------------------ segments
+
+/// An extra `vlan` segment of a multi-segment network (the multi-provider
+/// and segment extensions): on switch ports reached through a NIC that
+/// serves `physical_network`, the network uses `segmentation_id` as its VLAN
+/// and is still mapped to the network's one VNI.
+///
+/// A network's first segment is the network's own provider attributes
+/// (`network_type`, `physical_network`, `segmentation_id`, and always the
+/// overlay VNI), so single-segment networks are stored exactly as before;
+/// only the segments beyond it are stored as objects of this kind.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SegmentSpec {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub network_id: Uuid,
+    /// Always `vlan` (a network's VNI is its one `vxlan` segment).
+    pub network_type: NetworkType,
+    pub physical_network: String,
+    /// The VLAN.
+    pub segmentation_id: u32,
+    /// Position among the network's segments (the network itself is 0).
+    #[serde(default)]
+    pub index: u32,
+}
+
+impl SegmentSpec {
+    pub(crate) fn scope(&self) -> Option<Uuid> {
+        None
+    }
+    pub(crate) fn refs(&self) -> Vec<Ref> {
+        vec![Ref { field: "network_id".into(), kind: Kind::Network, id: self.network_id }]
+    }
+    pub(crate) fn check(&self) -> Result<(), ModelError> {
+        if self.network_type != NetworkType::Vlan {
+            return Err(ModelError::invalid("network_type", "only vlan segments can be added: a network's VNI is its one vxlan segment"));
+        }
+        if self.physical_network.is_empty() {
+            return Err(ModelError::invalid("physical_network", "a vlan segment needs a physical network"));
+        }
+        if !(1..=4094).contains(&self.segmentation_id) {
+            return Err(ModelError::invalid(
+                "segmentation_id",
+                format!("invalid VLAN {}: must be between 1 and 4094", self.segmentation_id),
+            ));
+        }
+        Ok(())
+    }
+}
+
+// ------------------------------------------------------------------ trunks
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SegmentationType {
+    Vlan,
+    /// The VLAN is the subport network's `vlan` segmentation id.
+    Inherit,
+}
+
+impl SegmentationType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SegmentationType::Vlan => "vlan",
+            SegmentationType::Inherit => "inherit",
+        }
+    }
+}
+
+/// One subport: a port whose network rides the parent's vNIC tagged with
+/// `segmentation_id` (already resolved for `inherit`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubPort {
+    pub port_id: Uuid,
+    pub segmentation_type: SegmentationType,
+    pub segmentation_id: u16,
+}
+
+/// A trunk (Neutron's `trunk` extension): one vNIC — the parent port —
+/// carrying many networks, each subport tagged with its own VLAN.
+///
+/// Subports are ports whose binding follows the parent: same host, same
+/// switch ports, with the subport's `segmentation_id` as the wire VLAN
+/// there. Their MACs are advertised as remote MACs on other leaves like any
+/// bound port's.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrunkSpec {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub project_id: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default = "yes")]
+    pub admin_state_up: bool,
+    pub port_id: Uuid,
+    #[serde(default)]
+    pub sub_ports: Vec<SubPort>,
+}
+
+impl TrunkSpec {
+    pub(crate) fn scope(&self) -> Option<Uuid> {
+        None
+    }
+    pub(crate) fn refs(&self) -> Vec<Ref> {
+        let mut r = vec![Ref { field: "port_id".into(), kind: Kind::Port, id: self.port_id }];
+        for (i, s) in self.sub_ports.iter().enumerate() {
+            r.push(Ref { field: format!("sub_ports[{i}].port_id"), kind: Kind::Port, id: s.port_id });
+        }
+        r
+    }
+    pub(crate) fn check(&self) -> Result<(), ModelError> {
+        let mut vlans = std::collections::BTreeSet::new();
+        let mut ports = std::collections::BTreeSet::from([self.port_id]);
+        for (i, s) in self.sub_ports.iter().enumerate() {
+            if !(1..=4094).contains(&s.segmentation_id) {
+                return Err(ModelError::invalid(
+                    format!("sub_ports[{i}].segmentation_id"),
+                    format!("invalid VLAN {}: must be between 1 and 4094", s.segmentation_id),
+                ));
+            }
+            if !vlans.insert(s.segmentation_id) {
+                return Err(ModelError::invalid(
+                    format!("sub_ports[{i}].segmentation_id"),
+                    format!("VLAN {} is used twice in this trunk", s.segmentation_id),
+                ));
+            }
+            if !ports.insert(s.port_id) {
+                return Err(ModelError::invalid(format!("sub_ports[{i}].port_id"), format!("port {} is twice in this trunk", s.port_id)));
+            }
+        }
+        Ok(())
+    }
+    /// Every port of the trunk: the parent, then the subports.
+    pub fn all_ports(&self) -> impl Iterator<Item = Uuid> + '_ {
+        std::iter::once(self.port_id).chain(self.sub_ports.iter().map(|s| s.port_id))
+    }
+}
+
+// ------------------------------------------------------------------ L2 gateways
+
+/// A switch port of a gateway device and the legacy VLANs it bridges.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct L2gwInterface {
+    pub name: String,
+    #[serde(default)]
+    pub segmentation_id: Vec<u16>,
+}
+
+/// A device of an L2 gateway: a switch (by name) and some of its ports.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct L2gwDevice {
+    pub id: Uuid,
+    pub device_name: String,
+    /// The switch `device_name` named when the gateway was written.
+    pub switch_id: Uuid,
+    pub interfaces: Vec<L2gwInterface>,
+}
+
+/// An L2 gateway (networking-l2gw): switch ports where a legacy VLAN
+/// domain can be joined to an overlay network by a connection.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct L2GatewaySpec {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub project_id: String,
+    pub devices: Vec<L2gwDevice>,
+}
+
+impl L2GatewaySpec {
+    pub(crate) fn scope(&self) -> Option<Uuid> {
+        None
+    }
+    pub(crate) fn refs(&self) -> Vec<Ref> {
+        self.devices
+            .iter()
+            .enumerate()
+            .map(|(i, d)| Ref { field: format!("devices[{i}].device_name"), kind: Kind::Switch, id: d.switch_id })
+            .collect()
+    }
+    pub(crate) fn check(&self) -> Result<(), ModelError> {
+        if self.devices.is_empty() {
+            return Err(ModelError::invalid("devices", "an L2 gateway needs at least one device"));
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for (i, d) in self.devices.iter().enumerate() {
+            if !names.insert(d.switch_id) {
+                return Err(ModelError::invalid(format!("devices[{i}].device_name"), format!("device {:?} is listed twice", d.device_name)));
+            }
+            if d.interfaces.is_empty() {
+                return Err(ModelError::invalid(format!("devices[{i}].interfaces"), "a device needs at least one interface"));
+            }
+            let mut ifs = std::collections::BTreeSet::new();
+            for (j, it) in d.interfaces.iter().enumerate() {
+                let f = format!("devices[{i}].interfaces[{j}]");
+                if it.name.is_empty() || !ifs.insert(it.name.as_str()) {
+                    return Err(ModelError::invalid(format!("{f}.name"), format!("interface name {:?} is empty or repeated", it.name)));
+                }
+                if let Some(v) = it.segmentation_id.iter().find(|v| !(1..=4094).contains(*v)) {
+                    return Err(ModelError::invalid(format!("{f}.segmentation_id"), format!("invalid VLAN {v}: must be between 1 and 4094")));
+                }
+            }
+        }
+        let with = self.devices.iter().flat_map(|d| &d.interfaces).filter(|i| !i.segmentation_id.is_empty()).count();
+        let all = self.devices.iter().map(|d| d.interfaces.len()).sum::<usize>();
+        if with != 0 && with != all {
+            return Err(ModelError::invalid("devices", "give segmentation_id on every interface or on none"));
+        }
+        Ok(())
+    }
+    /// Whether the interfaces carry their own VLANs (then a connection gives none).
+    pub fn has_vlans(&self) -> bool {
+        self.devices.iter().flat_map(|d| &d.interfaces).any(|i| !i.segmentation_id.is_empty())
+    }
+}
+
+/// A connection of an L2 gateway to a network: every gateway interface
+/// bridges its VLAN (the interface's own, else the connection's) into the
+/// network's VNI. It materializes as the manual virtual port groups listed
+/// in `vpg_ids`, which it owns: they go when the connection goes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct L2gwConnectionSpec {
+    /// Unused by the API (connections have no name); kept for the name index.
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub project_id: String,
+    pub l2_gateway_id: Uuid,
+    pub network_id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segmentation_id: Option<u16>,
+    #[serde(default)]
+    pub vpg_ids: Vec<Uuid>,
+}
+
+impl L2gwConnectionSpec {
+    pub(crate) fn scope(&self) -> Option<Uuid> {
+        None
+    }
+    pub(crate) fn refs(&self) -> Vec<Ref> {
+        let mut r = vec![
+            Ref { field: "l2_gateway_id".into(), kind: Kind::L2Gateway, id: self.l2_gateway_id },
+            Ref { field: "network_id".into(), kind: Kind::Network, id: self.network_id },
+        ];
+        for (i, g) in self.vpg_ids.iter().enumerate() {
+            r.push(Ref { field: format!("vpg_ids[{i}]"), kind: Kind::VirtualPortGroup, id: *g });
+        }
+        r
+    }
+    pub(crate) fn check(&self) -> Result<(), ModelError> {
+        if let Some(v) = self.segmentation_id.filter(|v| !(1..=4094).contains(v)) {
+            return Err(ModelError::invalid("segmentation_id", format!("invalid VLAN {v}: must be between 1 and 4094")));
         }
         Ok(())
     }

@@ -98,8 +98,12 @@ pub struct Snapshot {
     pub node_profiles: Table<NodeProfileSpec>,
     pub nodes: Table<NodeSpec>,
     pub networks: Table<NetworkSpec>,
+    pub segments: Table<SegmentSpec>,
     pub ports: Table<PortSpec>,
+    pub trunks: Table<TrunkSpec>,
+    pub l2_gateways: Table<L2GatewaySpec>,
     pub vpgs: Table<VpgSpec>,
+    pub l2gw_connections: Table<L2gwConnectionSpec>,
     /// The store revision at which each object (by id) was last written.
     pub mod_revisions: OrdMap<Uuid, u64>,
 }
@@ -115,8 +119,12 @@ macro_rules! each_kind {
             Kind::NodeProfile => { let $t = &$self.node_profiles; $body }
             Kind::Node => { let $t = &$self.nodes; $body }
             Kind::Network => { let $t = &$self.networks; $body }
+            Kind::Segment => { let $t = &$self.segments; $body }
             Kind::Port => { let $t = &$self.ports; $body }
+            Kind::Trunk => { let $t = &$self.trunks; $body }
+            Kind::L2Gateway => { let $t = &$self.l2_gateways; $body }
             Kind::VirtualPortGroup => { let $t = &$self.vpgs; $body }
+            Kind::L2GatewayConnection => { let $t = &$self.l2gw_connections; $body }
         }
     };
 }
@@ -159,8 +167,12 @@ impl Snapshot {
             AnyObject::NodeProfile(o) => self.node_profiles.insert(o),
             AnyObject::Node(o) => self.nodes.insert(o),
             AnyObject::Network(o) => self.networks.insert(o),
+            AnyObject::Segment(o) => self.segments.insert(o),
             AnyObject::Port(o) => self.ports.insert(o),
+            AnyObject::Trunk(o) => self.trunks.insert(o),
+            AnyObject::L2Gateway(o) => self.l2_gateways.insert(o),
             AnyObject::VirtualPortGroup(o) => self.vpgs.insert(o),
+            AnyObject::L2GatewayConnection(o) => self.l2gw_connections.insert(o),
         }
     }
 
@@ -180,8 +192,12 @@ impl Snapshot {
             Kind::NodeProfile => drop(self.node_profiles.remove(id)),
             Kind::Node => drop(self.nodes.remove(id)),
             Kind::Network => drop(self.networks.remove(id)),
+            Kind::Segment => drop(self.segments.remove(id)),
             Kind::Port => drop(self.ports.remove(id)),
+            Kind::Trunk => drop(self.trunks.remove(id)),
+            Kind::L2Gateway => drop(self.l2_gateways.remove(id)),
             Kind::VirtualPortGroup => drop(self.vpgs.remove(id)),
+            Kind::L2GatewayConnection => drop(self.l2gw_connections.remove(id)),
         }
     }
 
@@ -229,8 +245,12 @@ impl Snapshot {
             AnyObject::Card(o) => self.put_checked(o, out),
             AnyObject::NodeProfile(o) => self.put_checked(o, out),
             AnyObject::Network(o) => self.put_checked(o, out),
+            AnyObject::Segment(o) => self.put_checked(o, out),
             AnyObject::Port(o) => self.put_checked(o, out),
+            AnyObject::Trunk(o) => self.put_checked(o, out),
+            AnyObject::L2Gateway(o) => self.put_checked(o, out),
             AnyObject::VirtualPortGroup(o) => self.put_checked(o, out),
+            AnyObject::L2GatewayConnection(o) => self.put_checked(o, out),
             AnyObject::Node(o) => {
                 // Create the switch-port records this cabling names, so that a
                 // port exists in the inventory before the switch reports it.
@@ -341,9 +361,34 @@ impl Snapshot {
                     }
                 }
             }
+            AnyObject::Trunk(t) => {
+                for p in t.spec.all_ports() {
+                    if let Some(other) = self.trunk_of(p).filter(|o| o.id != t.id) {
+                        return Err(ModelError::Conflict {
+                            field: "sub_ports".into(),
+                            message: format!("port {p} is already in trunk {:?} ({})", other.spec.name, other.id),
+                        });
+                    }
+                }
+            }
+            AnyObject::L2GatewayConnection(c) => {
+                if let Some(other) = self.l2gw_connections.iter().find(|o| {
+                    o.id != c.id && o.spec.l2_gateway_id == c.spec.l2_gateway_id && o.spec.network_id == c.spec.network_id
+                }) {
+                    return Err(ModelError::Conflict {
+                        field: "network_id".into(),
+                        message: format!("L2 gateway {} is already connected to network {} by connection {}", c.spec.l2_gateway_id, c.spec.network_id, other.id),
+                    });
+                }
+            }
             _ => {}
         }
         Ok(())
+    }
+
+    /// The trunk a port belongs to, as parent or subport.
+    pub fn trunk_of(&self, port: Uuid) -> Option<&Object<TrunkSpec>> {
+        self.trunks.iter().find(|t| t.spec.all_ports().any(|p| p == port))
     }
 
     fn delete(&mut self, kind: Kind, id: Uuid, out: &mut Vec<Change>) -> Result<(), ModelError> {
@@ -388,8 +433,12 @@ impl Snapshot {
                     AnyObject::NodeProfile(o) => o.spec.references(),
                     AnyObject::Node(o) => o.spec.references(),
                     AnyObject::Network(o) => o.spec.references(),
+                    AnyObject::Segment(o) => o.spec.references(),
                     AnyObject::Port(o) => o.spec.references(),
+                    AnyObject::Trunk(o) => o.spec.references(),
+                    AnyObject::L2Gateway(o) => o.spec.references(),
                     AnyObject::VirtualPortGroup(o) => o.spec.references(),
+                    AnyObject::L2GatewayConnection(o) => o.spec.references(),
                 };
                 if refs.iter().any(|r| r.kind == kind && r.id == *id) {
                     out.push((*k, o.id(), format!("{} {:?} ({})", k.singular(), o.name(), o.id())));

@@ -21,6 +21,12 @@ pub const EXTENSIONS: &[(&str, &str, &str)] = &[
     ("standard-attr-description", "standard-attr-description", "Extension to add descriptions to standard attributes"),
     ("standard-attr-timestamp", "Resource timestamps", "Adds created_at and updated_at fields to all Neutron resources."),
     ("standard-attr-revisions", "Resource revision numbers", "This extension will display the revision number of neutron resources."),
+    ("trunk", "Trunk Extension", "Provides support for trunk ports"),
+    ("trunk-details", "Trunk port details", "Expose trunk port details"),
+    ("multi-provider", "Multi Provider Network", "Expose mapping of virtual networks to multiple physical networks"),
+    ("segment", "Segment", "Segments extension."),
+    ("l2-gateway", "L2 Gateway", "Connects Neutron networks with external networks at layer 2."),
+    ("l2-gateway-connection", "L2 Gateway connection", "Connects Neutron networks with external networks at layer 2."),
 ];
 
 fn ext_json(alias: &str, name: &str, description: &str) -> Value {
@@ -34,7 +40,14 @@ pub async fn versions(headers: HeaderMap) -> Json<Value> {
 
 pub async fn resources(headers: HeaderMap) -> Json<Value> {
     let base = base_url(&headers);
-    let res: Vec<Value> = [("network", "networks"), ("port", "ports")]
+    let res: Vec<Value> = [
+        ("network", "networks"),
+        ("port", "ports"),
+        ("segment", "segments"),
+        ("trunk", "trunks"),
+        ("l2_gateway", "l2-gateways"),
+        ("l2_gateway_connection", "l2-gateway-connections"),
+    ]
         .iter()
         .map(|(n, c)| json!({"name": n, "collection": c, "links": [{"href": format!("{base}/v2.0/{c}"), "rel": "self"}]}))
         .collect();

@@ -58,6 +58,10 @@ impl From<ModelError> for NeutronError {
                 "NetworkInUse",
                 format!("Unable to complete operation on network {id}. There are one or more ports still in use on the network ({referrers})."),
             ),
+            ModelError::StillReferenced { kind: "l2 gateway", id, .. } => NeutronError::conflict(
+                "L2GatewayInUse",
+                format!("L2 Gateway '{id}' still has active mappings with one or more neutron networks."),
+            ),
             ModelError::StillReferenced { .. }
             | ModelError::DuplicateName { .. }
             | ModelError::Conflict { .. } => NeutronError::conflict("Conflict", e.to_string()),
@@ -80,6 +84,8 @@ impl From<EngineError> for NeutronError {
             EngineError::Invalid { field, message } => NeutronError::bad_request(format!("Invalid input for {field}. Reason: {message}.")),
             EngineError::Conflict(m) if m.starts_with("MAC address") => NeutronError::conflict("MacAddressInUse", m),
             EngineError::Conflict(m) => NeutronError::conflict("Conflict", m),
+            EngineError::InUse { kind, message } => NeutronError::conflict(kind, message),
+            EngineError::NotFound { kind, message } => NeutronError::not_found(kind, message),
         }
     }
 }

@@ -1,7 +1,9 @@
 //! OpenStack Networking (Neutron) v2.0 compatible northbound API.
 //!
 //! Served: version discovery (`/`, `/v2.0/`), `extensions`, `networks`
-//! (with `provider`), `ports` (with `binding`); envelopes, all-or-nothing
+//! (with `provider` and `multi-provider`), `segments`, `ports` (with
+//! `binding` and `trunk_details`), `trunks`, `l2-gateways` and
+//! `l2-gateway-connections` (networking-l2gw); envelopes, all-or-nothing
 //! bulk create, filters on any attribute, `fields=`, sorting and
 //! `limit`/`marker` pagination, Neutron-style errors. Writes go through the
 //! binding engine under the catalog's writer lock; a port's binding (and its
@@ -10,9 +12,12 @@
 pub mod attrs;
 mod discovery;
 pub mod error;
+mod l2gw;
 mod network;
 mod port;
 pub mod query;
+mod segment;
+mod trunk;
 mod util;
 
 use std::sync::Arc;
@@ -53,6 +58,9 @@ pub fn router(state: NeutronState) -> Router {
         .route("/v2.0/networks/{id}", get(show_network).put(update_network).delete(delete_network))
         .route("/v2.0/ports", get(list_ports).post(create_ports))
         .route("/v2.0/ports/{id}", get(show_port).put(update_port).delete(delete_port))
+        .merge(trunk::routes())
+        .merge(segment::routes())
+        .merge(l2gw::routes())
         .with_state(state)
 }
 
@@ -130,7 +138,19 @@ async fn create_networks(State(st): State<NeutronState>, body: Bytes) -> Result<
     let (snap, _) = st
         .catalog
         .update(|snap| {
-            let (i, changes) = bulk(snap, parsed, |cur, (net, vni)| Ok((net.id, bind::put_network(cur, net, vni)?)))?;
+            let (i, changes) = bulk(snap, parsed, |cur, new| {
+                let id = new.net.id;
+                let mut changes = bind::put_network(cur, new.net, new.vni)?;
+                if !new.segments.is_empty() {
+                    let mut s = cur.apply(changes.clone(), &mut SystemContext)?.0;
+                    for seg in new.segments {
+                        let more = bind::put_segment(&s, seg)?;
+                        s = s.apply(more.clone(), &mut SystemContext)?.0;
+                        changes.extend(more);
+                    }
+                }
+                Ok((id, changes))
+            })?;
             ids = i;
             Ok::<_, NeutronError>(changes)
         })
@@ -158,9 +178,18 @@ async fn update_network(State(st): State<NeutronState>, Path(id): Path<String>, 
     Ok(axum::Json(one("network", network::to_json(&snap, n))))
 }
 
+/// Delete a network with its stored segments (refused while ports, trunks'
+/// subports or gateway connections use it).
 async fn delete_network(State(st): State<NeutronState>, Path(id): Path<String>) -> Result<StatusCode> {
     let id = id_of(&id, "Network")?;
-    st.catalog.apply(vec![Change::Delete(Kind::Network, id)]).await?;
+    st.catalog
+        .update(|snap| {
+            let mut changes: Vec<Change> =
+                snap.segments.iter().filter(|s| s.spec.network_id == id).map(|s| Change::Delete(Kind::Segment, s.id)).collect();
+            changes.push(Change::Delete(Kind::Network, id));
+            Ok::<_, NeutronError>(changes)
+        })
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value, json};
 use stitch_model::inventory::Object;
-use stitch_model::neutron::{NetworkSpec, NetworkType};
+use stitch_model::neutron::{NetworkSpec, NetworkType, SegmentSpec};
 use stitch_model::{Snapshot, Vni};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -28,6 +28,7 @@ pub const ATTRS: AttrTable = &[
     ("provider:network_type", Access::Create),
     ("provider:physical_network", Access::Create),
     ("provider:segmentation_id", Access::Create),
+    ("segments", Access::Create),
     ("port_security_enabled", Access::Ignored),
     ("router:external", Access::Ignored),
     ("availability_zone_hints", Access::Ignored),
@@ -36,10 +37,60 @@ pub const ATTRS: AttrTable = &[
     ("dns_domain", Access::Ignored),
 ];
 
-/// A parsed create request: the spec (VNI still to allocate) and the
-/// `vxlan` VNI the user asked for, if any.
-pub fn parse_create(body: &Map<String, Value>) -> Result<(Object<NetworkSpec>, Option<u32>), NeutronError> {
+/// A parsed create request: the spec (VNI still to allocate), the `vxlan`
+/// VNI the user asked for, if any, and the extra `vlan` segments of a
+/// multi-segment network.
+pub struct NewNetwork {
+    pub net: Object<NetworkSpec>,
+    pub vni: Option<u32>,
+    pub segments: Vec<Object<SegmentSpec>>,
+}
+
+const PROVIDER: [&str; 3] = ["provider:network_type", "provider:physical_network", "provider:segmentation_id"];
+
+/// `segments` (multi-provider): the `vxlan` segment, else the first, becomes
+/// the network's own provider attributes; the others are `vlan` segments.
+fn parse_segments(body: &Map<String, Value>, list: Vec<Value>) -> Result<NewNetwork, NeutronError> {
+    if body.keys().any(|k| PROVIDER.contains(&k.as_str())) {
+        return Err(NeutronError::bad_request("Invalid input for operation: Segments and provider values cannot both be set."));
+    }
+    let mut segs = Vec::new();
+    for (i, v) in list.into_iter().enumerate() {
+        let Value::Object(m) = v else {
+            return Err(NeutronError::bad_request(format!("Invalid input for segments. Reason: entry {i} is not a dictionary.")));
+        };
+        if let Some(k) = m.keys().find(|k| !PROVIDER.contains(&k.as_str())) {
+            return Err(NeutronError::bad_request(format!("Invalid input for segments. Reason: unrecognized attribute '{k}' in segment {i}.")));
+        }
+        segs.push(m);
+    }
+    if segs.is_empty() {
+        return Err(NeutronError::bad_request("Invalid input for segments. Reason: at least one segment is needed."));
+    }
+    let vxlan: Vec<usize> =
+        segs.iter().enumerate().filter(|(_, m)| m.get("provider:network_type").and_then(Value::as_str) == Some("vxlan")).map(|(i, _)| i).collect();
+    if vxlan.len() > 1 {
+        return Err(NeutronError::bad_request("Invalid input for segments. Reason: a network has one VNI, so at most one vxlan segment."));
+    }
+    let primary = segs.remove(vxlan.first().copied().unwrap_or(0));
+    let mut own = body.clone();
+    own.remove("segments");
+    own.extend(primary);
+    let mut new = parse_create(&own)?;
+    for m in segs {
+        let ty = attrs::string(&m, "provider:network_type")?.unwrap_or_default();
+        let physnet = attrs::nullable_string(&m, "provider:physical_network")?.flatten();
+        let seg = attrs::integer(&m, "provider:segmentation_id")?;
+        new.segments.push(crate::segment::new_segment(new.net.id, &ty, physnet, seg, String::new(), String::new())?);
+    }
+    Ok(new)
+}
+
+pub fn parse_create(body: &Map<String, Value>) -> Result<NewNetwork, NeutronError> {
     attrs::check_allowed(body, ATTRS, true, "network")?;
+    if let Some(list) = attrs::list(body, "segments")? {
+        return parse_segments(body, list);
+    }
     let network_type = match attrs::string(body, "provider:network_type")?.as_deref() {
         None | Some("vxlan") => NetworkType::Vxlan,
         Some("vlan") => NetworkType::Vlan,
@@ -84,7 +135,7 @@ pub fn parse_create(body: &Map<String, Value>) -> Result<(Object<NetworkSpec>, O
         mtu: mtu(body)?.unwrap_or(1500),
     };
     let requested = if network_type == NetworkType::Vxlan { seg } else { None };
-    Ok((Object { id: Uuid::new_v4(), created_at: now, updated_at: now, spec }, requested))
+    Ok(NewNetwork { net: Object { id: Uuid::new_v4(), created_at: now, updated_at: now, spec }, vni: requested, segments: Vec::new() })
 }
 
 fn mtu(body: &Map<String, Value>) -> Result<Option<u32>, NeutronError> {
@@ -145,5 +196,12 @@ pub fn to_json(snap: &Snapshot, n: &Object<NetworkSpec>) -> Map<String, Value> {
         "updated_at": ts(n.updated_at),
         "revision_number": snap.mod_revision(&n.id),
     });
-    project_of(v)
+    let mut m = project_of(v);
+    if let Some(segments) = crate::segment::network_segments(snap, n) {
+        for k in PROVIDER {
+            m.remove(k);
+        }
+        m.insert("segments".into(), Value::Array(segments));
+    }
+    m
 }

@@ -207,5 +207,8 @@ pub fn to_json(snap: &Snapshot, status: &StatusBoard, p: &Object<PortSpec>) -> M
     if let Some(reason) = &s.binding.failure {
         v["binding:failure_reason"] = Value::String(reason.clone());
     }
+    if let Some(t) = crate::trunk::details(snap, p.id) {
+        v["trunk_details"] = t;
+    }
     project_of(v)
 }

@@ -5,3 +5,5 @@ mod fixture;
 mod props;
 mod runtime;
 mod scenarios;
+mod service;
+mod service_runtime;

@@ -1,6 +1,8 @@
 //! The Neutron API through its router, on an in-memory catalog: envelopes,
 //! bindings in the response, bulk atomicity, list semantics and errors.
 
+mod service;
+
 use std::sync::Arc;
 
 use axum::body::Body;
