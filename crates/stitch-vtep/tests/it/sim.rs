@@ -339,7 +339,9 @@ fn refs<'a>(ty: &'a ColumnType, v: Option<&'a Value>) -> impl Iterator<Item = (&
 
 /// An update2 diff between two normalized values.
 fn diff(ty: &ColumnType, old: &Value, new: &Value) -> Value {
-    if ty.is_scalar() {
+    // As ovsdb-server does: a column that holds at most one element is sent
+    // as its new value, only larger sets and maps as differences.
+    if ty.is_scalar() || ty.max == Some(1) {
         return new.clone();
     }
     if ty.is_map() {
