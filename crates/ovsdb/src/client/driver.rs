@@ -22,7 +22,61 @@ use crate::ops::Condition;
 use crate::monitor::{CondSinceReply, MonitorMethod, MonitorRequests, UpdateNotification, Updates, monitor_params};
 use crate::transport::{self, BoxStream};
 
-type Conn = Framed<BoxStream, MessageCodec>;
+/// One connection. Reading and writing are independent: a writer task
+/// drains the outgoing queue while the event loop keeps reading, so a peer
+/// that stops reading until its replies are read (ovsdb-server does, once
+/// its output backlog grows) can never deadlock a deep pipeline.
+struct Conn {
+    rx: futures::stream::SplitStream<Framed<BoxStream, MessageCodec>>,
+    out: mpsc::UnboundedSender<Message>,
+    write_failed: oneshot::Receiver<Error>,
+    writer: tokio::task::JoinHandle<()>,
+}
+
+impl Conn {
+    fn new(stream: BoxStream, codec: MessageCodec) -> Conn {
+        let (mut sink, rx) = Framed::new(stream, codec).split();
+        let (out, mut queue) = mpsc::unbounded_channel::<Message>();
+        let (fail, write_failed) = oneshot::channel();
+        let writer = tokio::spawn(async move {
+            while let Some(m) = queue.recv().await {
+                let mut r = sink.feed(m).await;
+                while r.is_ok() {
+                    match queue.try_recv() {
+                        Ok(m) => r = sink.feed(m).await,
+                        Err(_) => break,
+                    }
+                }
+                if let Err(e) = r.and(sink.flush().await) {
+                    let _ = fail.send(e);
+                    return;
+                }
+            }
+        });
+        Conn { rx, out, write_failed, writer }
+    }
+
+    /// Queue a message; the writer sends it (batched with whatever else is queued).
+    async fn feed(&mut self, m: Message) -> Result<(), Error> {
+        self.out.send(m).map_err(|_| Error::Disconnected)
+    }
+
+    async fn send(&mut self, m: Message) -> Result<(), Error> {
+        self.feed(m).await
+    }
+
+    /// Nothing to do: the writer flushes whenever its queue runs dry.
+    async fn flush(&mut self) -> Result<(), Error> {
+        Ok(())
+    }
+
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        self.writer.abort();
+    }
+}
 
 pub(crate) enum Command {
     Request { id: u64, method: String, params: Vec<Json>, reply: oneshot::Sender<Result<Json, Error>> },
@@ -273,7 +327,7 @@ impl Driver {
     }
 
     async fn run_connection(&mut self, stream: BoxStream) -> End {
-        let mut conn = Framed::new(stream, MessageCodec::new(self.config.max_message_size));
+        let mut conn = Conn::new(stream, MessageCodec::new(self.config.max_message_size));
         let end = self.connection_loop(&mut conn).await;
         self.fail_pending();
         end
@@ -291,7 +345,10 @@ impl Driver {
             let deadline = deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(86400));
             tokio::select! {
                 biased;
-                msg = conn.next() => {
+                e = &mut conn.write_failed => {
+                    return End::Lost(e.unwrap_or(Error::Disconnected));
+                }
+                msg = conn.rx.next() => {
                     let msg = match msg {
                         None => return End::Lost(Error::Io(std::io::Error::new(
                             std::io::ErrorKind::UnexpectedEof, "connection closed by peer"))),

@@ -338,3 +338,31 @@ async fn pipelined_requests_are_matched_by_id() {
         .collect();
     assert_eq!(ours, theirs);
 }
+
+/// ovsdb-server stops reading a session whose replies pile up unread. A
+/// client that only reads between writes then deadlocks on a deep pipeline
+/// of large requests with large replies; this one keeps reading while it
+/// writes.
+#[tokio::test]
+async fn a_deep_pipeline_of_large_transactions_does_not_deadlock() {
+    let server = OvsdbServer::start(Opts::default());
+    let (client, _ev) = connect(&server.unix_remote(), test_config()).await;
+    // A table whose full select is about 100 KB.
+    let rows: Vec<_> = (0..50)
+        .map(|i| Operation::insert("Logical_Switch", Row::new().with("name", format!("ls-{i}")).with("description", "x".repeat(2000))))
+        .collect();
+    client.transact(DB, &rows).await.unwrap().into_result().unwrap();
+    let n = 600;
+    let pending: Vec<_> = (0..n)
+        .map(|_| {
+            let ops = [Operation::select("Logical_Switch", vec![]), Operation::comment("y".repeat(4000))];
+            std::future::IntoFuture::into_future(client.start_transact(DB, &ops).unwrap())
+        })
+        .collect();
+    let all = tokio::time::timeout(std::time::Duration::from_secs(60), join_all(pending))
+        .await
+        .expect("the pipeline stalled: replies not read while requests were written");
+    for r in all {
+        assert_eq!(r.unwrap().into_result().unwrap()[0].rows().unwrap().len(), 50);
+    }
+}
