@@ -255,6 +255,39 @@ pub fn delete_port(snap: &Snapshot, port_id: Uuid) -> Result<Vec<Change>, Engine
     Ok(changes)
 }
 
+/// Release draining memberships whose port is confirmed where it is now:
+/// every switch carrying one of its current groups `holds` the revision
+/// that last wrote the port and that group. Automatic groups left unused go.
+/// Pure; the runtime calls it with the switches' reported status.
+pub fn drained(snap: &Snapshot, holds: impl Fn(Uuid, u64) -> bool) -> Vec<Change> {
+    let mut changes = Vec::new();
+    for g in snap.vpgs.iter().filter(|g| !g.spec.draining.is_empty()) {
+        let keep: Vec<Uuid> = g
+            .spec
+            .draining
+            .iter()
+            .copied()
+            .filter(|p| {
+                let rev = snap.mod_revision(p);
+                let mut current = snap.vpgs.iter().filter(|c| c.spec.port_ids.contains(p)).peekable();
+                // Nowhere current any more (unbound meanwhile): nothing to wait for.
+                current.peek().is_some() && !current.all(|c| holds(c.spec.switch_id, rev.max(snap.mod_revision(&c.id))))
+            })
+            .collect();
+        if keep.len() == g.spec.draining.len() {
+            continue;
+        }
+        let mut g = g.clone();
+        g.spec.draining = keep;
+        if g.spec.automatic && g.spec.is_unused() {
+            changes.push(Change::Delete(Kind::VirtualPortGroup, g.id));
+        } else {
+            changes.push(Change::Put(AnyObject::VirtualPortGroup(g)));
+        }
+    }
+    changes
+}
+
 /// The id of the automatic group for one attachment of a network.
 pub fn vpg_id(network: Uuid, a: &Attachment) -> Uuid {
     let key = format!("{}|{}|{}|{}", a.switch_id, a.switch_ports.join(","), network, a.vlan);
@@ -265,11 +298,25 @@ pub fn vpg_id(network: Uuid, a: &Attachment) -> Uuid {
 /// leave the others (deleting automatic groups left empty), join or create these.
 fn regroup(snap: &Snapshot, port: &Object<PortSpec>, attachments: &[Attachment], dictated: bool) -> Vec<Change> {
     let wanted: BTreeSet<Uuid> = attachments.iter().map(|a| vpg_id(port.spec.network_id, a)).collect();
+    // A port that is bound somewhere else now leaves its old groups
+    // make-before-break: it drains there until the new place is confirmed
+    // (see `drained`). Unbound, failed or deleted ports leave at once.
+    let drain = !attachments.is_empty();
     let mut changes = Vec::new();
-    for g in snap.vpgs.iter().filter(|g| g.spec.port_ids.contains(&port.id) && !wanted.contains(&g.id)) {
+    let involved = |g: &&Object<VpgSpec>| g.spec.port_ids.contains(&port.id) || g.spec.draining.contains(&port.id);
+    for g in snap.vpgs.iter().filter(involved).filter(|g| !wanted.contains(&g.id)) {
         let mut g = g.clone();
+        let was_member = g.spec.port_ids.contains(&port.id);
         g.spec.port_ids.retain(|p| *p != port.id);
-        if g.spec.automatic && g.spec.port_ids.is_empty() {
+        if drain && was_member {
+            g.spec.draining.push(port.id);
+            g.spec.draining.sort();
+        } else if !drain {
+            g.spec.draining.retain(|p| *p != port.id);
+        } else {
+            continue; // already draining there
+        }
+        if g.spec.automatic && g.spec.is_unused() {
             changes.push(Change::Delete(Kind::VirtualPortGroup, g.id));
         } else {
             changes.push(Change::Put(AnyObject::VirtualPortGroup(g)));
@@ -280,7 +327,9 @@ fn regroup(snap: &Snapshot, port: &Object<PortSpec>, attachments: &[Attachment],
         match snap.vpgs.get(&id) {
             Some(g) if g.spec.port_ids.contains(&port.id) => {}
             Some(g) => {
+                // Joining (or coming back to a group it was draining from).
                 let mut g = g.clone();
+                g.spec.draining.retain(|p| *p != port.id);
                 g.spec.port_ids.push(port.id);
                 g.spec.port_ids.sort();
                 changes.push(Change::Put(AnyObject::VirtualPortGroup(g)));
@@ -299,6 +348,7 @@ fn regroup(snap: &Snapshot, port: &Object<PortSpec>, attachments: &[Attachment],
                         network_id: port.spec.network_id,
                         vlan: a.vlan,
                         port_ids: vec![port.id],
+                        draining: Vec::new(),
                         automatic: true,
                         dictated,
                     },
@@ -415,13 +465,14 @@ pub(crate) fn owner_of(snap: &Snapshot, g: &Object<VpgSpec>) -> String {
         let gw = snap.l2_gateways.get(&c.spec.l2_gateway_id).map(|g| g.spec.name.as_str()).unwrap_or("?");
         return format!("L2 gateway connection {} of gateway {gw:?}", c.id);
     }
-    if g.spec.port_ids.is_empty() {
+    if g.spec.is_unused() {
         return "a manual attachment".into();
     }
     let ports: Vec<String> = g
         .spec
         .port_ids
         .iter()
+        .chain(g.spec.draining.iter())
         .map(|p| match snap.trunk_of(*p) {
             Some(t) if t.spec.port_id == *p => format!("port {p}, parent of trunk {}", t.id),
             Some(t) => format!("port {p}, subport of trunk {}", t.id),

@@ -232,6 +232,11 @@ pub struct VpgSpec {
     /// The Neutron ports using this group (empty for a static attachment).
     #[serde(default)]
     pub port_ids: Vec<Uuid>,
+    /// Ports that moved to another location and stay programmed here until
+    /// that location is confirmed (make-before-break). Their MACs are
+    /// advertised at the new location already.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub draining: Vec<Uuid>,
     #[serde(default)]
     pub automatic: bool,
     /// The VLAN was dictated from outside (a `vlan` segment, a trunk
@@ -254,7 +259,15 @@ impl VpgSpec {
         for (i, p) in self.port_ids.iter().enumerate() {
             r.push(Ref { field: format!("port_ids[{i}]"), kind: Kind::Port, id: *p });
         }
+        for (i, p) in self.draining.iter().enumerate() {
+            r.push(Ref { field: format!("draining[{i}]"), kind: Kind::Port, id: *p });
+        }
         r
+    }
+
+    /// Whether nothing (current or draining) uses this group any more.
+    pub fn is_unused(&self) -> bool {
+        self.port_ids.is_empty() && self.draining.is_empty()
     }
     pub(crate) fn check(&self) -> Result<(), ModelError> {
         if self.name.is_empty() {

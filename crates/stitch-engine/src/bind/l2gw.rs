@@ -86,6 +86,7 @@ pub fn connect_l2gw(snap: &Snapshot, mut conn: Object<L2gwConnectionSpec>) -> Re
                         network_id: net.id,
                         vlan,
                         port_ids: Vec::new(),
+                        draining: Vec::new(),
                         automatic: false,
                         dictated: true,
                     },

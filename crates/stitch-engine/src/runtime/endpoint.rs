@@ -314,7 +314,23 @@ async fn pass(shared: &Shared, client: &Client, key: &str, cache: &Arc<RwLock<Vt
             s.last_error = err.clone();
         });
     }
+    if ops == 0 {
+        release_drained(shared).await;
+    }
     Ok(ops > 0)
+}
+
+/// Finish migrations: release the old location of every port that its
+/// new location has confirmed (make-before-break). Recomputed under the
+/// catalog's writer lock, so concurrent endpoints agree.
+async fn release_drained(shared: &Shared) {
+    let holds = |sw: Uuid, rev: u64| shared.status.switch_holds(&sw, rev);
+    if crate::bind::drained(&shared.catalog.snapshot(), holds).is_empty() {
+        return;
+    }
+    if let Err(e) = shared.catalog.update(|snap| Ok::<_, String>(crate::bind::drained(snap, holds))).await {
+        tracing::warn!(error = %e, "releasing drained group memberships failed");
+    }
 }
 
 /// Record ports a switch reports that the inventory does not have yet.

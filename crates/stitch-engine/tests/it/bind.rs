@@ -107,9 +107,12 @@ fn unbind_migrate_and_delete_release_groups_and_vlans() {
     let s = network(&s, 101, NetworkType::Vxlan, None, None);
     let s = bind_port(&s, 200, port_spec(100, 1, "n2", VnicType::Direct));
     assert_eq!(port(&s, 200).spec.binding.generation, 1);
-    // Migrate n2 (leaf2) -> n1 (leaf1): the leaf2 group goes, a leaf1 group comes.
+    // Migrate n2 (leaf2) -> n1 (leaf1): a leaf1 group comes; the leaf2 group
+    // goes once leaf1 confirms.
     let s = bind_port(&s, 200, port_spec(100, 1, "n1", VnicType::Direct));
     assert_eq!(port(&s, 200).spec.binding.generation, 2);
+    assert_eq!(s.vpgs.len(), 2);
+    let s = settle(&s);
     assert_eq!(s.vpgs.len(), 1);
     assert_eq!(s.vpgs.iter().next().unwrap().spec.switch_id, id(LEAF1));
     // Leaf2's VLAN 100 is free again: another network takes it there.
@@ -168,4 +171,33 @@ fn duplicate_mac_on_a_network_is_refused() {
     let s = bind_port(&s, 200, port_spec(100, 1, "n1", VnicType::Direct));
     let err = bind::put_port(&s, obj(201, port_spec(100, 1, "n2", VnicType::Direct))).unwrap_err();
     assert!(matches!(err, EngineError::Conflict(ref m) if m.contains("fa:16:3e:00:00:01")), "{err:?}");
+}
+
+#[test]
+fn migration_is_make_before_break() {
+    use stitch_engine::compile::{Learned, compile};
+    let s = network(&fabric(), 100, NetworkType::Vxlan, None, None);
+    let s = bind_port(&s, 200, port_spec(100, 1, "n1", VnicType::Direct)); // leaf1 swp1
+    let s = bind_port(&s, 201, port_spec(100, 2, "n3", VnicType::Direct)); // leaf2 swp2
+    let old = s.vpgs.iter().find(|g| g.spec.switch_id == id(LEAF1)).unwrap().id;
+    // Move port 200 to n2 (leaf2 swp1).
+    let s = bind_port(&s, 200, port_spec(100, 1, "n2", VnicType::Direct));
+    let g = s.vpgs.get(&old).expect("the old group stays while the port drains");
+    assert_eq!((g.spec.port_ids.clone(), g.spec.draining.clone()), (vec![], vec![id(200)]));
+    let owner = stitch_vtep::Owner::new("t").unwrap();
+    let d = compile(&s, &Learned::new(), &owner);
+    let leaf1 = &d["unix:/tmp/leaf1.sock"];
+    assert!(leaf1.port_bindings.contains_key(&("leaf1".to_string(), "swp1".to_string())), "old place still programmed");
+    let mac: stitch_model::MacAddr = "fa:16:3e:00:00:01".parse().unwrap();
+    assert_eq!(leaf1.ucast_remote[&(id(100).to_string(), mac)].dst_ip.to_string(), "10.0.0.2", "advertised at the new place");
+    // Not confirmed yet: nothing released. Confirmed: the old group goes.
+    assert!(bind::drained(&s, |_, _| false).is_empty());
+    assert!(bind::drained(&s, |sw, _| sw == id(LEAF1)).is_empty(), "the old switch's word is not enough");
+    let s = commit(&s, bind::drained(&s, |sw, _| sw == id(LEAF2)));
+    assert!(s.vpgs.get(&old).is_none());
+    let d = compile(&s, &Learned::new(), &owner);
+    assert!(d["unix:/tmp/leaf1.sock"].port_bindings.is_empty());
+    // Unbinding is immediate: nothing to make before the break.
+    let s = bind_port(&s, 201, port_spec(100, 2, "", VnicType::Direct));
+    assert!(s.vpgs.iter().all(|g| !g.spec.port_ids.contains(&id(201)) && !g.spec.draining.contains(&id(201))));
 }

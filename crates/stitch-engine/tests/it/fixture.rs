@@ -90,6 +90,12 @@ pub fn commit(s: &Snapshot, changes: Vec<Change>) -> Snapshot {
     s.apply(changes, &mut Seq).expect("engine produced changes the model refuses").0
 }
 
+/// Every switch confirms the current state: ports that moved release
+/// their old place (the end of a make-before-break migration).
+pub fn settle(s: &Snapshot) -> Snapshot {
+    commit(s, stitch_engine::bind::drained(s, |_, _| true))
+}
+
 pub fn network(s: &Snapshot, n: u128, ty: NetworkType, seg: Option<u32>, physnet: Option<&str>) -> Snapshot {
     let net = obj(
         n,

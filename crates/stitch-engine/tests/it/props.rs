@@ -14,6 +14,8 @@ enum Op {
     Bind { port: u8, net: u8, host: u8 },
     Unbind { port: u8 },
     Delete { port: u8 },
+    /// Every switch confirms: migrations finish.
+    Acknowledge,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -21,6 +23,7 @@ fn op() -> impl Strategy<Value = Op> {
         4 => (0u8..12, 0u8..4, 0u8..4).prop_map(|(port, net, host)| Op::Bind { port, net, host }),
         1 => (0u8..12).prop_map(|port| Op::Unbind { port }),
         1 => (0u8..12).prop_map(|port| Op::Delete { port }),
+        1 => Just(Op::Acknowledge),
     ]
 }
 
@@ -31,7 +34,11 @@ fn check(s: &Snapshot) -> Result<(), TestCaseError> {
     let mut by_switch_vlan: BTreeMap<(uuid::Uuid, u16), BTreeSet<uuid::Uuid>> = BTreeMap::new();
     for g in s.vpgs.iter() {
         by_switch_vlan.entry((g.spec.switch_id, g.spec.vlan)).or_default().insert(g.spec.network_id);
-        prop_assert!(!g.spec.port_ids.is_empty(), "empty automatic group {} left behind", g.spec.name);
+        prop_assert!(!g.spec.is_unused(), "empty automatic group {} left behind", g.spec.name);
+        for p in &g.spec.draining {
+            prop_assert!(!g.spec.port_ids.contains(p), "a port both current and draining in {}", g.spec.name);
+            prop_assert!(s.vpgs.iter().any(|c| c.spec.port_ids.contains(p)), "port {} drains with no new place", p);
+        }
         for p in &g.spec.port_ids {
             let port = s.ports.get(p);
             prop_assert!(port.is_some_and(|p| p.spec.binding.is_bound()), "group lists an unbound port");
@@ -78,6 +85,11 @@ proptest! {
                 Op::Delete { port } if s.ports.get(&id(1000 + port as u128)).is_some() => {
                     nets.remove(&port);
                     commit(&s, bind::delete_port(&s, id(1000 + port as u128)).unwrap())
+                }
+                Op::Acknowledge => {
+                    let s2 = commit(&s, bind::drained(&s, |_, _| true));
+                    prop_assert!(s2.vpgs.iter().all(|g| g.spec.draining.is_empty()), "confirmed migrations leave nothing draining");
+                    s2
                 }
                 _ => s,
             };

@@ -39,6 +39,8 @@ enum Event {
     L2gw { n: u128, interfaces: Vec<(String, String, Option<u16>)> },
     Connect { n: u128, gw: u128, net: u128, #[serde(default)] vlan: Option<u16> },
     Disconnect { n: u128 },
+    /// Every switch confirms the current revision: migrations finish.
+    Acknowledge {},
 }
 
 fn direct() -> String {
@@ -99,6 +101,10 @@ fn apply(s: Snapshot, learned: &mut Learned, errors: &mut Vec<String>, e: Event)
         }
         Event::DeletePort { n } => commit(&s, bind::delete_port(&s, id(n)).unwrap()),
         Event::DeleteNetwork { n } => commit(&s, vec![stitch_model::Change::Delete(Kind::Network, id(n))]),
+        Event::Acknowledge {} => {
+            let c = bind::drained(&s, |_, _| true);
+            commit(&s, c)
+        }
         Event::Learned { endpoint, macs } => {
             let m = learned.entry(endpoint).or_default();
             m.clear();

@@ -124,6 +124,8 @@ fn sriov_trunk_binds_each_subport_on_the_parents_switch_port() {
 
     // The parent migrates: subports follow it to leaf2.
     let s = bind_port(&s, 200, port_spec(100, 1, "n2", VnicType::Direct));
+    assert!(bindings(&s).contains_key(&sw1), "leaf1 kept until leaf2 confirms (make-before-break)");
+    let s = settle(&s);
     assert!(!bindings(&s).contains_key(&sw1), "leaf1 released");
     assert_eq!(bindings(&s)[&(id(LEAF2), "swp1".to_string())], BTreeMap::from([(20, id(102)), (100, id(100))]));
     assert_eq!(port(&s, 202).spec.host_id, "n2");
@@ -237,7 +239,7 @@ fn vlan_segments_dictate_the_vlan_on_nics_of_their_physical_network() {
     let mut spec = port_spec(100, 1, "dual", VnicType::Direct);
     spec.profile.insert("physical_network".into(), "physnet2".into());
     let s = bind_port(&s, 200, spec);
-    let s = ok(&s, bind::put_segment(&s, segment(601, 100, "physnet1", 1000)));
+    let s = settle(&ok(&s, bind::put_segment(&s, segment(601, 100, "physnet1", 1000))));
     assert_eq!(vlan_of(&s, 201).as_deref(), Some("1000"));
     assert_eq!(bindings(&s)[&(id(LEAF2), "swp1".to_string())], BTreeMap::from([(1000, id(100))]));
     // The same VLAN on the same physical network for another network: 409.

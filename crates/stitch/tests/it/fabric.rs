@@ -141,6 +141,8 @@ async fn sriov_ports_bind_across_three_leaves_through_http_only() {
     eventually_http("migration converged", || f.all_active()).await;
     assert!(f.leaves[2].ctl(&["list-remote-macs", &net_id]).contains("fa:16:3e:00:00:01 -> vxlan_over_ipv4/10.0.0.2"));
     assert!(!f.leaves[1].ctl(&["list-remote-macs", &net_id]).contains("fa:16:3e:00:00:01"));
+    // Make-before-break: the old place is released once the new one is confirmed.
+    eventually_http("old binding released", || async { lines(&f.leaves[0].ctl(&["list-bindings", "leaf1", "swp1"])).is_empty() }).await;
 
     // A manual group (a static attachment) programs the switch too; a
     // clashing one is refused; automatic groups cannot be deleted by hand.
