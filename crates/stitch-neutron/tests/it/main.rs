@@ -166,8 +166,10 @@ async fn sriov_port_binding_is_in_the_response_and_status_follows_the_switches()
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["port"]["binding:vif_details"]["vlan"], "300");
     let snap = api.state.catalog.snapshot();
-    assert_eq!(snap.vpgs.len(), 1);
-    assert_ne!(snap.vpgs.iter().next().unwrap().spec.switch_id, sw);
+    assert_eq!(snap.vpgs.len(), 2, "the old group drains until the new switch confirms");
+    let pid = Uuid::parse_str(&id).unwrap();
+    let current = snap.vpgs.iter().find(|g| g.spec.port_ids.contains(&pid)).unwrap();
+    assert_ne!(current.spec.switch_id, sw);
     let (_, v) = api.call("PUT", &format!("/v2.0/ports/{id}"), Some(json!({"port": {"binding:host_id": ""}}))).await;
     assert_eq!(v["port"]["binding:vif_type"], "unbound");
     assert_eq!(api.state.catalog.snapshot().vpgs.len(), 0);
