@@ -42,6 +42,26 @@ impl Ref {
     fn new(field: impl Into<String>, kind: Kind, id: Uuid) -> Self {
         Ref { field: field.into(), kind, id }
     }
+
+    /// One reference per id of a list field, named `field[i]`.
+    pub(crate) fn list(field: &str, kind: Kind, ids: &[Uuid]) -> impl Iterator<Item = Ref> {
+        let field = field.to_string();
+        ids.iter().enumerate().map(move |(i, id)| Ref { field: format!("{field}[{i}]"), kind, id: *id })
+    }
+}
+
+/// The integrity rules of one spec, with the common defaults: names are
+/// global, nothing is referenced, nothing beyond its own types is checked.
+pub(crate) trait Rules {
+    fn scope(&self) -> Option<Uuid> {
+        None
+    }
+    fn refs(&self) -> Vec<Ref> {
+        Vec::new()
+    }
+    fn check(&self) -> Result<(), ModelError> {
+        Ok(())
+    }
 }
 
 /// What every resource spec provides so the snapshot can keep it consistent.
@@ -118,9 +138,9 @@ macro_rules! kinds {
             const KIND: Kind = Kind::$variant;
             const UNIQUE_NAMES: bool = $unique;
             fn name(&self) -> &str { &self.name }
-            fn name_scope(&self) -> Option<Uuid> { <$spec>::scope(self) }
-            fn references(&self) -> Vec<Ref> { <$spec>::refs(self) }
-            fn validate(&self) -> Result<(), ModelError> { <$spec>::check(self) }
+            fn name_scope(&self) -> Option<Uuid> { Rules::scope(self) }
+            fn references(&self) -> Vec<Ref> { Rules::refs(self) }
+            fn validate(&self) -> Result<(), ModelError> { Rules::check(self) }
             fn table(s: &Snapshot) -> &Table<Self> { &s.$field }
             fn table_mut(s: &mut Snapshot) -> &mut Table<Self> { &mut s.$field }
             fn wrap(o: Object<Self>) -> AnyObject { AnyObject::$variant(o) }
@@ -234,13 +254,7 @@ pub struct FabricSpec {
     pub vlan_mode: VlanMode,
 }
 
-impl FabricSpec {
-    fn scope(&self) -> Option<Uuid> {
-        None
-    }
-    fn refs(&self) -> Vec<Ref> {
-        Vec::new()
-    }
+impl Rules for FabricSpec {
     fn check(&self) -> Result<(), ModelError> {
         check_name(&self.name)
     }
@@ -278,10 +292,7 @@ pub struct SwitchSpec {
     pub chassis_mac: Option<MacAddr>,
 }
 
-impl SwitchSpec {
-    fn scope(&self) -> Option<Uuid> {
-        None
-    }
+impl Rules for SwitchSpec {
     fn refs(&self) -> Vec<Ref> {
         vec![Ref::new("fabric_id", Kind::Fabric, self.fabric_id)]
     }
@@ -302,7 +313,7 @@ pub struct SwitchPortSpec {
     pub discovered: bool,
 }
 
-impl SwitchPortSpec {
+impl Rules for SwitchPortSpec {
     fn scope(&self) -> Option<Uuid> {
         Some(self.switch_id)
     }
@@ -325,13 +336,7 @@ pub struct HardwareSpec {
     pub model: Option<String>,
 }
 
-impl HardwareSpec {
-    fn scope(&self) -> Option<Uuid> {
-        None
-    }
-    fn refs(&self) -> Vec<Ref> {
-        Vec::new()
-    }
+impl Rules for HardwareSpec {
     fn check(&self) -> Result<(), ModelError> {
         check_name(&self.name)
     }
@@ -359,16 +364,9 @@ pub struct CardSpec {
     pub interface_map: Vec<Interface>,
 }
 
-impl CardSpec {
-    fn scope(&self) -> Option<Uuid> {
-        None
-    }
+impl Rules for CardSpec {
     fn refs(&self) -> Vec<Ref> {
-        self.hardware_ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| Ref::new(format!("hardware_ids[{i}]"), Kind::Hardware, *id))
-            .collect()
+        Ref::list("hardware_ids", Kind::Hardware, &self.hardware_ids).collect()
     }
     fn check(&self) -> Result<(), ModelError> {
         check_name(&self.name)?;
@@ -393,16 +391,9 @@ pub struct NodeProfileSpec {
     pub hardware_ids: Vec<Uuid>,
 }
 
-impl NodeProfileSpec {
-    fn scope(&self) -> Option<Uuid> {
-        None
-    }
+impl Rules for NodeProfileSpec {
     fn refs(&self) -> Vec<Ref> {
-        self.hardware_ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| Ref::new(format!("hardware_ids[{i}]"), Kind::Hardware, *id))
-            .collect()
+        Ref::list("hardware_ids", Kind::Hardware, &self.hardware_ids).collect()
     }
     fn check(&self) -> Result<(), ModelError> {
         check_name(&self.name)?;
@@ -450,10 +441,7 @@ pub struct NodeSpec {
     pub ports: Vec<NodePort>,
 }
 
-impl NodeSpec {
-    fn scope(&self) -> Option<Uuid> {
-        None
-    }
+impl Rules for NodeSpec {
     fn refs(&self) -> Vec<Ref> {
         let mut r: Vec<Ref> = self
             .node_profile_id

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::ModelError;
-use crate::inventory::{Kind, Ref};
+use crate::inventory::{Kind, Ref, Rules};
 use crate::net::{MacAddr, Vni};
 
 type JsonMap = serde_json::Map<String, serde_json::Value>;
@@ -65,14 +65,8 @@ fn default_mtu() -> u32 {
     1500
 }
 
-impl NetworkSpec {
-    pub(crate) fn scope(&self) -> Option<Uuid> {
-        None
-    }
-    pub(crate) fn refs(&self) -> Vec<Ref> {
-        Vec::new()
-    }
-    pub(crate) fn check(&self) -> Result<(), ModelError> {
+impl Rules for NetworkSpec {
+    fn check(&self) -> Result<(), ModelError> {
         match (self.network_type, self.segmentation_id) {
             (NetworkType::Vxlan, Some(id)) if id != self.vni.get() => Err(ModelError::invalid(
                 "provider:segmentation_id",
@@ -202,14 +196,11 @@ pub struct PortSpec {
     pub binding: PortBinding,
 }
 
-impl PortSpec {
-    pub(crate) fn scope(&self) -> Option<Uuid> {
-        None
-    }
-    pub(crate) fn refs(&self) -> Vec<Ref> {
+impl Rules for PortSpec {
+    fn refs(&self) -> Vec<Ref> {
         vec![Ref { field: "network_id".into(), kind: Kind::Network, id: self.network_id }]
     }
-    pub(crate) fn check(&self) -> Result<(), ModelError> {
+    fn check(&self) -> Result<(), ModelError> {
         if self.mac_address.is_multicast() {
             return Err(ModelError::invalid("mac_address", format!("{} is a multicast MAC address", self.mac_address)));
         }
@@ -248,28 +239,23 @@ pub struct VpgSpec {
 }
 
 impl VpgSpec {
-    pub(crate) fn scope(&self) -> Option<Uuid> {
-        None
-    }
-    pub(crate) fn refs(&self) -> Vec<Ref> {
-        let mut r = vec![
-            Ref { field: "switch_id".into(), kind: Kind::Switch, id: self.switch_id },
-            Ref { field: "network_id".into(), kind: Kind::Network, id: self.network_id },
-        ];
-        for (i, p) in self.port_ids.iter().enumerate() {
-            r.push(Ref { field: format!("port_ids[{i}]"), kind: Kind::Port, id: *p });
-        }
-        for (i, p) in self.draining.iter().enumerate() {
-            r.push(Ref { field: format!("draining[{i}]"), kind: Kind::Port, id: *p });
-        }
-        r
-    }
-
     /// Whether nothing (current or draining) uses this group any more.
     pub fn is_unused(&self) -> bool {
         self.port_ids.is_empty() && self.draining.is_empty()
     }
-    pub(crate) fn check(&self) -> Result<(), ModelError> {
+}
+
+impl Rules for VpgSpec {
+    fn refs(&self) -> Vec<Ref> {
+        let mut r = vec![
+            Ref { field: "switch_id".into(), kind: Kind::Switch, id: self.switch_id },
+            Ref { field: "network_id".into(), kind: Kind::Network, id: self.network_id },
+        ];
+        r.extend(Ref::list("port_ids", Kind::Port, &self.port_ids));
+        r.extend(Ref::list("draining", Kind::Port, &self.draining));
+        r
+    }
+    fn check(&self) -> Result<(), ModelError> {
         if self.name.is_empty() {
             return Err(ModelError::invalid("name", "name must not be empty"));
         }
@@ -311,14 +297,11 @@ pub struct SegmentSpec {
     pub index: u32,
 }
 
-impl SegmentSpec {
-    pub(crate) fn scope(&self) -> Option<Uuid> {
-        None
-    }
-    pub(crate) fn refs(&self) -> Vec<Ref> {
+impl Rules for SegmentSpec {
+    fn refs(&self) -> Vec<Ref> {
         vec![Ref { field: "network_id".into(), kind: Kind::Network, id: self.network_id }]
     }
-    pub(crate) fn check(&self) -> Result<(), ModelError> {
+    fn check(&self) -> Result<(), ModelError> {
         if self.network_type != NetworkType::Vlan {
             return Err(ModelError::invalid("network_type", "only vlan segments can be added: a network's VNI is its one vxlan segment"));
         }
@@ -386,17 +369,21 @@ pub struct TrunkSpec {
 }
 
 impl TrunkSpec {
-    pub(crate) fn scope(&self) -> Option<Uuid> {
-        None
+    /// Every port of the trunk: the parent, then the subports.
+    pub fn all_ports(&self) -> impl Iterator<Item = Uuid> + '_ {
+        std::iter::once(self.port_id).chain(self.sub_ports.iter().map(|s| s.port_id))
     }
-    pub(crate) fn refs(&self) -> Vec<Ref> {
+}
+
+impl Rules for TrunkSpec {
+    fn refs(&self) -> Vec<Ref> {
         let mut r = vec![Ref { field: "port_id".into(), kind: Kind::Port, id: self.port_id }];
         for (i, s) in self.sub_ports.iter().enumerate() {
             r.push(Ref { field: format!("sub_ports[{i}].port_id"), kind: Kind::Port, id: s.port_id });
         }
         r
     }
-    pub(crate) fn check(&self) -> Result<(), ModelError> {
+    fn check(&self) -> Result<(), ModelError> {
         let mut vlans = std::collections::BTreeSet::new();
         let mut ports = std::collections::BTreeSet::from([self.port_id]);
         for (i, s) in self.sub_ports.iter().enumerate() {
@@ -417,10 +404,6 @@ impl TrunkSpec {
             }
         }
         Ok(())
-    }
-    /// Every port of the trunk: the parent, then the subports.
-    pub fn all_ports(&self) -> impl Iterator<Item = Uuid> + '_ {
-        std::iter::once(self.port_id).chain(self.sub_ports.iter().map(|s| s.port_id))
     }
 }
 
@@ -456,17 +439,21 @@ pub struct L2GatewaySpec {
 }
 
 impl L2GatewaySpec {
-    pub(crate) fn scope(&self) -> Option<Uuid> {
-        None
+    /// Whether the interfaces carry their own VLANs (then a connection gives none).
+    pub fn has_vlans(&self) -> bool {
+        self.devices.iter().flat_map(|d| &d.interfaces).any(|i| !i.segmentation_id.is_empty())
     }
-    pub(crate) fn refs(&self) -> Vec<Ref> {
+}
+
+impl Rules for L2GatewaySpec {
+    fn refs(&self) -> Vec<Ref> {
         self.devices
             .iter()
             .enumerate()
             .map(|(i, d)| Ref { field: format!("devices[{i}].device_name"), kind: Kind::Switch, id: d.switch_id })
             .collect()
     }
-    pub(crate) fn check(&self) -> Result<(), ModelError> {
+    fn check(&self) -> Result<(), ModelError> {
         if self.devices.is_empty() {
             return Err(ModelError::invalid("devices", "an L2 gateway needs at least one device"));
         }
@@ -496,10 +483,6 @@ impl L2GatewaySpec {
         }
         Ok(())
     }
-    /// Whether the interfaces carry their own VLANs (then a connection gives none).
-    pub fn has_vlans(&self) -> bool {
-        self.devices.iter().flat_map(|d| &d.interfaces).any(|i| !i.segmentation_id.is_empty())
-    }
 }
 
 /// A connection of an L2 gateway to a network: every gateway interface
@@ -521,21 +504,16 @@ pub struct L2gwConnectionSpec {
     pub vpg_ids: Vec<Uuid>,
 }
 
-impl L2gwConnectionSpec {
-    pub(crate) fn scope(&self) -> Option<Uuid> {
-        None
-    }
-    pub(crate) fn refs(&self) -> Vec<Ref> {
+impl Rules for L2gwConnectionSpec {
+    fn refs(&self) -> Vec<Ref> {
         let mut r = vec![
             Ref { field: "l2_gateway_id".into(), kind: Kind::L2Gateway, id: self.l2_gateway_id },
             Ref { field: "network_id".into(), kind: Kind::Network, id: self.network_id },
         ];
-        for (i, g) in self.vpg_ids.iter().enumerate() {
-            r.push(Ref { field: format!("vpg_ids[{i}]"), kind: Kind::VirtualPortGroup, id: *g });
-        }
+        r.extend(Ref::list("vpg_ids", Kind::VirtualPortGroup, &self.vpg_ids));
         r
     }
-    pub(crate) fn check(&self) -> Result<(), ModelError> {
+    fn check(&self) -> Result<(), ModelError> {
         if let Some(v) = self.segmentation_id.filter(|v| !(1..=4094).contains(v)) {
             return Err(ModelError::invalid("segmentation_id", format!("invalid VLAN {v}: must be between 1 and 4094")));
         }
