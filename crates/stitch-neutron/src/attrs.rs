@@ -156,6 +156,15 @@ pub fn envelope(body: &[u8], singular: &str, plural: &str) -> Result<(Vec<Map<St
     Err(NeutronError::bad_request(format!("Resource body required: expected '{singular}' or '{plural}'")))
 }
 
+/// The body of an update: `{"<singular>": {...}}`; a bulk body is refused.
+pub fn update_body(body: &[u8], singular: &str, plural: &str) -> Result<Map<String, Value>, NeutronError> {
+    let (items, bulk) = envelope(body, singular, plural)?;
+    if bulk {
+        return Err(NeutronError::bad_request("Bulk update is not supported"));
+    }
+    Ok(items.into_iter().next().unwrap_or_default())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

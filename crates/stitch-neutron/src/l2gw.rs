@@ -22,7 +22,7 @@ use crate::attrs::{self, Access, AttrTable};
 use crate::error::NeutronError;
 use crate::query::{self, ListQuery};
 use crate::util::project_of;
-use crate::{NeutronState, Result, attr_names, base_url, bulk, created, id_of, one};
+use crate::{NeutronState, Result, attr_names, base_url, bulk, created_reps, id_of, one};
 
 pub const GW_ATTRS: AttrTable = &[
     ("id", Access::ReadOnly),
@@ -172,7 +172,7 @@ async fn create_gw(State(st): State<NeutronState>, body: Bytes) -> Result<Respon
         })
         .await?;
     let reps: Vec<_> = ids.iter().filter_map(|id| snap.l2_gateways.get(id)).map(|g| Value::Object(gw_json(g))).collect();
-    Ok(created(if is_bulk { json!({"l2_gateways": reps}) } else { json!({"l2_gateway": reps.into_iter().next()}) }))
+    Ok(created_reps("l2_gateway", "l2_gateways", reps, is_bulk))
 }
 
 fn in_use(id: Uuid) -> NeutronError {
@@ -181,11 +181,7 @@ fn in_use(id: Uuid) -> NeutronError {
 
 async fn update_gw(State(st): State<NeutronState>, Path(id): Path<String>, body: Bytes) -> Result<axum::Json<Value>> {
     let id = id_of(&id, "L2Gateway")?;
-    let (items, bulk_req) = attrs::envelope(&body, "l2_gateway", "l2_gateways")?;
-    if bulk_req {
-        return Err(NeutronError::bad_request("Bulk update is not supported"));
-    }
-    let body = items.into_iter().next().unwrap_or_default();
+    let body = attrs::update_body(&body, "l2_gateway", "l2_gateways")?;
     attrs::check_allowed(&body, GW_ATTRS, false, "l2_gateway")?;
     let (snap, _) = st
         .catalog
@@ -270,7 +266,7 @@ async fn create_conn(State(st): State<NeutronState>, body: Bytes) -> Result<Resp
         })
         .await?;
     let reps: Vec<_> = ids.iter().filter_map(|id| snap.l2gw_connections.get(id)).map(|c| Value::Object(conn_json(c))).collect();
-    Ok(created(if is_bulk { json!({"l2_gateway_connections": reps}) } else { json!({"l2_gateway_connection": reps.into_iter().next()}) }))
+    Ok(created_reps("l2_gateway_connection", "l2_gateway_connections", reps, is_bulk))
 }
 
 async fn delete_conn(State(st): State<NeutronState>, Path(id): Path<String>) -> Result<StatusCode> {

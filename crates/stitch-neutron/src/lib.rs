@@ -83,6 +83,15 @@ fn one(key: &str, item: Map<String, Value>) -> Value {
     json!({ key: item })
 }
 
+/// 201 with `{"<singular>": rep}` or, for a bulk request, `{"<plural>": [...]}`.
+pub(crate) fn created_reps(singular: &str, plural: &str, reps: Vec<Value>, bulk: bool) -> Response {
+    if bulk {
+        created(json!({ plural: reps }))
+    } else {
+        created(json!({ singular: reps.into_iter().next() }))
+    }
+}
+
 fn created(v: Value) -> Response {
     (StatusCode::CREATED, axum::Json(v)).into_response()
 }
@@ -156,16 +165,12 @@ async fn create_networks(State(st): State<NeutronState>, body: Bytes) -> Result<
         })
         .await?;
     let reps: Vec<_> = ids.iter().filter_map(|id| snap.networks.get(id)).map(|n| Value::Object(network::to_json(&snap, n))).collect();
-    Ok(created(if is_bulk { json!({"networks": reps}) } else { json!({"network": reps.into_iter().next()}) }))
+    Ok(created_reps("network", "networks", reps, is_bulk))
 }
 
 async fn update_network(State(st): State<NeutronState>, Path(id): Path<String>, body: Bytes) -> Result<axum::Json<Value>> {
     let id = id_of(&id, "Network")?;
-    let (items, bulk_req) = attrs::envelope(&body, "network", "networks")?;
-    if bulk_req {
-        return Err(NeutronError::bad_request("Bulk update is not supported"));
-    }
-    let body = items.into_iter().next().unwrap_or_default();
+    let body = attrs::update_body(&body, "network", "networks")?;
     let (snap, _) = st
         .catalog
         .update(|snap| {
@@ -225,16 +230,12 @@ async fn create_ports(State(st): State<NeutronState>, body: Bytes) -> Result<Res
         })
         .await?;
     let reps: Vec<_> = ids.iter().filter_map(|id| snap.ports.get(id)).map(|p| Value::Object(port::to_json(&snap, &st.status, p))).collect();
-    Ok(created(if is_bulk { json!({"ports": reps}) } else { json!({"port": reps.into_iter().next()}) }))
+    Ok(created_reps("port", "ports", reps, is_bulk))
 }
 
 async fn update_port(State(st): State<NeutronState>, Path(id): Path<String>, body: Bytes) -> Result<axum::Json<Value>> {
     let id = id_of(&id, "Port")?;
-    let (items, bulk_req) = attrs::envelope(&body, "port", "ports")?;
-    if bulk_req {
-        return Err(NeutronError::bad_request("Bulk update is not supported"));
-    }
-    let body = items.into_iter().next().unwrap_or_default();
+    let body = attrs::update_body(&body, "port", "ports")?;
     let (snap, _) = st
         .catalog
         .update(|snap| {

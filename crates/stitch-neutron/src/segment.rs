@@ -23,7 +23,7 @@ use crate::attrs::{self, Access, AttrTable};
 use crate::error::NeutronError;
 use crate::query::{self, ListQuery};
 use crate::util::{project_of, ts};
-use crate::{NeutronState, Result, attr_names, base_url, bulk, created, id_of, one};
+use crate::{NeutronState, Result, attr_names, base_url, bulk, created_reps, id_of, one};
 
 pub const ATTRS: AttrTable = &[
     ("id", Access::ReadOnly),
@@ -173,16 +173,12 @@ async fn create(State(st): State<NeutronState>, body: Bytes) -> Result<Response>
         })
         .await?;
     let reps: Vec<_> = ids.iter().filter_map(|id| snap.segments.get(id)).map(|s| Value::Object(segment_json(&snap, s))).collect();
-    Ok(created(if is_bulk { json!({"segments": reps}) } else { json!({"segment": reps.into_iter().next()}) }))
+    Ok(created_reps("segment", "segments", reps, is_bulk))
 }
 
 async fn update(State(st): State<NeutronState>, Path(id): Path<String>, body: Bytes) -> Result<axum::Json<Value>> {
     let id = id_of(&id, "Segment")?;
-    let (items, bulk_req) = attrs::envelope(&body, "segment", "segments")?;
-    if bulk_req {
-        return Err(NeutronError::bad_request("Bulk update is not supported"));
-    }
-    let body = items.into_iter().next().unwrap_or_default();
+    let body = attrs::update_body(&body, "segment", "segments")?;
     attrs::check_allowed(&body, ATTRS, false, "segment")?;
     let (snap, _) = st
         .catalog

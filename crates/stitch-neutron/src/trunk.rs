@@ -20,7 +20,7 @@ use crate::attrs::{self, Access, AttrTable};
 use crate::error::NeutronError;
 use crate::query::{self, ListQuery};
 use crate::util::{project_of, ts};
-use crate::{NeutronState, Result, attr_names, base_url, bulk, created, id_of, one};
+use crate::{NeutronState, Result, attr_names, base_url, bulk, created_reps, id_of, one};
 
 pub const ATTRS: AttrTable = &[
     ("id", Access::ReadOnly),
@@ -193,7 +193,7 @@ async fn create(State(st): State<NeutronState>, body: Bytes) -> Result<Response>
         })
         .await?;
     let reps: Vec<_> = ids.iter().filter_map(|id| snap.trunks.get(id)).map(|t| Value::Object(to_json(&snap, &st.status, t))).collect();
-    Ok(created(if is_bulk { json!({"trunks": reps}) } else { json!({"trunk": reps.into_iter().next()}) }))
+    Ok(created_reps("trunk", "trunks", reps, is_bulk))
 }
 
 /// Run `edit` on the stored trunk under the writer lock and store the result.
@@ -217,11 +217,7 @@ async fn modify(
 
 async fn update(State(st): State<NeutronState>, Path(id): Path<String>, body: Bytes) -> Result<axum::Json<Value>> {
     let id = id_of(&id, "Trunk")?;
-    let (items, bulk_req) = attrs::envelope(&body, "trunk", "trunks")?;
-    if bulk_req {
-        return Err(NeutronError::bad_request("Bulk update is not supported"));
-    }
-    let body = items.into_iter().next().unwrap_or_default();
+    let body = attrs::update_body(&body, "trunk", "trunks")?;
     attrs::check_allowed(&body, ATTRS, false, "trunk")?;
     let (snap, t) = modify(&st, id, |_, t| {
         if let Some(v) = attrs::string(&body, "name")? {
