@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use ovsdb::monitor::{RowUpdate2, Updates};
+use ovsdb::monitor::{RowUpdate2, Updates, compute_diff};
 use ovsdb::notation::{Atom, Row, Value};
 use ovsdb::ops::{Condition, Mutator, Operation, OperationResult, WaitUntil};
 use ovsdb::schema::{ColumnType, DatabaseSchema, TableSchema};
@@ -216,7 +216,7 @@ impl SimDb {
                             .columns
                             .iter()
                             .filter(|(c, _)| r.get(c) != n.get(c))
-                            .map(|(c, cs)| (c.clone(), diff(&cs.type_, r.col(c), n.col(c))))
+                            .map(|(c, cs)| (c.clone(), compute_diff(&cs.type_, r.col(c), n.col(c)).expect("sim rows type-check")))
                             .collect();
                         rows.insert(*u, RowUpdate2::Modify(diff));
                     }
@@ -335,36 +335,4 @@ fn refs<'a>(ty: &'a ColumnType, v: Option<&'a Value>) -> impl Iterator<Item = (&
             .collect(),
     };
     atoms.into_iter()
-}
-
-/// An update2 diff between two normalized values.
-fn diff(ty: &ColumnType, old: &Value, new: &Value) -> Value {
-    // As ovsdb-server does: a column that holds at most one element is sent
-    // as its new value, only larger sets and maps as differences.
-    if ty.is_scalar() || ty.max == Some(1) {
-        return new.clone();
-    }
-    if ty.is_map() {
-        let (o, n) = (old.as_map().cloned().unwrap_or_default(), new.as_map().cloned().unwrap_or_default());
-        let mut d = BTreeMap::new();
-        for (k, v) in &o {
-            match n.get(k) {
-                None => {
-                    d.insert(k.clone(), v.clone());
-                }
-                Some(nv) if nv != v => {
-                    d.insert(k.clone(), nv.clone());
-                }
-                _ => {}
-            }
-        }
-        for (k, v) in &n {
-            if !o.contains_key(k) {
-                d.insert(k.clone(), v.clone());
-            }
-        }
-        return Value::Map(d);
-    }
-    let (o, n) = (old.as_set().unwrap_or_default(), new.as_set().unwrap_or_default());
-    Value::Set(o.symmetric_difference(&n).cloned().collect())
 }
