@@ -21,15 +21,16 @@ use stitch_testkit::{VtepServer, eventually, lines};
 const IPS: [&str; 3] = ["10.0.0.1", "10.0.0.2", "10.0.0.3"];
 const PORTS: [&str; 3] = ["swp1", "swp2", "swp3"];
 
-struct Lab {
-    leaves: Vec<VtepServer>,
-    switch_ids: Vec<Uuid>,
-    catalog: Arc<Catalog>,
-    status: Arc<StatusBoard>,
-    engine: Option<Engine>,
+/// Real leaves, a catalog and a running engine: the runtime tests' world.
+pub(crate) struct Lab {
+    pub(crate) leaves: Vec<VtepServer>,
+    pub(crate) switch_ids: Vec<Uuid>,
+    pub(crate) catalog: Arc<Catalog>,
+    pub(crate) status: Arc<StatusBoard>,
+    pub(crate) engine: Option<Engine>,
 }
 
-fn obj<S>(spec: S) -> Object<S> {
+pub(crate) fn obj<S>(spec: S) -> Object<S> {
     let now = OffsetDateTime::now_utc();
     Object { id: Uuid::new_v4(), created_at: now, updated_at: now, spec }
 }
@@ -43,26 +44,33 @@ async fn eventually_async(what: &str, mut f: impl FnMut() -> bool) {
 }
 
 impl Lab {
+    /// Three leaves; n1..n3 on leaf1..leaf3 swp1, n4 on leaf1 swp2.
     async fn new() -> Lab {
-        let leaves: Vec<_> = (0..3).map(|i| VtepServer::start(&format!("leaf{}", i + 1), IPS[i], &PORTS)).collect();
+        Self::build(&IPS, &PORTS, &["sriov"], &[("n1", 0, "swp1"), ("n2", 1, "swp1"), ("n3", 2, "swp1"), ("n4", 0, "swp2")]).await
+    }
+
+    /// One leaf per tunnel IP, each with `ports`; a card whose ens1f0
+    /// carries `labels`; `nodes` as (name, leaf index, switch port).
+    pub(crate) async fn build(ips: &[&str], ports: &[&str], labels: &[&str], nodes: &[(&str, usize, &str)]) -> Lab {
+        let leaves: Vec<_> = ips.iter().enumerate().map(|(i, ip)| VtepServer::start(&format!("leaf{}", i + 1), ip, ports)).collect();
         let catalog = Arc::new(Catalog::open(Arc::new(MemStore::new())).await.unwrap());
         let f = obj(FabricSpec { name: "dc1".into(), vni_range: serde_json::from_str("[5000, 5999]").unwrap(), vlan_range: serde_json::from_str("[100, 199]").unwrap(), vlan_mode: VlanMode::PerSwitch });
         let mut changes = vec![Change::Put(AnyObject::Fabric(f.clone()))];
         let mut switch_ids = Vec::new();
         for (i, l) in leaves.iter().enumerate() {
-            let sw = obj(SwitchSpec { name: l.name.clone(), fabric_id: f.id, ovsdb: l.target().parse().unwrap(), tunnel_ip: IPS[i].parse().unwrap(), management_ip: None, vlan_range: None, role: SwitchRole::Leaf, chassis_mac: None });
+            let sw = obj(SwitchSpec { name: l.name.clone(), fabric_id: f.id, ovsdb: l.target().parse().unwrap(), tunnel_ip: ips[i].parse().unwrap(), management_ip: None, vlan_range: None, role: SwitchRole::Leaf, chassis_mac: None });
             switch_ids.push(sw.id);
             changes.push(Change::Put(AnyObject::Switch(sw)));
         }
         let hw = obj(HardwareSpec { name: "hw".into(), model: None });
-        let card = obj(CardSpec { name: "c".into(), hardware_ids: vec![hw.id], interface_map: vec![Interface { name: "ens1f0".into(), labels: vec!["sriov".into()] }] });
+        let labels = labels.iter().map(|l| l.to_string()).collect();
+        let card = obj(CardSpec { name: "c".into(), hardware_ids: vec![hw.id], interface_map: vec![Interface { name: "ens1f0".into(), labels }] });
         let prof = obj(NodeProfileSpec { name: "p".into(), hardware_ids: vec![hw.id] });
         changes.push(Change::Put(AnyObject::Hardware(hw)));
         changes.push(Change::Put(AnyObject::Card(card)));
         changes.push(Change::Put(AnyObject::NodeProfile(prof.clone())));
-        // n1..n3 on leaf1..leaf3 swp1; n4 on leaf1 swp2.
-        for (n, leaf, port) in [("n1", 0, "swp1"), ("n2", 1, "swp1"), ("n3", 2, "swp1"), ("n4", 0, "swp2")] {
-            let node = obj(NodeSpec { name: n.into(), node_profile_id: Some(prof.id), node_type: NodeType::Compute, aliases: vec![], ports: vec![NodePort { name: "ens1f0".into(), mac: None, switch_id: switch_ids[leaf], switch_port: port.into() }] });
+        for (n, leaf, port) in nodes {
+            let node = obj(NodeSpec { name: n.to_string(), node_profile_id: Some(prof.id), node_type: NodeType::Compute, aliases: vec![], ports: vec![NodePort { name: "ens1f0".into(), mac: None, switch_id: switch_ids[*leaf], switch_port: port.to_string() }] });
             changes.push(Change::Put(AnyObject::Node(node)));
         }
         catalog.apply(changes).await.unwrap();
@@ -73,14 +81,18 @@ impl Lab {
         Lab { leaves, switch_ids, catalog, status, engine: Some(engine) }
     }
 
-    async fn network(&self) -> Uuid {
-        let net = obj(NetworkSpec { name: "a".into(), project_id: String::new(), description: String::new(), admin_state_up: true, shared: false, network_type: NetworkType::Vxlan, physical_network: None, segmentation_id: None, vni: stitch_model::Vni::new(1).unwrap(), mtu: 1500 });
+    pub(crate) async fn network(&self) -> Uuid {
+        self.named_network("a").await
+    }
+
+    pub(crate) async fn named_network(&self, name: &str) -> Uuid {
+        let net = obj(NetworkSpec { name: name.into(), project_id: String::new(), description: String::new(), admin_state_up: true, shared: false, network_type: NetworkType::Vxlan, physical_network: None, segmentation_id: None, vni: stitch_model::Vni::new(1).unwrap(), mtu: 1500 });
         let id = net.id;
         self.catalog.update(|s| bind::put_network(s, net, None)).await.unwrap();
         id
     }
 
-    async fn port(&self, id: Option<Uuid>, net: Uuid, mac: &str, host: &str) -> Uuid {
+    pub(crate) async fn port(&self, id: Option<Uuid>, net: Uuid, mac: &str, host: &str) -> Uuid {
         let existing = id.and_then(|i| self.catalog.snapshot().ports.get(&i).cloned());
         let mut p = existing.unwrap_or_else(|| {
             obj(PortSpec { name: String::new(), network_id: net, mac_address: mac.parse().unwrap(), fixed_ips: vec![], device_id: String::new(), device_owner: String::new(), project_id: String::new(), description: String::new(), admin_state_up: true, security_groups: vec![], host_id: String::new(), vnic_type: VnicType::Direct, profile: Default::default(), binding: Default::default() })
@@ -96,8 +108,8 @@ impl Lab {
         self.status.switch_holds(&self.switch_ids[i], rev)
     }
 
-    async fn converge(&self) {
-        eventually_async("all switches in sync", || (0..3).all(|i| self.in_sync(i))).await;
+    pub(crate) async fn converge(&self) {
+        eventually_async("all switches in sync", || (0..self.switch_ids.len()).all(|i| self.in_sync(i))).await;
     }
 
     fn total_ops(&self) -> u64 {

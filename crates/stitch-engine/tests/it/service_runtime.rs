@@ -2,86 +2,29 @@
 //! real ovsdb-servers (vtep schema), checked with `vtep-ctl`: rows added,
 //! changed and removed exactly; refusals leave the switches as they were.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
 use stitch_engine::bind;
-use stitch_engine::runtime::{Engine, EngineConfig};
-use stitch_engine::status::StatusBoard;
 use stitch_engine::EngineError;
 use stitch_model::inventory::*;
 use stitch_model::snapshot::Change;
 use stitch_model::Snapshot;
-use stitch_store::{Catalog, MemStore};
-use stitch_testkit::{VtepServer, lines};
-use stitch_vtep::Owner;
+use stitch_testkit::lines;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::runtime::{Lab, obj};
+
 const IPS: [&str; 2] = ["10.0.0.1", "10.0.0.2"];
 
-fn obj<S>(spec: S) -> Object<S> {
-    let now = OffsetDateTime::now_utc();
-    Object { id: Uuid::new_v4(), created_at: now, updated_at: now, spec }
-}
-
-struct Lab {
-    leaves: Vec<VtepServer>,
-    switch_ids: Vec<Uuid>,
-    catalog: Arc<Catalog>,
-    status: Arc<StatusBoard>,
-    engine: Option<Engine>,
+async fn two_leaves() -> Lab {
+    Lab::build(&IPS, &["swp1", "swp2", "swp3"], &["sriov", "physnet1"], &[("n1", 0, "swp1"), ("n2", 1, "swp1")]).await
 }
 
 impl Lab {
-    async fn new() -> Lab {
-        let leaves: Vec<_> = (0..2).map(|i| VtepServer::start(&format!("leaf{}", i + 1), IPS[i], &["swp1", "swp2", "swp3"])).collect();
-        let catalog = Arc::new(Catalog::open(Arc::new(MemStore::new())).await.unwrap());
-        let f = obj(FabricSpec { name: "dc1".into(), vni_range: serde_json::from_str("[5000, 5999]").unwrap(), vlan_range: serde_json::from_str("[100, 199]").unwrap(), vlan_mode: VlanMode::PerSwitch });
-        let mut changes = vec![Change::Put(AnyObject::Fabric(f.clone()))];
-        let mut switch_ids = Vec::new();
-        for (i, l) in leaves.iter().enumerate() {
-            let sw = obj(SwitchSpec { name: l.name.clone(), fabric_id: f.id, ovsdb: l.target().parse().unwrap(), tunnel_ip: IPS[i].parse().unwrap(), management_ip: None, vlan_range: None, role: SwitchRole::Leaf, chassis_mac: None });
-            switch_ids.push(sw.id);
-            changes.push(Change::Put(AnyObject::Switch(sw)));
-        }
-        let hw = obj(HardwareSpec { name: "hw".into(), model: None });
-        let card = obj(CardSpec { name: "c".into(), hardware_ids: vec![hw.id], interface_map: vec![Interface { name: "ens1f0".into(), labels: vec!["sriov".into(), "physnet1".into()] }] });
-        let prof = obj(NodeProfileSpec { name: "p".into(), hardware_ids: vec![hw.id] });
-        changes.push(Change::Put(AnyObject::Hardware(hw)));
-        changes.push(Change::Put(AnyObject::Card(card)));
-        changes.push(Change::Put(AnyObject::NodeProfile(prof.clone())));
-        for (n, leaf) in [("n1", 0), ("n2", 1)] {
-            let node = obj(NodeSpec { name: n.into(), node_profile_id: Some(prof.id), node_type: NodeType::Compute, aliases: vec![], ports: vec![NodePort { name: "ens1f0".into(), mac: None, switch_id: switch_ids[leaf], switch_port: "swp1".into() }] });
-            changes.push(Change::Put(AnyObject::Node(node)));
-        }
-        catalog.apply(changes).await.unwrap();
-        let status = Arc::new(StatusBoard::new());
-        let mut cfg = EngineConfig::new(Owner::new("test-stitch").unwrap());
-        cfg.resync_interval = Duration::from_millis(500);
-        let engine = Engine::start(catalog.clone(), status.clone(), cfg);
-        Lab { leaves, switch_ids, catalog, status, engine: Some(engine) }
-    }
-
     async fn run(&self, f: impl FnOnce(&Snapshot) -> Result<Vec<Change>, EngineError>) -> Result<(), EngineError> {
         self.catalog.update(f).await.map(|_| ()).map_err(|e| match e {
             stitch_store::UpdateError::Refused(e) => e,
             stitch_store::UpdateError::Catalog(c) => panic!("{c}"),
         })
-    }
-
-    async fn network(&self, name: &str) -> Uuid {
-        let net = obj(NetworkSpec { name: name.into(), project_id: String::new(), description: String::new(), admin_state_up: true, shared: false, network_type: NetworkType::Vxlan, physical_network: None, segmentation_id: None, vni: stitch_model::Vni::new(1).unwrap(), mtu: 1500 });
-        let id = net.id;
-        self.run(|s| bind::put_network(s, net, None)).await.unwrap();
-        id
-    }
-
-    async fn port(&self, net: Uuid, mac: &str, host: &str) -> Uuid {
-        let p = obj(PortSpec { name: String::new(), network_id: net, mac_address: mac.parse().unwrap(), fixed_ips: vec![], device_id: String::new(), device_owner: String::new(), project_id: String::new(), description: String::new(), admin_state_up: true, security_groups: vec![], host_id: host.into(), vnic_type: VnicType::Direct, profile: Default::default(), binding: Default::default() });
-        let id = p.id;
-        self.run(|s| bind::put_port(s, p)).await.unwrap();
-        id
     }
 
     async fn trunk(&self, id: Option<Uuid>, parent: Uuid, subs: &[(Uuid, u16)]) -> Result<Uuid, EngineError> {
@@ -92,18 +35,6 @@ impl Lab {
         t.spec.sub_ports = subs.iter().map(|(p, v)| SubPort { port_id: *p, segmentation_type: SegmentationType::Vlan, segmentation_id: *v }).collect();
         let tid = t.id;
         self.run(|s| bind::put_trunk(s, t)).await.map(|_| tid)
-    }
-
-    async fn converge(&self) {
-        let t = Instant::now();
-        loop {
-            let rev = self.catalog.snapshot().revision;
-            if self.switch_ids.iter().all(|s| self.status.switch_holds(s, rev)) {
-                return;
-            }
-            assert!(t.elapsed() < stitch_testkit::PATIENCE, "switches never converged");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
     }
 
     /// `vtep-ctl list-bindings` of one switch port, sorted.
@@ -120,13 +51,13 @@ fn b(vlan: u16, net: Uuid) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trunks_gateways_and_segments_on_real_switches() {
-    let mut lab = Lab::new().await;
-    let (a, bn, c, d) = (lab.network("a").await, lab.network("b").await, lab.network("c").await, lab.network("d").await);
+    let mut lab = two_leaves().await;
+    let (a, bn, c, d) = (lab.named_network("a").await, lab.named_network("b").await, lab.named_network("c").await, lab.named_network("d").await);
 
     // ---- trunk: a parent VF on n1 (leaf1 swp1) carrying b at VLAN 10.
-    let parent = lab.port(a, "fa:16:3e:00:00:01", "n1").await;
-    let sb = lab.port(bn, "fa:16:3e:00:00:02", "").await;
-    let sc = lab.port(c, "fa:16:3e:00:00:03", "").await;
+    let parent = lab.port(None, a, "fa:16:3e:00:00:01", "n1").await;
+    let sb = lab.port(None, bn, "fa:16:3e:00:00:02", "").await;
+    let sc = lab.port(None, c, "fa:16:3e:00:00:03", "").await;
     let tid = lab.trunk(None, parent, &[(sb, 10)]).await.unwrap();
     lab.converge().await;
     assert_eq!(lab.bindings(0, "swp1"), vec![b(10, bn), b(100, a)]);
@@ -136,11 +67,11 @@ async fn trunks_gateways_and_segments_on_real_switches() {
     lab.converge().await;
     assert_eq!(lab.bindings(0, "swp1"), vec![b(10, bn), b(20, c), b(100, a)]);
     // Another VF of network d on the same PF takes VLAN 101; a subport at 101 is refused, nothing changes.
-    let vf = lab.port(d, "fa:16:3e:00:00:04", "n1").await;
+    let vf = lab.port(None, d, "fa:16:3e:00:00:04", "n1").await;
     lab.converge().await;
     assert_eq!(lab.bindings(0, "swp1"), vec![b(10, bn), b(20, c), b(100, a), b(101, d)]);
-    let e = lab.network("e").await;
-    let se = lab.port(e, "fa:16:3e:00:00:05", "").await;
+    let e = lab.named_network("e").await;
+    let se = lab.port(None, e, "fa:16:3e:00:00:05", "").await;
     let err = lab.trunk(Some(tid), parent, &[(sb, 10), (sc, 20), (se, 101)]).await.unwrap_err();
     assert!(err.to_string().contains(&format!("port {vf}")), "the owner is named: {err}");
     lab.converge().await;
@@ -182,10 +113,10 @@ async fn trunks_gateways_and_segments_on_real_switches() {
     assert!(!lines(&lab.leaves[1].ctl(&["list-ls"])).contains(&a.to_string()));
 
     // ---- multi-segment: network m with a vlan segment on physnet1 (ens1f0 of n1 and n2).
-    let m = lab.network("m").await;
+    let m = lab.named_network("m").await;
     let seg = obj(SegmentSpec { name: String::new(), description: String::new(), network_id: m, network_type: NetworkType::Vlan, physical_network: "physnet1".into(), segmentation_id: 1000, index: 0 });
     let seg_id = seg.id;
-    let p2 = lab.port(m, "fa:16:3e:00:00:10", "n2").await;
+    let p2 = lab.port(None, m, "fa:16:3e:00:00:10", "n2").await;
     lab.converge().await;
     assert_eq!(lab.bindings(1, "swp1"), vec![b(100, m)], "before the segment: an allocated VLAN");
     lab.run(|s| bind::put_segment(s, seg)).await.unwrap();
