@@ -229,49 +229,64 @@ fn publish_learned(shared: &Shared, key: &str, cache: &VtepCache) {
     }
 }
 
+/// What one pass would do to an endpoint, from its cached database.
+pub(crate) struct Planned {
+    pub plan: stitch_vtep::Plan,
+    /// Switches whose identity does not match the inventory (nothing is
+    /// programmed on them), with why.
+    pub errors: BTreeMap<Uuid, String>,
+    /// `switch_fault_status` per switch.
+    pub faults: BTreeMap<Uuid, Vec<String>>,
+    /// Ports the switches report that the inventory lacks.
+    pub discovered: Vec<(Uuid, String)>,
+}
+
+/// Compile, check each switch's identity (it must report its
+/// `Physical_Switch` with our tunnel IP; a switch that does not gets no
+/// bindings), and plan. Shared by the reconcile pass and the dry run, so a
+/// dry run shows exactly what the next pass sends.
+pub(crate) fn planned(snap: &Snapshot, learned: &Learned, owner: &stitch_vtep::Owner, key: &str, c: &VtepCache) -> Planned {
+    let mut desired = compile_endpoint(snap, learned, owner, key);
+    let mut errors = BTreeMap::new();
+    let mut faults = BTreeMap::new();
+    let mut discovered = Vec::new();
+    for sw in snap.switches.iter().filter(|s| endpoint_key(s) == key) {
+        match c.physical_switch_by_name(&sw.spec.name) {
+            None => {
+                errors.insert(sw.id, format!("the switch reports no Physical_Switch named {:?}", sw.spec.name));
+            }
+            Some(ps) => {
+                let ip = sw.spec.tunnel_ip.to_string();
+                if !ps.tunnel_ips.is_empty() && !ps.tunnel_ips.contains(&ip) {
+                    errors.insert(
+                        sw.id,
+                        format!("Physical_Switch {:?} reports tunnel_ips {:?}, the inventory says {ip}", sw.spec.name, ps.tunnel_ips),
+                    );
+                }
+                faults.insert(sw.id, ps.switch_fault_status.iter().cloned().collect());
+                for p in ps.ports.iter().filter_map(|u| c.tables().physical_ports.get(u)) {
+                    if snap.switch_ports.by_name(Some(sw.id), &p.name).is_none() {
+                        discovered.push((sw.id, p.name.clone()));
+                    }
+                }
+            }
+        }
+    }
+    let bad: BTreeSet<String> =
+        errors.keys().filter_map(|id| snap.switches.get(id)).map(|s| s.spec.name.clone()).collect();
+    desired.port_bindings.retain(|(sw, _), _| !bad.contains(sw));
+    Planned { plan: plan(&desired, c), errors, faults, discovered }
+}
+
 /// One reconcile pass. Returns whether a transaction was sent.
 async fn pass(shared: &Shared, client: &Client, key: &str, cache: &Arc<RwLock<VtepCache>>) -> Result<bool, PassError> {
     let started = Instant::now();
     let snap = shared.catalog.snapshot();
     let learned: Learned = shared.learned.read().unwrap_or_else(|e| e.into_inner()).clone();
-    let mut desired = compile_endpoint(&snap, &learned, &shared.config.owner, key);
     let locals: Vec<_> = snap.switches.iter().filter(|s| endpoint_key(s) == key).cloned().collect();
-
-    // Identity checks: the switch must report itself with our tunnel IP.
-    let mut errors: BTreeMap<Uuid, String> = BTreeMap::new();
-    let mut faults: BTreeMap<Uuid, Vec<String>> = BTreeMap::new();
-    let (the_plan, discovered) = {
+    let Planned { plan: the_plan, errors, mut faults, discovered } = {
         let c = cache.read().unwrap_or_else(|e| e.into_inner());
-        let mut discovered = Vec::new();
-        for sw in &locals {
-            match c.physical_switch_by_name(&sw.spec.name) {
-                None => {
-                    errors.insert(sw.id, format!("the switch reports no Physical_Switch named {:?}", sw.spec.name));
-                }
-                Some(ps) => {
-                    let ip = sw.spec.tunnel_ip.to_string();
-                    if !ps.tunnel_ips.is_empty() && !ps.tunnel_ips.contains(&ip) {
-                        errors.insert(
-                            sw.id,
-                            format!(
-                                "Physical_Switch {:?} reports tunnel_ips {:?}, the inventory says {ip}",
-                                sw.spec.name, ps.tunnel_ips
-                            ),
-                        );
-                    }
-                    faults.insert(sw.id, ps.switch_fault_status.iter().cloned().collect());
-                    for p in ps.ports.iter().filter_map(|u| c.tables().physical_ports.get(u)) {
-                        if snap.switch_ports.by_name(Some(sw.id), &p.name).is_none() {
-                            discovered.push((sw.id, p.name.clone()));
-                        }
-                    }
-                }
-            }
-        }
-        // A switch whose identity does not match gets nothing programmed.
-        let bad: BTreeSet<String> = locals.iter().filter(|s| errors.contains_key(&s.id)).map(|s| s.spec.name.clone()).collect();
-        desired.port_bindings.retain(|(sw, _), _| !bad.contains(sw));
-        (plan(&desired, &c), discovered)
+        planned(&snap, &learned, &shared.config.owner, key, &c)
     };
     for (ep, ls, mac) in contradicting(&snap, &learned).into_iter().filter(|(ep, _, _)| ep == key) {
         metrics::counter!("stitch_learned_mac_contradictions_total", "endpoint" => ep.clone()).increment(1);

@@ -20,7 +20,7 @@ use stitch_vtep::{Owner, Plan, VtepCache};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::compile::{Learned, compile_endpoint, endpoint_key};
+use crate::compile::{Learned, endpoint_key};
 use crate::status::StatusBoard;
 
 /// Runtime settings.
@@ -116,9 +116,8 @@ impl EngineHandle {
         let key = endpoint_key(sw);
         let cache = shared.caches.read().unwrap_or_else(|e| e.into_inner()).get(&key).cloned()?;
         let learned = shared.learned.read().unwrap_or_else(|e| e.into_inner()).clone();
-        let desired = compile_endpoint(&snap, &learned, &shared.config.owner, &key);
         let cache = cache.read().unwrap_or_else(|e| e.into_inner());
-        Some(stitch_vtep::plan(&desired, &cache))
+        Some(endpoint::planned(&snap, &learned, &shared.config.owner, &key, &cache).plan)
     }
 }
 

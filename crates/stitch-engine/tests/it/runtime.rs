@@ -243,6 +243,13 @@ async fn server_restart_resyncs_and_discovered_ports_appear() {
         lab.status.get(&lab.switch_ids[0]).and_then(|s| s.last_error).is_some_and(|e| e.contains("tunnel_ips"))
     })
     .await;
+    // A new port behind that switch: the dry run, like the pass, plans no
+    // binding on a switch whose identity does not match.
+    lab.port(None, net, "fa:16:3e:00:00:09", "n4").await;
+    let dry = lab.engine.as_ref().unwrap().handle().dry_run(lab.switch_ids[0]).expect("leaf1 has been read");
+    let touches_ports = dry.ops.iter().any(|op| op.to_json().to_string().contains("Physical_Port"));
+    assert!(!touches_ports, "dry run would bind on a mismatched switch: {:?}", dry.notes);
+    assert!(!lines(&lab.leaves[0].ctl(&["list-bindings", "leaf1", "swp2"])).iter().any(|l| l.contains(&net.to_string())));
     lab.engine.take().unwrap().shutdown().await;
 }
 
