@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use stitch_model::inventory::{Object, SwitchSpec};
+use stitch_model::neutron::VpgSpec;
 use stitch_model::{MacAddr, OvsdbTarget, Snapshot};
 use stitch_vtep::{DesiredLogicalSwitch, DesiredVtep, Owner, RemoteMac, ReplicationMode, UNKNOWN_DST};
 use uuid::Uuid;
@@ -79,20 +80,40 @@ pub fn compile_endpoint(snap: &Snapshot, learned: &Learned, owner: &Owner, key: 
         d.logical_switches.insert(ls_name(net.id), ls);
     }
 
-    // Remote VTEPs and bound MACs of those networks.
+    // Remote VTEPs and bound MACs of those networks. A port's MAC is
+    // advertised where it is active and confirmed; while its new place is
+    // pending, where it is draining from (see `bind::moves`).
     let mut remotes: BTreeMap<Uuid, BTreeSet<IpAddr>> = BTreeMap::new();
     let mut bound: BTreeSet<(Uuid, MacAddr)> = BTreeSet::new();
+    let mut advertised: BTreeMap<Uuid, Vec<&Object<VpgSpec>>> = BTreeMap::new();
+    let mut draining: BTreeMap<Uuid, Vec<&Object<VpgSpec>>> = BTreeMap::new();
     for g in snap.vpgs.iter().filter(|g| nets.contains(&g.spec.network_id)) {
-        for p in g.spec.port_ids.iter().filter_map(|p| snap.ports.get(p)) {
-            bound.insert((g.spec.network_id, p.spec.mac_address));
+        let s = &g.spec;
+        for p in s.port_ids.iter().chain(&s.draining).chain(&s.standby).filter_map(|p| snap.ports.get(p)) {
+            bound.insert((s.network_id, p.spec.mac_address));
         }
-        let Some(ip) = ip_of(&g.spec.switch_id) else { continue };
-        if local_ids.contains(&g.spec.switch_id) || local_ips.contains(&ip) {
-            continue;
+        for p in s.port_ids.iter().filter(|p| !s.pending.contains(p)) {
+            advertised.entry(*p).or_default().push(g);
         }
-        remotes.entry(g.spec.network_id).or_default().insert(ip);
-        for p in g.spec.port_ids.iter().filter_map(|p| snap.ports.get(p)) {
-            d.ucast_remote.entry((ls_name(g.spec.network_id), p.spec.mac_address)).or_insert_with(|| RemoteMac::at(ip));
+        for p in &s.draining {
+            draining.entry(*p).or_default().push(g);
+        }
+        let Some(ip) = ip_of(&s.switch_id) else { continue };
+        if !local_ids.contains(&s.switch_id) && !local_ips.contains(&ip) {
+            remotes.entry(s.network_id).or_default().insert(ip);
+        }
+    }
+    for (p, gs) in draining {
+        advertised.entry(p).or_insert(gs);
+    }
+    for (p, gs) in advertised {
+        let Some(port) = snap.ports.get(&p) else { continue };
+        for g in gs {
+            let Some(ip) = ip_of(&g.spec.switch_id) else { continue };
+            if local_ids.contains(&g.spec.switch_id) || local_ips.contains(&ip) {
+                continue;
+            }
+            d.ucast_remote.entry((ls_name(g.spec.network_id), port.spec.mac_address)).or_insert_with(|| RemoteMac::at(ip));
         }
     }
     for (net, ips) in remotes {
@@ -119,7 +140,8 @@ pub fn contradicting(snap: &Snapshot, learned: &Learned) -> Vec<(String, String,
     let mut bound: BTreeMap<(Uuid, MacAddr), BTreeSet<IpAddr>> = BTreeMap::new();
     for g in snap.vpgs.iter() {
         let Some(ip) = snap.switches.get(&g.spec.switch_id).map(|s| s.spec.tunnel_ip) else { continue };
-        for p in g.spec.port_ids.iter().filter_map(|p| snap.ports.get(p)) {
+        // Where the port is or is leaving (a move in progress is no contradiction).
+        for p in g.spec.port_ids.iter().chain(&g.spec.draining).filter_map(|p| snap.ports.get(p)) {
             bound.entry((g.spec.network_id, p.spec.mac_address)).or_default().insert(ip);
         }
     }

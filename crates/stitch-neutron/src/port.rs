@@ -130,6 +130,7 @@ pub fn parse_create(snap: &Snapshot, body: &Map<String, Value>) -> Result<Object
         vnic_type: vnic(body)?.unwrap_or_default(),
         profile: attrs::dict(body, "binding:profile")?.unwrap_or_default(),
         binding: PortBinding::unbound(),
+        inactive_bindings: Vec::new(),
     };
     Ok(Object { id: Uuid::new_v4(), created_at: now, updated_at: now, spec })
 }

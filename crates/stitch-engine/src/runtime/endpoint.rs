@@ -330,21 +330,22 @@ async fn pass(shared: &Shared, client: &Client, key: &str, cache: &Arc<RwLock<Vt
         });
     }
     if ops == 0 {
-        release_drained(shared).await;
+        advance_moves(shared).await;
     }
     Ok(ops > 0)
 }
 
-/// Finish migrations: release the old location of every port that its
-/// new location has confirmed (make-before-break). Recomputed under the
-/// catalog's writer lock, so concurrent endpoints agree.
-async fn release_drained(shared: &Shared) {
+/// Move migrations on (confirm new places, release old ones) as far as
+/// the switches' reports allow (make-before-break, see `bind::moves`).
+/// Recomputed under the catalog's writer lock, so concurrent endpoints agree.
+async fn advance_moves(shared: &Shared) {
     let holds = |sw: Uuid, rev: u64| shared.status.switch_holds(&sw, rev);
-    if crate::bind::drained(&shared.catalog.snapshot(), holds).is_empty() {
+    if crate::bind::advance_moves(&shared.catalog.snapshot(), holds).is_empty() {
         return;
     }
-    if let Err(e) = shared.catalog.update(|snap| Ok::<_, String>(crate::bind::drained(snap, holds))).await {
-        tracing::warn!(error = %e, "releasing drained group memberships failed");
+    match shared.catalog.update(|snap| Ok::<_, String>(crate::bind::advance_moves(snap, holds))).await {
+        Ok(_) => metrics::counter!("stitch_migration_steps_total").increment(1),
+        Err(e) => tracing::warn!(error = %e, "advancing port moves failed"),
     }
 }
 

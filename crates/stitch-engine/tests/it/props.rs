@@ -87,7 +87,10 @@ proptest! {
                     commit(&s, bind::delete_port(&s, id(1000 + port as u128)).unwrap())
                 }
                 Op::Acknowledge => {
-                    let s2 = commit(&s, bind::drained(&s, |_, _| true));
+                    // Two rounds: the new places are confirmed, then the old released.
+                    let s1 = commit(&s, bind::advance_moves(&s, |_, _| true));
+                    prop_assert!(s1.vpgs.iter().all(|g| g.spec.pending.is_empty()), "confirmed moves leave nothing pending");
+                    let s2 = commit(&s1, bind::advance_moves(&s1, |_, _| true));
                     prop_assert!(s2.vpgs.iter().all(|g| g.spec.draining.is_empty()), "confirmed migrations leave nothing draining");
                     s2
                 }

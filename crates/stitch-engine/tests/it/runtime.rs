@@ -95,7 +95,7 @@ impl Lab {
     pub(crate) async fn port(&self, id: Option<Uuid>, net: Uuid, mac: &str, host: &str) -> Uuid {
         let existing = id.and_then(|i| self.catalog.snapshot().ports.get(&i).cloned());
         let mut p = existing.unwrap_or_else(|| {
-            obj(PortSpec { name: String::new(), network_id: net, mac_address: mac.parse().unwrap(), fixed_ips: vec![], device_id: String::new(), device_owner: String::new(), project_id: String::new(), description: String::new(), admin_state_up: true, security_groups: vec![], host_id: String::new(), vnic_type: VnicType::Direct, profile: Default::default(), binding: Default::default() })
+            obj(PortSpec { name: String::new(), network_id: net, mac_address: mac.parse().unwrap(), fixed_ips: vec![], device_id: String::new(), device_owner: String::new(), project_id: String::new(), description: String::new(), admin_state_up: true, security_groups: vec![], host_id: String::new(), vnic_type: VnicType::Direct, profile: Default::default(), binding: Default::default(), inactive_bindings: vec![] })
         });
         p.spec.host_id = host.into();
         let pid = p.id;
