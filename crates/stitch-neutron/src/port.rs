@@ -43,7 +43,7 @@ pub const ATTRS: AttrTable = &[
     ("propagate_uplink_status", Access::Ignored),
 ];
 
-const VNIC_TYPES: &str = "normal, direct, macvtap, direct-physical, baremetal";
+pub(crate) const VNIC_TYPES: &str = "normal, direct, macvtap, direct-physical, baremetal";
 
 fn mac(body: &Map<String, Value>) -> Result<Option<MacAddr>, NeutronError> {
     match attrs::string(body, "mac_address")? {
@@ -154,6 +154,11 @@ pub fn apply_update(mut p: Object<PortSpec>, body: &Map<String, Value>) -> Resul
         s.fixed_ips = v;
     }
     if let Some(v) = attrs::string(body, "device_id")? {
+        // Another VM takes the port (a re-incarnation): nothing of the
+        // previous one carries over, its binding profile included.
+        if !s.device_id.is_empty() && !v.is_empty() && v != s.device_id && !body.contains_key("binding:profile") {
+            s.profile.clear();
+        }
         s.device_id = v;
     }
     if let Some(v) = attrs::string(body, "device_owner")? {
