@@ -2,6 +2,7 @@
 
 mod bind;
 mod fixture;
+mod migration;
 mod props;
 mod runtime;
 mod scenarios;

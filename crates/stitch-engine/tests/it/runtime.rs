@@ -45,7 +45,7 @@ async fn eventually_async(what: &str, mut f: impl FnMut() -> bool) {
 
 impl Lab {
     /// Three leaves; n1..n3 on leaf1..leaf3 swp1, n4 on leaf1 swp2.
-    async fn new() -> Lab {
+    pub(crate) async fn new() -> Lab {
         Self::build(&IPS, &PORTS, &["sriov"], &[("n1", 0, "swp1"), ("n2", 1, "swp1"), ("n3", 2, "swp1"), ("n4", 0, "swp2")]).await
     }
 
