@@ -194,3 +194,62 @@ async fn futures_total(f: &Fabric) -> Vec<u64> {
     }
     v
 }
+
+/// Live migration as Nova drives it, through the binary: an inactive
+/// binding programs the destination (standby) without moving the MAC;
+/// activation moves it make-before-break; deleting the source's binding
+/// cleans the source leaf.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_migration_through_the_port_bindings_api() {
+    let f = Fabric::new().await;
+    let (_, net) = f.server.http(Method::POST, "/v2.0/networks", Some(json!({"network": {"name": "mig"}}))).await;
+    let net_id = net["network"]["id"].as_str().unwrap().to_string();
+    let vm = f.port(&net_id, "fa:16:3e:00:00:01", "n1").await;
+    f.port(&net_id, "fa:16:3e:00:00:03", "n3").await;
+    let id = vm["id"].as_str().unwrap().to_string();
+    eventually_http("ports ACTIVE", || f.all_active()).await;
+    let points = |leaf: usize, ip: &str| {
+        let macs = f.leaves[leaf].ctl(&["list-remote-macs", &net_id]);
+        macs.contains(&format!("fa:16:3e:00:00:01 -> vxlan_over_ipv4/{ip}"))
+    };
+    assert!(points(2, IPS[0]));
+
+    // Nova's pre-live-migration: an inactive binding on the destination.
+    let url = format!("/v2.0/ports/{id}/bindings");
+    let (s, b) = f.server.http(Method::POST, &url, Some(json!({"binding": {"host": "n2", "vnic_type": "direct"}}))).await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!((b["binding"]["status"].as_str(), b["binding"]["vif_details"]["vlan"].as_str()), (Some("INACTIVE"), Some("2900")));
+    eventually_http("destination programmed", || async { lines(&f.leaves[1].ctl(&["list-bindings", "leaf2", "swp1"])) == vec![format!("2900 {net_id}")] }).await;
+    eventually_http("in sync", || async { f.switch(1, "status").await["in_sync"] == true }).await;
+    assert!(points(2, IPS[0]) && points(1, IPS[0]), "the MAC stays where the VM runs");
+
+    // The VM runs on n2 now: activate; every leaf follows, the source keeps
+    // the (now inactive) binding programmed until Nova deletes it.
+    let (s, b) = f.server.http(Method::PUT, &format!("{url}/n2/activate"), None).await;
+    assert_eq!((s, b["binding"]["status"].as_str()), (200, Some("ACTIVE")), "{b}");
+    eventually_http("remote MACs moved", || async { points(2, IPS[1]) && points(0, IPS[1]) }).await;
+    assert_eq!(lines(&f.leaves[0].ctl(&["list-bindings", "leaf1", "swp1"])), vec![format!("2900 {net_id}")]);
+    let p = f.server.get(&format!("/v2.0/ports/{id}")).await;
+    assert_eq!(p["port"]["binding:host_id"], "n2");
+    eventually_http("port ACTIVE", || async { f.status(&id).await == "ACTIVE" }).await;
+
+    // The source leaf still has the VM's MAC learned (it ages it out by
+    // itself): it contradicts the binding, so it is not spread, and the
+    // metrics say so.
+    f.leaves[0].ctl(&["add-ucast-local", &net_id, "fa:16:3e:00:00:01", IPS[0]]);
+    let url_metrics = format!("{}/metrics", f.server.url);
+    eventually_http("contradiction reported", || async {
+        let m = reqwest::get(&url_metrics).await.unwrap().text().await.unwrap();
+        m.lines().any(|l| l.starts_with("stitch_learned_mac_contradictions{") && l.ends_with(" 1"))
+    })
+    .await;
+    assert!(points(2, IPS[1]), "the stale learned MAC is not spread");
+    f.leaves[0].ctl(&["del-ucast-local", &net_id, "fa:16:3e:00:00:01"]);
+
+    // Nova's post-live-migration: the source binding goes, and with it leaf1.
+    assert_eq!(f.server.http(Method::DELETE, &format!("{url}/n1"), None).await.0, 204);
+    eventually_http("source cleaned", || async { lines(&f.leaves[0].ctl(&["list-ls"])).is_empty() }).await;
+    assert!(points(2, IPS[1]));
+    let (_, v) = f.server.http(Method::GET, &url, None).await;
+    assert_eq!(v["bindings"].as_array().unwrap().len(), 1);
+}
