@@ -84,6 +84,12 @@ pub(crate) fn regroup(snap: &Snapshot, port: &Object<PortSpec>, place: Placement
     // The MAC is advertised at a place it leaves: the new places wait.
     let moving = drain
         && involved.iter().any(|g| !want_active.contains(&g.id) && (g.spec.advertises(&pid) || g.spec.draining.contains(&pid)));
+    // The MAC is withheld everywhere (a re-incarnation not yet confirmed):
+    // wherever it goes next waits too, or it would reappear before the old
+    // owner's traces are gone.
+    let withheld = involved.iter().any(|g| g.spec.pending.contains(&pid))
+        && !involved.iter().any(|g| g.spec.advertises(&pid) || g.spec.draining.contains(&pid));
+    let moving = moving || (drain && withheld);
     let mut changes = Vec::new();
     let mut seen = BTreeSet::new();
     for g in involved {

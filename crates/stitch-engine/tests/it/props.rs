@@ -124,3 +124,114 @@ proptest! {
         prop_assert_eq!(run(), run());
     }
 }
+
+/// Operations of VMs that move: host changes of the same VM, re-incarnations
+/// (another VM on the port), the port-bindings API, and confirmations by a
+/// subset of the switches.
+#[derive(Clone, Debug)]
+enum Move {
+    Host { port: u8, host: u8 },
+    Reincarnate { port: u8, host: u8 },
+    AddBinding { port: u8, host: u8 },
+    Activate { port: u8, host: u8 },
+    /// The switches in the bit mask (leaf1..leaf3) confirm what they have.
+    Confirm { switches: u8 },
+}
+
+fn a_move() -> impl Strategy<Value = Move> {
+    prop_oneof![
+        3 => (0u8..5, 0u8..4).prop_map(|(port, host)| Move::Host { port, host }),
+        1 => (0u8..5, 0u8..4).prop_map(|(port, host)| Move::Reincarnate { port, host }),
+        1 => (0u8..5, 0u8..4).prop_map(|(port, host)| Move::AddBinding { port, host }),
+        1 => (0u8..5, 0u8..4).prop_map(|(port, host)| Move::Activate { port, host }),
+        3 => (0u8..8).prop_map(|switches| Move::Confirm { switches }),
+    ]
+}
+
+const MOVE_HOSTS: [&str; 4] = ["n1", "n2", "n3", "n4"];
+
+/// Where each MAC is pointed: (endpoint's tunnel IP, MAC) → the IP it points at.
+fn pointers(s: &Snapshot) -> BTreeMap<(std::net::IpAddr, stitch_model::MacAddr), std::net::IpAddr> {
+    let owner = stitch_vtep::Owner::new("p").unwrap();
+    let compiled = stitch_engine::compile::compile(s, &stitch_engine::compile::Learned::new(), &owner);
+    let mut out = BTreeMap::new();
+    for sw in s.switches.iter() {
+        let d = &compiled[&stitch_engine::compile::endpoint_key(sw)];
+        for ((_, mac), r) in &d.ucast_remote {
+            out.insert((sw.spec.tunnel_ip, *mac), r.dst_ip);
+        }
+    }
+    out
+}
+
+/// Whether the port with `mac` is programmed (in any role) on the switch with tunnel IP `ip`.
+fn programmed(s: &Snapshot, mac: stitch_model::MacAddr, ip: std::net::IpAddr) -> bool {
+    let Some(p) = s.ports.iter().find(|p| p.spec.mac_address == mac) else { return false };
+    s.vpgs.iter().any(|g| g.spec.involves(&p.id) && s.switches.get(&g.spec.switch_id).is_some_and(|sw| sw.spec.tunnel_ip == ip))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    /// Switches apply each committed state at their own pace, and a
+    /// confirmation is only committed once they all hold the state before
+    /// it. So: in every state, a MAC is only pointed at a switch that has
+    /// it; a switch never loses a port that another switch pointed at in
+    /// the previous state; and a pointer only moves to a switch that
+    /// already had the port in the previous state.
+    #[test]
+    fn moves_never_point_a_mac_at_a_switch_without_it(ops in proptest::collection::vec(a_move(), 1..40)) {
+        let mut s = network(&fabric(), 100, NetworkType::Vxlan, None, None);
+        let mut device: BTreeMap<u8, u32> = BTreeMap::new();
+        for port in 0..5u8 {
+            let mut spec = port_spec(100, port, MOVE_HOSTS[port as usize % 4], VnicType::Direct);
+            spec.device_id = "vm-0".into();
+            s = bind_port(&s, 1000 + port as u128, spec);
+            device.insert(port, 0);
+        }
+        s = settle(&s);
+        for op in ops {
+            let before = s.clone();
+            let pid = |port: u8| id(1000 + port as u128);
+            let next = match &op {
+                Move::Host { port, host } | Move::Reincarnate { port, host } => {
+                    if matches!(op, Move::Reincarnate { .. }) {
+                        *device.get_mut(port).unwrap() += 1;
+                    }
+                    let mut spec = s.ports.get(&pid(*port)).unwrap().spec.clone();
+                    spec.host_id = MOVE_HOSTS[*host as usize].into();
+                    spec.device_id = format!("vm-{}", device[port]);
+                    bind::put_port(&s, obj(1000 + *port as u128, spec))
+                }
+                Move::AddBinding { port, host } => {
+                    let b = stitch_model::neutron::HostBinding { host: MOVE_HOSTS[*host as usize].into(), vnic_type: VnicType::Direct, profile: Default::default(), binding: Default::default() };
+                    bind::add_binding(&s, pid(*port), b)
+                }
+                Move::Activate { port, host } => bind::activate_binding(&s, pid(*port), MOVE_HOSTS[*host as usize]),
+                Move::Confirm { switches } => {
+                    let holding: BTreeSet<uuid::Uuid> = [LEAF1, LEAF2, LEAF3].iter().enumerate().filter(|(i, _)| switches & (1 << i) != 0).map(|(_, n)| id(*n)).collect();
+                    Ok(bind::advance_moves(&s, |sw, _| holding.contains(&sw)))
+                }
+            };
+            let Ok(changes) = next else { continue };
+            s = commit(&s, changes);
+            let (p1, p2) = (pointers(&before), pointers(&s));
+            for ((x, mac), at) in &p2 {
+                prop_assert!(programmed(&s, *mac, *at), "{x} points {mac} at {at}, which does not have it (after {op:?})");
+            }
+            if matches!(op, Move::Reincarnate { .. }) {
+                continue; // the old owner's traces go at once, by design
+            }
+            for ((x, mac), at) in &p1 {
+                prop_assert!(programmed(&s, *mac, *at), "{at} dropped {mac} while {x} still pointed at it (after {op:?})");
+            }
+            for ((x, mac), at) in &p2 {
+                if p1.get(&(*x, *mac)) != Some(at) {
+                    prop_assert!(programmed(&before, *mac, *at), "{x} moved {mac} to {at} before {at} had it (after {op:?})");
+                }
+            }
+        }
+        // Everything settles: nothing pending or draining is left.
+        let s = settle(&s);
+        prop_assert!(s.vpgs.iter().all(|g| g.spec.pending.is_empty() && g.spec.draining.is_empty()));
+    }
+}
