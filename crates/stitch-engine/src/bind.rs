@@ -125,9 +125,7 @@ pub fn put_port(snap: &Snapshot, mut port: Object<PortSpec>) -> Result<Vec<Chang
             return Err(EngineError::Invalid { field: "network_id".into(), message: "a port cannot move to another network".into() });
         }
     }
-    if let Some(other) = snap.ports.iter().find(|p| {
-        p.id != port.id && p.spec.network_id == port.spec.network_id && p.spec.mac_address == port.spec.mac_address
-    }) {
+    if let Some(other) = snap.ports_with_mac(port.spec.network_id, port.spec.mac_address).find(|p| p.id != port.id) {
         return Err(EngineError::Conflict(format!(
             "MAC address {} is already used by port {} on this network",
             port.spec.mac_address, other.id
@@ -163,7 +161,7 @@ pub(crate) fn bind_cascade(w: &mut Work, port: Object<PortSpec>) -> Result<(), E
     let id = port.id;
     let at = port.updated_at;
     bind_into(w, port)?;
-    let trunk = w.snap.trunks.iter().find(|t| t.spec.port_id == id).cloned();
+    let trunk = w.snap.trunk_with_parent(id).cloned();
     if let Some(t) = trunk {
         for sp in &t.spec.sub_ports {
             rebind(w, sp.port_id, at, |_| {})?;
@@ -261,7 +259,7 @@ pub fn delete_port(snap: &Snapshot, port_id: Uuid) -> Result<Vec<Change>, Engine
 /// Pure; the runtime calls it with the switches' reported status.
 pub fn drained(snap: &Snapshot, holds: impl Fn(Uuid, u64) -> bool) -> Vec<Change> {
     let mut changes = Vec::new();
-    for g in snap.vpgs.iter().filter(|g| !g.spec.draining.is_empty()) {
+    for g in snap.vpgs_draining() {
         let keep: Vec<Uuid> = g
             .spec
             .draining
@@ -269,7 +267,7 @@ pub fn drained(snap: &Snapshot, holds: impl Fn(Uuid, u64) -> bool) -> Vec<Change
             .copied()
             .filter(|p| {
                 let rev = snap.mod_revision(p);
-                let mut current = snap.vpgs.iter().filter(|c| c.spec.port_ids.contains(p)).peekable();
+                let mut current = snap.vpgs_of_port(*p).filter(|c| c.spec.port_ids.contains(p)).peekable();
                 // Nowhere current any more (unbound meanwhile): nothing to wait for.
                 current.peek().is_some() && !current.all(|c| holds(c.spec.switch_id, rev.max(snap.mod_revision(&c.id))))
             })
@@ -304,7 +302,7 @@ fn regroup(snap: &Snapshot, port: &Object<PortSpec>, attachments: &[Attachment],
     let drain = !attachments.is_empty();
     let mut changes = Vec::new();
     let involved = |g: &&Object<VpgSpec>| g.spec.port_ids.contains(&port.id) || g.spec.draining.contains(&port.id);
-    for g in snap.vpgs.iter().filter(involved).filter(|g| !wanted.contains(&g.id)) {
+    for g in snap.vpgs_of_port(port.id).filter(involved).filter(|g| !wanted.contains(&g.id)) {
         let mut g = g.clone();
         let was_member = g.spec.port_ids.contains(&port.id);
         g.spec.port_ids.retain(|p| *p != port.id);
@@ -436,7 +434,10 @@ pub(crate) fn check_ports(
     me: Option<Uuid>,
     family: &BTreeSet<Uuid>,
 ) -> Result<(), String> {
-    for g in snap.vpgs.iter().filter(|g| {
+    // Only the groups on these switch ports can clash; visited in id order
+    // so the first clash reported is the same whatever the index order.
+    let near: BTreeSet<Uuid> = ports.iter().flat_map(|p| snap.vpgs_on_switch_port(sw.id, p)).map(|g| g.id).collect();
+    for g in near.iter().filter_map(|id| snap.vpgs.get(id)).filter(|g| {
         g.spec.switch_id == sw.id
             && g.spec.network_id != net
             && !(me.is_some() && g.spec.port_ids.len() == 1 && Some(g.spec.port_ids[0]) == me)

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::MacAddr;
 use crate::inventory::{Object, SwitchSpec};
-use crate::neutron::{PortSpec, SegmentSpec, TrunkSpec, VpgSpec};
+use crate::neutron::{NetworkSpec, PortSpec, SegmentSpec, TrunkSpec, VpgSpec};
 
 const NIL: Uuid = Uuid::nil();
 const MAX: Uuid = Uuid::max();
@@ -40,6 +40,10 @@ pub(crate) struct Indexes {
     pub segment_network: OrdSet<(Uuid, Uuid)>,
     /// (fabric, switch)
     pub switch_fabric: OrdSet<(Uuid, Uuid)>,
+    /// groups with draining ports
+    pub vpg_draining: OrdSet<Uuid>,
+    /// (VNI, network)
+    pub network_vni: OrdSet<(u32, Uuid)>,
 }
 
 fn toggle<T: Ord + Clone>(set: &mut OrdSet<T>, v: T, add: bool) {
@@ -68,6 +72,13 @@ impl Indexes {
         if s.vlan != 0 {
             toggle(&mut self.vlan_use, (s.switch_id, s.vlan, o.id), add);
         }
+        if !s.draining.is_empty() {
+            toggle(&mut self.vpg_draining, o.id, add);
+        }
+    }
+
+    pub fn network(&mut self, o: &Object<NetworkSpec>, add: bool) {
+        toggle(&mut self.network_vni, (o.spec.vni.get(), o.id), add);
     }
 
     pub fn trunk(&mut self, o: &Object<TrunkSpec>, add: bool) {
@@ -110,6 +121,9 @@ impl Indexes {
     }
     pub fn segments_of_network(&self, network: Uuid) -> impl Iterator<Item = Uuid> + '_ {
         self.segment_network.range((network, NIL)..=(network, MAX)).map(|t| t.1)
+    }
+    pub fn networks_with_vni_in(&self, first: u32, last: u32) -> impl Iterator<Item = (u32, Uuid)> + '_ {
+        self.network_vni.range((first, NIL)..=(last, MAX)).copied()
     }
     pub fn switches_of_fabric(&self, fabric: Uuid) -> impl Iterator<Item = Uuid> + '_ {
         self.switch_fabric.range((fabric, NIL)..=(fabric, MAX)).map(|t| t.1)

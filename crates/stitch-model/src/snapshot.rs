@@ -176,7 +176,13 @@ impl Snapshot {
             AnyObject::Card(o) => self.cards.insert(o),
             AnyObject::NodeProfile(o) => self.node_profiles.insert(o),
             AnyObject::Node(o) => self.nodes.insert(o),
-            AnyObject::Network(o) => self.networks.insert(o),
+            AnyObject::Network(o) => {
+                if let Some(old) = self.networks.get(&o.id) {
+                    self.idx.network(old, false);
+                }
+                self.idx.network(&o, true);
+                self.networks.insert(o)
+            }
             AnyObject::Segment(o) => {
                 if let Some(old) = self.segments.get(&o.id) {
                     self.idx.segment(old, false);
@@ -229,7 +235,11 @@ impl Snapshot {
             Kind::Card => drop(self.cards.remove(id)),
             Kind::NodeProfile => drop(self.node_profiles.remove(id)),
             Kind::Node => drop(self.nodes.remove(id)),
-            Kind::Network => drop(self.networks.remove(id)),
+            Kind::Network => {
+                if let Some(o) = self.networks.remove(id) {
+                    self.idx.network(&o, false);
+                }
+            }
             Kind::Segment => {
                 if let Some(o) = self.segments.remove(id) {
                     self.idx.segment(&o, false);
@@ -490,6 +500,16 @@ impl Snapshot {
     /// Stored segments of a network, ordered by id.
     pub fn segments_of_network(&self, network: Uuid) -> impl Iterator<Item = &Object<SegmentSpec>> + '_ {
         self.idx.segments_of_network(network).filter_map(|s| self.segments.get(&s))
+    }
+
+    /// Groups that still have draining ports, ordered by id.
+    pub fn vpgs_draining(&self) -> impl Iterator<Item = &Object<VpgSpec>> + '_ {
+        self.idx.vpg_draining.iter().filter_map(|g| self.vpgs.get(g))
+    }
+
+    /// Networks whose VNI lies in `[first, last]`, in VNI order.
+    pub fn networks_with_vni_in(&self, first: u32, last: u32) -> impl Iterator<Item = (u32, &Object<NetworkSpec>)> + '_ {
+        self.idx.networks_with_vni_in(first, last).filter_map(|(v, n)| self.networks.get(&n).map(|n| (v, n)))
     }
 
     /// Switches of a fabric, ordered by id.

@@ -14,7 +14,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::Shared;
-use crate::compile::{Learned, compile_endpoint, contradicting, endpoint_key};
+use crate::compile::{Learned, compile_endpoint, contradicting_at, endpoint_key};
 
 /// Why a reconcile pass could not finish (it is retried).
 type PassError = String;
@@ -288,7 +288,7 @@ async fn pass(shared: &Shared, client: &Client, key: &str, cache: &Arc<RwLock<Vt
         let c = cache.read().unwrap_or_else(|e| e.into_inner());
         planned(&snap, &learned, &shared.config.owner, key, &c)
     };
-    for (ep, ls, mac) in contradicting(&snap, &learned).into_iter().filter(|(ep, _, _)| ep == key) {
+    for (ep, ls, mac) in contradicting_at(&snap, &learned, key) {
         metrics::counter!("stitch_learned_mac_contradictions_total", "endpoint" => ep.clone()).increment(1);
         tracing::debug!(endpoint = %ep, logical_switch = %ls, %mac, "learned MAC contradicts a binding; not spread");
     }

@@ -2,6 +2,7 @@
 
 mod bind;
 mod fixture;
+mod naive;
 mod props;
 mod runtime;
 mod scenarios;

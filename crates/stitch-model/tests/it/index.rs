@@ -19,6 +19,7 @@ enum Op {
     Trunk { n: u8, parent: u8, subs: Vec<u8> },
     Segment { n: u8, net: u8 },
     Switch { n: u8, fabric: u8 },
+    Network { n: u8, vni: u8 },
     Delete { kind: u8, n: u8 },
 }
 
@@ -30,7 +31,8 @@ fn op() -> impl Strategy<Value = Op> {
         (0..3u8, 0..8u8, prop::collection::vec(0..8u8, 0..3)).prop_map(|(n, parent, subs)| Op::Trunk { n, parent, subs }),
         (0..4u8, 0..3u8).prop_map(|(n, net)| Op::Segment { n, net }),
         (0..3u8, 0..2u8).prop_map(|(n, fabric)| Op::Switch { n, fabric }),
-        (0..5u8, 0..8u8).prop_map(|(kind, n)| Op::Delete { kind, n }),
+        (0..3u8, 0..4u8).prop_map(|(n, vni)| Op::Network { n, vni }),
+        (0..6u8, 0..8u8).prop_map(|(kind, n)| Op::Delete { kind, n }),
     ]
 }
 
@@ -94,12 +96,17 @@ fn step(s: &mut Snapshot, op: Op) {
             };
             s.load(AnyObject::Switch(obj(switch_id(n).as_u128(), spec)));
         }
+        Op::Network { n, vni } => {
+            let v = json!({"name": format!("n{n}"), "vni": 5000 + vni as u32});
+            s.load(AnyObject::Network(obj(net_id(n).as_u128(), serde_json::from_value(v).unwrap())));
+        }
         Op::Delete { kind, n } => {
             let (k, i) = match kind {
                 0 => (Kind::Port, port_id(n)),
                 1 => (Kind::VirtualPortGroup, vpg_id(n)),
                 2 => (Kind::Trunk, trunk_id(n % 3)),
                 3 => (Kind::Segment, seg_id(n % 4)),
+                4 => (Kind::Network, net_id(n % 3)),
                 _ => (Kind::Switch, switch_id(n % 3)),
             };
             // Refused deletes (missing, still referenced) change nothing.
@@ -149,6 +156,13 @@ fn check(s: &Snapshot) {
         let naive = s.trunks.iter().find(|t| t.spec.port_id == p).map(|t| t.id);
         assert_eq!(s.trunk_with_parent(p).map(|t| t.id), naive, "trunk_with_parent");
     }
+    assert_eq!(ids(s.vpgs_draining()), ids(s.vpgs.iter().filter(|g| !g.spec.draining.is_empty())), "vpgs_draining");
+    let mut naive: Vec<(u32, Uuid)> = s.networks.iter().map(|n| (n.spec.vni.get(), n.id)).collect();
+    naive.sort();
+    let indexed: Vec<(u32, Uuid)> = s.networks_with_vni_in(0, u32::MAX).map(|(v, n)| (v, n.id)).collect();
+    assert_eq!(indexed, naive, "networks_with_vni_in");
+    let mid: Vec<(u32, Uuid)> = naive.iter().copied().filter(|(v, _)| (5001..=5002).contains(v)).collect();
+    assert_eq!(s.networks_with_vni_in(5001, 5002).map(|(v, n)| (v, n.id)).collect::<Vec<_>>(), mid, "networks_with_vni_in range");
     for f in (0..2).map(fabric_id) {
         assert_eq!(ids(s.switches_of_fabric(f)), ids(s.switches.iter().filter(|w| w.spec.fabric_id == f)), "switches_of_fabric");
     }
