@@ -131,9 +131,7 @@ pub fn put_port(snap: &Snapshot, mut port: Object<PortSpec>) -> Result<Vec<Chang
             return Err(EngineError::Invalid { field: "network_id".into(), message: "a port cannot move to another network".into() });
         }
     }
-    if let Some(other) = snap.ports.iter().find(|p| {
-        p.id != port.id && p.spec.network_id == port.spec.network_id && p.spec.mac_address == port.spec.mac_address
-    }) {
+    if let Some(other) = snap.ports_with_mac(port.spec.network_id, port.spec.mac_address).find(|p| p.id != port.id) {
         return Err(EngineError::Conflict(format!(
             "MAC address {} is already used by port {} on this network",
             port.spec.mac_address, other.id
@@ -173,7 +171,7 @@ fn cascade(w: &mut Work, port: Object<PortSpec>, reincarnated: bool) -> Result<(
     let id = port.id;
     let at = port.updated_at;
     let reincarnated = bind_into(w, port, reincarnated)?;
-    let trunk = w.snap.trunks.iter().find(|t| t.spec.port_id == id).cloned();
+    let trunk = w.snap.trunk_with_parent(id).cloned();
     if let Some(t) = trunk {
         for sp in &t.spec.sub_ports {
             let Some(mut p) = w.snap.ports.get(&sp.port_id).cloned() else { continue };
@@ -388,7 +386,10 @@ pub(crate) fn check_ports(
     me: Option<Uuid>,
     family: &BTreeSet<Uuid>,
 ) -> Result<(), String> {
-    for g in snap.vpgs.iter().filter(|g| {
+    // Only the groups on these switch ports can clash; visited in id order
+    // so the first clash reported is the same whatever the index order.
+    let near: BTreeSet<Uuid> = ports.iter().flat_map(|p| snap.vpgs_on_switch_port(sw.id, p)).map(|g| g.id).collect();
+    for g in near.iter().filter_map(|id| snap.vpgs.get(id)).filter(|g| {
         g.spec.switch_id == sw.id
             && g.spec.network_id != net
             && !(me.is_some() && g.spec.port_ids.len() == 1 && Some(g.spec.port_ids[0]) == me)

@@ -99,7 +99,7 @@ pub fn generate_mac(snap: &Snapshot, network: Uuid) -> MacAddr {
     let mut rng = rand::thread_rng();
     loop {
         let m = MacAddr([0xfa, 0x16, 0x3e, rng.r#gen(), rng.r#gen(), rng.r#gen()]);
-        if !snap.ports.iter().any(|p| p.spec.network_id == network && p.spec.mac_address == m) {
+        if snap.ports_with_mac(network, m).next().is_none() {
             return m;
         }
     }

@@ -80,7 +80,7 @@ pub(crate) fn regroup(snap: &Snapshot, port: &Object<PortSpec>, place: Placement
         place.standby.iter().map(|a| vpg_id(net, a)).filter(|g| !want_active.contains(g)).collect();
     // Make-before-break only for a port that is still bound somewhere.
     let drain = !place.active.is_empty() && !place.reincarnated;
-    let involved: Vec<&Object<VpgSpec>> = snap.vpgs.iter().filter(|g| g.spec.network_id == net && g.spec.involves(&pid)).collect();
+    let involved: Vec<&Object<VpgSpec>> = snap.vpgs_of_port(pid).filter(|g| g.spec.network_id == net).collect();
     // The MAC is advertised at a place it leaves: the new places wait.
     let moving = drain
         && involved.iter().any(|g| !want_active.contains(&g.id) && (g.spec.advertises(&pid) || g.spec.draining.contains(&pid)));
@@ -166,7 +166,7 @@ pub(crate) fn regroup(snap: &Snapshot, port: &Object<PortSpec>, place: Placement
 
 /// Switches that carry `network` (have a group of it in any role).
 fn switches_of(snap: &Snapshot, network: Uuid) -> BTreeSet<Uuid> {
-    snap.vpgs.iter().filter(|g| g.spec.network_id == network).map(|g| g.spec.switch_id).collect()
+    snap.vpgs_of_network(network).map(|g| g.spec.switch_id).collect()
 }
 
 /// Move every migration one phase on, as far as the switches allow:
@@ -177,9 +177,9 @@ fn switches_of(snap: &Snapshot, network: Uuid) -> BTreeSet<Uuid> {
 /// found nothing to do, under the catalog's writer lock.
 pub fn advance_moves(snap: &Snapshot, holds: impl Fn(Uuid, u64) -> bool) -> Vec<Change> {
     let all_hold = |net: Uuid, rev: u64| switches_of(snap, net).into_iter().all(|sw| holds(sw, rev));
-    let pending_anywhere = |p: &Uuid| snap.vpgs.iter().any(|g| g.spec.pending.contains(p));
+    let pending_anywhere = |p: &Uuid| snap.vpgs_of_port(*p).any(|g| g.spec.pending.contains(p));
     let mut changes = Vec::new();
-    for g in snap.vpgs.iter().filter(|g| !g.spec.pending.is_empty() || !g.spec.draining.is_empty()) {
+    for g in snap.vpgs_moving() {
         let net = g.spec.network_id;
         let mut s = g.spec.clone();
         s.pending.retain(|p| !all_hold(net, snap.mod_revision(p).max(snap.mod_revision(&g.id))));
@@ -190,8 +190,7 @@ pub fn advance_moves(snap: &Snapshot, holds: impl Fn(Uuid, u64) -> bool) -> Vec<
             // Where the port is advertised now: every switch must hold its
             // latest word about those places.
             let rev = snap
-                .vpgs
-                .iter()
+                .vpgs_of_port(*p)
                 .filter(|c| c.spec.port_ids.contains(p))
                 .map(|c| snap.mod_revision(&c.id))
                 .fold(snap.mod_revision(p), u64::max);

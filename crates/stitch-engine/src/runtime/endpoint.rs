@@ -14,7 +14,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::Shared;
-use crate::compile::{Learned, compile_endpoint, contradicting, endpoint_key};
+use crate::compile::{Learned, compile_endpoint, contradicting_at, endpoint_key};
 
 /// Why a reconcile pass could not finish (it is retried).
 type PassError = String;
@@ -299,7 +299,7 @@ async fn pass(
     // lives elsewhere now, e.g. after a migration): the switch ages its
     // `Ucast_Macs_Local` itself, Stitch only refuses to spread them.
     let now: BTreeSet<(String, MacAddr)> =
-        contradicting(&snap, &learned).into_iter().filter(|(ep, _, _)| ep == key).map(|(_, ls, mac)| (ls, mac)).collect();
+        contradicting_at(&snap, &learned, key).into_iter().map(|(_, ls, mac)| (ls, mac)).collect();
     metrics::gauge!("stitch_learned_mac_contradictions", "endpoint" => key.to_string()).set(now.len() as f64);
     for (ls, mac) in now.difference(stale) {
         metrics::counter!("stitch_learned_mac_contradictions_total", "endpoint" => key.to_string()).increment(1);

@@ -3,6 +3,7 @@
 mod bind;
 mod fixture;
 mod migration;
+mod naive;
 mod props;
 mod runtime;
 mod scenarios;

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
 use stitch_engine::bind;
+use stitch_engine::compile::Learned;
 use stitch_model::inventory::*;
 use stitch_model::Snapshot;
 
@@ -61,8 +62,87 @@ fn check(s: &Snapshot) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// Apply one random operation.
+fn step(s: &Snapshot, nets: &mut BTreeMap<u8, u8>, op: Op) -> Result<Snapshot, TestCaseError> {
+    Ok(match op {
+        Op::Bind { port, net, host } => {
+            let net = *nets.entry(port).or_insert(net);
+            let spec = port_spec(100 + net as u128, port, HOSTS[host as usize], VnicType::Direct);
+            bind_port(s, 1000 + port as u128, spec)
+        }
+        Op::Unbind { port } if s.ports.get(&id(1000 + port as u128)).is_some() => {
+            let mut spec = s.ports.get(&id(1000 + port as u128)).unwrap().spec.clone();
+            spec.host_id.clear();
+            bind_port(s, 1000 + port as u128, spec)
+        }
+        Op::Delete { port } if s.ports.get(&id(1000 + port as u128)).is_some() => {
+            nets.remove(&port);
+            commit(s, bind::delete_port(s, id(1000 + port as u128)).unwrap())
+        }
+        Op::Acknowledge => {
+            // Two rounds: the new places are confirmed, then the old released.
+            let s1 = commit(s, bind::advance_moves(s, |_, _| true));
+            prop_assert!(s1.vpgs.iter().all(|g| g.spec.pending.is_empty()), "confirmed moves leave nothing pending");
+            let s2 = commit(&s1, bind::advance_moves(&s1, |_, _| true));
+            prop_assert!(s2.vpgs.iter().all(|g| g.spec.draining.is_empty()), "confirmed migrations leave nothing draining");
+            s2
+        }
+        _ => s.clone(),
+    })
+}
+
+/// MACs "learned" by the switches, derived from the ports so that some
+/// agree with bindings, some contradict them and some are unbound.
+fn learned_from(s: &Snapshot) -> Learned {
+    let eps: Vec<String> = stitch_engine::compile::endpoints(s).into_keys().collect();
+    let mut learned = Learned::new();
+    for (i, p) in s.ports.iter().enumerate() {
+        let sw = s.switches.iter().nth(i % s.switches.len()).unwrap();
+        let ip: std::net::IpAddr = if i % 3 == 0 { "198.51.100.7".parse().unwrap() } else { sw.spec.tunnel_ip };
+        let ep = eps[i % eps.len()].clone();
+        learned.entry(ep).or_default().insert((stitch_engine::compile::ls_name(p.spec.network_id), p.spec.mac_address), ip);
+    }
+    learned
+}
+
+/// The indexed engine paths answer as plain scans of every table would.
+fn indexed_paths_agree(s: &Snapshot) -> Result<(), TestCaseError> {
+    let owner = stitch_vtep::Owner::new("stitch").unwrap();
+    let learned = learned_from(s);
+    for key in stitch_engine::compile::endpoints(s).into_keys() {
+        let fast = stitch_engine::compile::compile_endpoint(s, &learned, &owner, &key);
+        prop_assert_eq!(fast, crate::naive::compile_endpoint(s, &learned, &owner, &key), "compile_endpoint {}", key);
+    }
+    let mut fast = stitch_engine::compile::contradicting(s, &learned);
+    let mut slow = crate::naive::contradicting(s, &learned);
+    fast.sort();
+    slow.sort();
+    prop_assert_eq!(fast, slow, "contradicting");
+    for sw in s.switches.iter() {
+        for net in s.networks.iter() {
+            let fast = stitch_engine::alloc::vlan_for(s, sw, net.id).ok();
+            prop_assert_eq!(fast, crate::naive::vlan_for(s, sw, net.id), "vlan_for");
+        }
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+    #[test]
+    fn indexed_paths_agree_with_naive_scans(ops in proptest::collection::vec(op(), 1..40), wide in any::<bool>()) {
+        let mode = if wide { VlanMode::FabricWide } else { VlanMode::PerSwitch };
+        let mut s = fabric_with(mode, "[100, 103]");
+        for n in 0..4u128 {
+            s = network(&s, 100 + n, NetworkType::Vxlan, None, None);
+        }
+        let mut nets: BTreeMap<u8, u8> = BTreeMap::new();
+        for op in ops {
+            s = step(&s, &mut nets, op)?;
+            indexed_paths_agree(&s)?;
+        }
+    }
+
     #[test]
     fn binding_invariants_hold_and_everything_is_released(ops in proptest::collection::vec(op(), 1..60)) {
         let mut s = fabric_with(VlanMode::PerSwitch, "[100, 103]");
@@ -71,31 +151,7 @@ proptest! {
         }
         let mut nets: BTreeMap<u8, u8> = BTreeMap::new();
         for op in ops {
-            s = match op {
-                Op::Bind { port, net, host } => {
-                    let net = *nets.entry(port).or_insert(net);
-                    let spec = port_spec(100 + net as u128, port, HOSTS[host as usize], VnicType::Direct);
-                    bind_port(&s, 1000 + port as u128, spec)
-                }
-                Op::Unbind { port } if s.ports.get(&id(1000 + port as u128)).is_some() => {
-                    let mut spec = s.ports.get(&id(1000 + port as u128)).unwrap().spec.clone();
-                    spec.host_id.clear();
-                    bind_port(&s, 1000 + port as u128, spec)
-                }
-                Op::Delete { port } if s.ports.get(&id(1000 + port as u128)).is_some() => {
-                    nets.remove(&port);
-                    commit(&s, bind::delete_port(&s, id(1000 + port as u128)).unwrap())
-                }
-                Op::Acknowledge => {
-                    // Two rounds: the new places are confirmed, then the old released.
-                    let s1 = commit(&s, bind::advance_moves(&s, |_, _| true));
-                    prop_assert!(s1.vpgs.iter().all(|g| g.spec.pending.is_empty()), "confirmed moves leave nothing pending");
-                    let s2 = commit(&s1, bind::advance_moves(&s1, |_, _| true));
-                    prop_assert!(s2.vpgs.iter().all(|g| g.spec.draining.is_empty()), "confirmed migrations leave nothing draining");
-                    s2
-                }
-                _ => s,
-            };
+            s = step(&s, &mut nets, op)?;
             check(&s)?;
         }
         // Deleting every port releases every group (and so every VLAN).
