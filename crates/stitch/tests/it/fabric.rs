@@ -139,9 +139,10 @@ async fn sriov_ports_bind_across_three_leaves_through_http_only() {
     let (s, moved) = f.server.http(Method::PUT, &format!("/v2.0/ports/{}", ids[0]), Some(json!({"port": {"binding:host_id": "n2"}}))).await;
     assert_eq!(s, 200, "{moved}");
     eventually_http("migration converged", || f.all_active()).await;
-    assert!(f.leaves[2].ctl(&["list-remote-macs", &net_id]).contains("fa:16:3e:00:00:01 -> vxlan_over_ipv4/10.0.0.2"));
+    // The other leaves switch once the new place is confirmed everywhere.
+    eventually_http("leaf3 follows", || async { f.leaves[2].ctl(&["list-remote-macs", &net_id]).contains("fa:16:3e:00:00:01 -> vxlan_over_ipv4/10.0.0.2") }).await;
     assert!(!f.leaves[1].ctl(&["list-remote-macs", &net_id]).contains("fa:16:3e:00:00:01"));
-    // Make-before-break: the old place is released once the new one is confirmed.
+    // Make-before-break: the old place is released once the others switched.
     eventually_http("old binding released", || async { lines(&f.leaves[0].ctl(&["list-bindings", "leaf1", "swp1"])).is_empty() }).await;
 
     // A manual group (a static attachment) programs the switch too; a
