@@ -10,7 +10,7 @@ use crate::Server;
 
 const IPS: [&str; 3] = ["10.0.0.1", "10.0.0.2", "10.0.0.3"];
 
-async fn eventually_http<F: std::future::Future<Output = bool>>(what: &str, mut f: impl FnMut() -> F) {
+pub(crate) async fn eventually_http<F: std::future::Future<Output = bool>>(what: &str, mut f: impl FnMut() -> F) {
     let t = std::time::Instant::now();
     while !f().await {
         assert!(t.elapsed() < stitch_testkit::PATIENCE, "never happened: {what}");
@@ -18,16 +18,19 @@ async fn eventually_http<F: std::future::Future<Output = bool>>(what: &str, mut 
     }
 }
 
-struct Fabric {
-    leaves: Vec<VtepServer>,
-    server: Server,
+/// Three real leaves (`swp1`, `swp2`, `swp3` each) and the real binary with
+/// nodes n1 (leaf1 swp1), n2 (leaf2 swp1), n3 (leaf3 swp1), n4 (leaf1 swp2),
+/// whose one NIC `ens1f0` is labelled `sriov` and `physnet1`.
+pub(crate) struct Fabric {
+    pub leaves: Vec<VtepServer>,
+    pub server: Server,
     _dir: tempfile::TempDir,
-    switch_ids: Vec<String>,
+    pub switch_ids: Vec<String>,
 }
 
 impl Fabric {
-    async fn new() -> Fabric {
-        let leaves: Vec<_> = (0..3).map(|i| VtepServer::start(&format!("leaf{}", i + 1), IPS[i], &["swp1", "swp2"])).collect();
+    pub async fn new() -> Fabric {
+        let leaves: Vec<_> = (0..3).map(|i| VtepServer::start(&format!("leaf{}", i + 1), IPS[i], &["swp1", "swp2", "swp3"])).collect();
         let dir = tempfile::tempdir().unwrap();
         let cfg = crate::write(dir.path(), "stitch.toml", "[engine]\nresync_interval_secs = 1\nowner = \"e2e\"\n");
         let server = Server::start_with(dir.path(), &["--config", cfg.to_str().unwrap()]);
@@ -46,7 +49,7 @@ impl Fabric {
                     "fabrics": [{"name": "dc1", "vni_range": [7000, 7999], "vlan_range": [2900, 2999]}],
                     "switches": switches,
                     "hardware": [{"name": "r650"}],
-                    "cards": [{"name": "x710", "hardware": ["r650"], "interface_map": [{"name": "ens1f0", "labels": ["sriov"]}]}],
+                    "cards": [{"name": "x710", "hardware": ["r650"], "interface_map": [{"name": "ens1f0", "labels": ["sriov", "physnet1"]}]}],
                     "node_profiles": [{"name": "sriov", "hardware": ["r650"]}],
                     "nodes": [node("n1", "leaf1", "swp1"), node("n2", "leaf2", "swp1"), node("n3", "leaf3", "swp1"), node("n4", "leaf1", "swp2")],
                 }),
@@ -61,7 +64,7 @@ impl Fabric {
         Fabric { leaves, server, _dir: dir, switch_ids }
     }
 
-    async fn port(&self, net: &str, mac: &str, host: &str) -> Value {
+    pub async fn port(&self, net: &str, mac: &str, host: &str) -> Value {
         let (s, v) = self
             .server
             .http(Method::POST, "/v2.0/ports", Some(json!({"port": {"network_id": net, "mac_address": mac, "binding:host_id": host, "binding:vnic_type": "direct", "device_id": format!("vm-{mac}")}})))
@@ -70,11 +73,11 @@ impl Fabric {
         v["port"].clone()
     }
 
-    async fn status(&self, port: &str) -> String {
+    pub async fn status(&self, port: &str) -> String {
         self.server.get(&format!("/v2.0/ports/{port}")).await["port"]["status"].as_str().unwrap().to_string()
     }
 
-    async fn all_active(&self) -> bool {
+    pub async fn all_active(&self) -> bool {
         let v = self.server.get("/v2.0/ports?binding:vif_type=hw_veb").await;
         v["ports"].as_array().unwrap().iter().all(|p| p["status"] == "ACTIVE")
     }

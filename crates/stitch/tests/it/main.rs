@@ -9,6 +9,7 @@ mod import;
 mod lab;
 mod openstack;
 mod restart;
+mod service;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
