@@ -9,6 +9,7 @@ pub mod apply;
 pub mod error;
 pub mod fabric;
 pub mod inventory;
+pub mod lldp;
 pub mod openapi;
 mod schema;
 

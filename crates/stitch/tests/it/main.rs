@@ -7,6 +7,7 @@ mod fabric;
 mod http;
 mod import;
 mod lab;
+mod lldp;
 mod openstack;
 mod restart;
 mod service;
