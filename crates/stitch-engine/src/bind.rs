@@ -228,6 +228,7 @@ fn bind_into(w: &mut Work, mut port: Object<PortSpec>) -> Result<(), EngineError
     };
     port.spec.binding = binding;
     let (atts, dictated) = bound.map(|b| (b.atts, b.dictated)).unwrap_or_default();
+    crate::acl::check_port(snap, &port, &atts)?;
     let mut changes = Vec::new();
     if old.is_none_or(|o| o.spec != port.spec) {
         changes.push(Change::Put(AnyObject::Port(port.clone())));

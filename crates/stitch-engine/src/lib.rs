@@ -6,10 +6,13 @@
 //!   the catalog's writer lock, so two requests never take the same VLAN.
 //! * [`compile`]: the desired content of every switch database, derived
 //!   purely from a snapshot.
+//! * [`acl`]: security groups of bound ports as switch ACLs (compiled),
+//!   and the bind-time rule that one (switch port, VLAN) has one set.
 //! * [`alloc`]: the VNI and VLAN allocators, derived from stored objects
 //!   (no counters to leak: a VLAN is in use exactly while a virtual port
 //!   group on that switch carries it).
 
+pub mod acl;
 pub mod alloc;
 pub mod bind;
 pub mod compile;

@@ -17,6 +17,7 @@ use crate::error::{FieldError, ModelError};
 use crate::net::{MacAddr, OvsdbTarget, Range, VlanId, Vni};
 use crate::snapshot::{Snapshot, Table};
 pub use crate::neutron::*;
+pub use crate::security::SecurityGroupSpec;
 
 /// A stored resource: server-assigned `id` and timestamps around a spec.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -164,6 +165,7 @@ kinds! {
     L2Gateway => L2GatewaySpec, l2_gateways, "l2-gateways", "l2 gateway", false;
     VirtualPortGroup => VpgSpec, vpgs, "virtual-port-groups", "virtual port group", true;
     L2GatewayConnection => L2gwConnectionSpec, l2gw_connections, "l2-gateway-connections", "l2 gateway connection", false;
+    SecurityGroup => SecurityGroupSpec, security_groups, "security-groups", "security group", false;
 }
 
 impl Kind {
@@ -181,6 +183,7 @@ impl Kind {
                 | Kind::L2Gateway
                 | Kind::VirtualPortGroup
                 | Kind::L2GatewayConnection
+                | Kind::SecurityGroup
         )
     }
 }

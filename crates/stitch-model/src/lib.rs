@@ -9,6 +9,7 @@ pub mod inventory;
 pub mod net;
 pub mod neutron;
 pub mod resolve;
+pub mod security;
 pub mod snapshot;
 
 pub use error::{FieldError, ModelError};

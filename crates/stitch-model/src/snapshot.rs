@@ -104,6 +104,7 @@ pub struct Snapshot {
     pub l2_gateways: Table<L2GatewaySpec>,
     pub vpgs: Table<VpgSpec>,
     pub l2gw_connections: Table<L2gwConnectionSpec>,
+    pub security_groups: Table<SecurityGroupSpec>,
     /// The store revision at which each object (by id) was last written.
     pub mod_revisions: OrdMap<Uuid, u64>,
 }
@@ -125,6 +126,7 @@ macro_rules! each_kind {
             Kind::L2Gateway => { let $t = &$self.l2_gateways; $body }
             Kind::VirtualPortGroup => { let $t = &$self.vpgs; $body }
             Kind::L2GatewayConnection => { let $t = &$self.l2gw_connections; $body }
+            Kind::SecurityGroup => { let $t = &$self.security_groups; $body }
         }
     };
 }
@@ -173,6 +175,7 @@ impl Snapshot {
             AnyObject::L2Gateway(o) => self.l2_gateways.insert(o),
             AnyObject::VirtualPortGroup(o) => self.vpgs.insert(o),
             AnyObject::L2GatewayConnection(o) => self.l2gw_connections.insert(o),
+            AnyObject::SecurityGroup(o) => self.security_groups.insert(o),
         }
     }
 
@@ -198,6 +201,7 @@ impl Snapshot {
             Kind::L2Gateway => drop(self.l2_gateways.remove(id)),
             Kind::VirtualPortGroup => drop(self.vpgs.remove(id)),
             Kind::L2GatewayConnection => drop(self.l2gw_connections.remove(id)),
+            Kind::SecurityGroup => drop(self.security_groups.remove(id)),
         }
     }
 
@@ -251,6 +255,7 @@ impl Snapshot {
             AnyObject::L2Gateway(o) => self.put_checked(o, out),
             AnyObject::VirtualPortGroup(o) => self.put_checked(o, out),
             AnyObject::L2GatewayConnection(o) => self.put_checked(o, out),
+            AnyObject::SecurityGroup(o) => self.put_checked(o, out),
             AnyObject::Node(o) => {
                 // Create the switch-port records this cabling names, so that a
                 // port exists in the inventory before the switch reports it.
@@ -439,6 +444,7 @@ impl Snapshot {
                     AnyObject::L2Gateway(o) => o.spec.references(),
                     AnyObject::VirtualPortGroup(o) => o.spec.references(),
                     AnyObject::L2GatewayConnection(o) => o.spec.references(),
+                    AnyObject::SecurityGroup(o) => o.spec.references(),
                 };
                 if refs.iter().any(|r| r.kind == kind && r.id == *id) {
                     out.push((*k, o.id(), format!("{} {:?} ({})", k.singular(), o.name(), o.id())));

@@ -3,7 +3,8 @@
 //! Served: version discovery (`/`, `/v2.0/`), `extensions`, `networks`
 //! (with `provider` and `multi-provider`), `segments`, `ports` (with
 //! `binding` and `trunk_details`), `trunks`, `l2-gateways` and
-//! `l2-gateway-connections` (networking-l2gw); envelopes, all-or-nothing
+//! `l2-gateway-connections` (networking-l2gw), `security-groups` and
+//! `security-group-rules`; envelopes, all-or-nothing
 //! bulk create, filters on any attribute, `fields=`, sorting and
 //! `limit`/`marker` pagination, Neutron-style errors. Writes go through the
 //! binding engine under the catalog's writer lock; a port's binding (and its
@@ -16,6 +17,7 @@ mod l2gw;
 mod network;
 mod port;
 pub mod query;
+mod security_group;
 mod segment;
 mod trunk;
 mod util;
@@ -61,6 +63,7 @@ pub fn router(state: NeutronState) -> Router {
         .merge(trunk::routes())
         .merge(segment::routes())
         .merge(l2gw::routes())
+        .merge(security_group::routes())
         .with_state(state)
 }
 
