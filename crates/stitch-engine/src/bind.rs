@@ -209,6 +209,7 @@ fn bind_into(w: &mut Work, mut port: Object<PortSpec>) -> Result<(), EngineError
                 details.insert("vlan".into(), Value::String(vlan.to_string()));
             }
             details.insert("port_filter".into(), Value::Bool(false));
+            crate::qos::vif_details(snap, &port.spec, net, &mut details);
             if let Some(t) = trunk.filter(|t| t.spec.port_id == port.id) {
                 details.insert("trunk_vlans".into(), json!(trunk::trunk_vlans(t, &b.atts)));
             }
@@ -229,6 +230,7 @@ fn bind_into(w: &mut Work, mut port: Object<PortSpec>) -> Result<(), EngineError
     port.spec.binding = binding;
     let (atts, dictated) = bound.map(|b| (b.atts, b.dictated)).unwrap_or_default();
     crate::acl::check_port(snap, &port, &atts)?;
+    crate::qos::check_port(snap, &port.spec)?;
     let mut changes = Vec::new();
     if old.is_none_or(|o| o.spec != port.spec) {
         changes.push(Change::Put(AnyObject::Port(port.clone())));

@@ -17,6 +17,7 @@ use crate::error::{FieldError, ModelError};
 use crate::net::{MacAddr, OvsdbTarget, Range, VlanId, Vni};
 use crate::snapshot::{Snapshot, Table};
 pub use crate::neutron::*;
+pub use crate::qos::QosPolicySpec;
 pub use crate::security::SecurityGroupSpec;
 
 /// A stored resource: server-assigned `id` and timestamps around a spec.
@@ -166,6 +167,7 @@ kinds! {
     VirtualPortGroup => VpgSpec, vpgs, "virtual-port-groups", "virtual port group", true;
     L2GatewayConnection => L2gwConnectionSpec, l2gw_connections, "l2-gateway-connections", "l2 gateway connection", false;
     SecurityGroup => SecurityGroupSpec, security_groups, "security-groups", "security group", false;
+    QosPolicy => QosPolicySpec, qos_policies, "qos-policies", "QoS policy", false;
 }
 
 impl Kind {
@@ -184,6 +186,7 @@ impl Kind {
                 | Kind::VirtualPortGroup
                 | Kind::L2GatewayConnection
                 | Kind::SecurityGroup
+                | Kind::QosPolicy
         )
     }
 }

@@ -59,6 +59,9 @@ pub struct NetworkSpec {
     pub vni: Vni,
     #[serde(default = "default_mtu")]
     pub mtu: u32,
+    /// The QoS policy of its ports that name none (`qos_policy_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qos_policy_id: Option<Uuid>,
 }
 
 fn default_mtu() -> u32 {
@@ -194,6 +197,9 @@ pub struct PortSpec {
     pub profile: JsonMap,
     #[serde(default)]
     pub binding: PortBinding,
+    /// `qos_policy_id` (else the network's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qos_policy_id: Option<Uuid>,
 }
 
 impl Rules for PortSpec {

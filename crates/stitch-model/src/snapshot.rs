@@ -105,6 +105,7 @@ pub struct Snapshot {
     pub vpgs: Table<VpgSpec>,
     pub l2gw_connections: Table<L2gwConnectionSpec>,
     pub security_groups: Table<SecurityGroupSpec>,
+    pub qos_policies: Table<QosPolicySpec>,
     /// The store revision at which each object (by id) was last written.
     pub mod_revisions: OrdMap<Uuid, u64>,
 }
@@ -127,6 +128,7 @@ macro_rules! each_kind {
             Kind::VirtualPortGroup => { let $t = &$self.vpgs; $body }
             Kind::L2GatewayConnection => { let $t = &$self.l2gw_connections; $body }
             Kind::SecurityGroup => { let $t = &$self.security_groups; $body }
+            Kind::QosPolicy => { let $t = &$self.qos_policies; $body }
         }
     };
 }
@@ -176,6 +178,7 @@ impl Snapshot {
             AnyObject::VirtualPortGroup(o) => self.vpgs.insert(o),
             AnyObject::L2GatewayConnection(o) => self.l2gw_connections.insert(o),
             AnyObject::SecurityGroup(o) => self.security_groups.insert(o),
+            AnyObject::QosPolicy(o) => self.qos_policies.insert(o),
         }
     }
 
@@ -202,6 +205,7 @@ impl Snapshot {
             Kind::VirtualPortGroup => drop(self.vpgs.remove(id)),
             Kind::L2GatewayConnection => drop(self.l2gw_connections.remove(id)),
             Kind::SecurityGroup => drop(self.security_groups.remove(id)),
+            Kind::QosPolicy => drop(self.qos_policies.remove(id)),
         }
     }
 
@@ -256,6 +260,7 @@ impl Snapshot {
             AnyObject::VirtualPortGroup(o) => self.put_checked(o, out),
             AnyObject::L2GatewayConnection(o) => self.put_checked(o, out),
             AnyObject::SecurityGroup(o) => self.put_checked(o, out),
+            AnyObject::QosPolicy(o) => self.put_checked(o, out),
             AnyObject::Node(o) => {
                 // Create the switch-port records this cabling names, so that a
                 // port exists in the inventory before the switch reports it.
@@ -445,6 +450,7 @@ impl Snapshot {
                     AnyObject::VirtualPortGroup(o) => o.spec.references(),
                     AnyObject::L2GatewayConnection(o) => o.spec.references(),
                     AnyObject::SecurityGroup(o) => o.spec.references(),
+                    AnyObject::QosPolicy(o) => o.spec.references(),
                 };
                 if refs.iter().any(|r| r.kind == kind && r.id == *id) {
                     out.push((*k, o.id(), format!("{} {:?} ({})", k.singular(), o.name(), o.id())));

@@ -28,6 +28,7 @@ pub const EXTENSIONS: &[(&str, &str, &str)] = &[
     ("l2-gateway", "L2 Gateway", "Connects Neutron networks with external networks at layer 2."),
     ("l2-gateway-connection", "L2 Gateway connection", "Connects Neutron networks with external networks at layer 2."),
     ("security-group", "security-group", "The security groups extension."),
+    ("qos", "Quality of Service", "The Quality of Service extension."),
 ];
 
 fn ext_json(alias: &str, name: &str, description: &str) -> Value {
