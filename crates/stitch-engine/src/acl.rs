@@ -24,7 +24,8 @@
 //!   of one (switch port, VLAN) must have the same set of groups; a port
 //!   that would differ is refused at bind time ([`check_port`]) with a
 //!   409 naming the other port.
-//! * A port without groups contributes no ACL; if no port of a
+//! * A port that lists no group has its port profile's default groups
+//!   ([`crate::profile`]). A port without groups contributes no ACL; if no port of a
 //!   (switch port, VLAN) has groups, nothing is bound there.
 
 use std::collections::BTreeSet;
@@ -49,8 +50,14 @@ pub const DENY_SEQUENCE: i64 = 65000;
 const TCP_ACK: i64 = 0x10;
 
 /// A port's security groups as ids (unparseable ones are refused by
-/// [`check_port`], so never seen here).
-fn groups_of(p: &PortSpec) -> BTreeSet<Uuid> {
+/// [`check_port`], so never seen here); a port that lists none has its
+/// port profile's.
+fn groups_of(snap: &Snapshot, p: &PortSpec) -> BTreeSet<Uuid> {
+    if p.security_groups.is_empty() {
+        if let Some(prof) = crate::profile::resolve(snap, p).ok().flatten() {
+            return prof.spec.security_groups.iter().copied().collect();
+        }
+    }
     p.security_groups.iter().filter_map(|s| Uuid::try_parse(s).ok()).collect()
 }
 
@@ -73,13 +80,13 @@ pub fn check_port(snap: &Snapshot, port: &Object<PortSpec>, atts: &[Attachment])
             });
         }
     }
-    let mine = groups_of(&port.spec);
+    let mine = groups_of(snap, &port.spec);
     for a in atts {
         for g in snap.vpgs.iter().filter(|g| {
             g.spec.switch_id == a.switch_id && g.spec.vlan == a.vlan && g.spec.switch_ports.iter().any(|p| a.switch_ports.contains(p))
         }) {
             for other in g.spec.port_ids.iter().filter(|p| **p != port.id).filter_map(|p| snap.ports.get(p)) {
-                let theirs = groups_of(&other.spec);
+                let theirs = groups_of(snap, &other.spec);
                 if theirs != mine {
                     let sw = snap.switches.get(&a.switch_id).map_or("?", |s| s.spec.name.as_str());
                     return Err(EngineError::Conflict(format!(
@@ -121,7 +128,7 @@ pub fn compile_acls(snap: &Snapshot, local: &BTreeSet<Uuid>, d: &mut DesiredVtep
 /// disagrees anyway, the lowest port id decides, deterministically.
 fn vpg_groups(snap: &Snapshot, g: &VpgSpec) -> Option<BTreeSet<Uuid>> {
     let ids: BTreeSet<Uuid> = g.port_ids.iter().chain(g.draining.iter()).copied().collect();
-    ids.iter().filter_map(|p| snap.ports.get(p)).map(|p| groups_of(&p.spec)).find(|s| !s.is_empty())
+    ids.iter().filter_map(|p| snap.ports.get(p)).map(|p| groups_of(snap, &p.spec)).find(|s| !s.is_empty())
 }
 
 /// Every entry of the ACL for a set of groups: permits, their mirrors,

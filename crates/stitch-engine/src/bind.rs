@@ -201,6 +201,7 @@ fn bind_into(w: &mut Work, mut port: Object<PortSpec>) -> Result<(), EngineError
         Some(t) if t.spec.port_id != port.id => trunk::subport_binding(snap, t, &port),
         _ => binding_for(snap, port.id, &port.spec, net, trunk),
     };
+    let result = result.and_then(|b| crate::profile::check(snap, port.id, &port.spec, trunk, b.as_ref().map_or(&[][..], |b| &b.atts)).map(|()| b));
     let (binding, bound) = match result {
         Ok(None) => (PortBinding { generation, ..PortBinding::unbound() }, None),
         Ok(Some(b)) => {
@@ -219,6 +220,7 @@ fn bind_into(w: &mut Work, mut port: Object<PortSpec>) -> Result<(), EngineError
                 failure: None,
                 generation,
                 segment_id: b.segment,
+                port_profile_id: None,
             };
             (pb, Some(b))
         }
@@ -228,6 +230,7 @@ fn bind_into(w: &mut Work, mut port: Object<PortSpec>) -> Result<(), EngineError
         ),
     };
     port.spec.binding = binding;
+    port.spec.binding.port_profile_id = crate::profile::id_of(snap, &port.spec);
     let (atts, dictated) = bound.map(|b| (b.atts, b.dictated)).unwrap_or_default();
     crate::acl::check_port(snap, &port, &atts)?;
     crate::qos::check_port(snap, &port.spec)?;

@@ -8,6 +8,7 @@
 //!   purely from a snapshot.
 //! * [`acl`]: security groups of bound ports as switch ACLs (compiled),
 //!   and the bind-time rule that one (switch port, VLAN) has one set.
+//! * [`profile`]: which port profile a port uses, what it refuses.
 //! * [`qos`]: a port's QoS policy as `binding:vif_details` rate limits.
 //! * [`alloc`]: the VNI and VLAN allocators, derived from stored objects
 //!   (no counters to leak: a VLAN is in use exactly while a virtual port
@@ -17,6 +18,7 @@ pub mod acl;
 pub mod alloc;
 pub mod bind;
 pub mod compile;
+pub mod profile;
 pub mod qos;
 mod error;
 pub mod runtime;

@@ -17,6 +17,7 @@ use crate::error::{FieldError, ModelError};
 use crate::net::{MacAddr, OvsdbTarget, Range, VlanId, Vni};
 use crate::snapshot::{Snapshot, Table};
 pub use crate::neutron::*;
+pub use crate::profile::{AllowedFrames, PortProfileSpec};
 pub use crate::qos::QosPolicySpec;
 pub use crate::security::SecurityGroupSpec;
 
@@ -168,6 +169,7 @@ kinds! {
     L2GatewayConnection => L2gwConnectionSpec, l2gw_connections, "l2-gateway-connections", "l2 gateway connection", false;
     SecurityGroup => SecurityGroupSpec, security_groups, "security-groups", "security group", false;
     QosPolicy => QosPolicySpec, qos_policies, "qos-policies", "QoS policy", false;
+    PortProfile => PortProfileSpec, port_profiles, "port-profiles", "port profile", true;
 }
 
 impl Kind {

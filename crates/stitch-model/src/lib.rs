@@ -8,6 +8,7 @@ pub mod error;
 pub mod inventory;
 pub mod net;
 pub mod neutron;
+pub mod profile;
 pub mod qos;
 pub mod resolve;
 pub mod security;

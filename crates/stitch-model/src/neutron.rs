@@ -155,6 +155,9 @@ pub struct PortBinding {
     /// networks); a segment named here is in use and cannot be deleted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub segment_id: Option<Uuid>,
+    /// The port profile the binding used (see [`crate::profile`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port_profile_id: Option<Uuid>,
 }
 
 impl PortBinding {
@@ -204,7 +207,9 @@ pub struct PortSpec {
 
 impl Rules for PortSpec {
     fn refs(&self) -> Vec<Ref> {
-        vec![Ref { field: "network_id".into(), kind: Kind::Network, id: self.network_id }]
+        let mut r = vec![Ref { field: "network_id".into(), kind: Kind::Network, id: self.network_id }];
+        r.extend(self.binding.port_profile_id.map(|id| Ref { field: "binding:profile.port_profile".into(), kind: Kind::PortProfile, id }));
+        r
     }
     fn check(&self) -> Result<(), ModelError> {
         if self.mac_address.is_multicast() {

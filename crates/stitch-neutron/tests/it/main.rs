@@ -2,6 +2,7 @@
 //! bindings in the response, bulk atomicity, list semantics and errors.
 
 mod qos;
+mod profile;
 mod security;
 mod service;
 
