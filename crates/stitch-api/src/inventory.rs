@@ -62,6 +62,7 @@ pub fn filters(kind: Kind) -> &'static [(&'static str, Filter)] {
             ("alias", Filter::In("aliases")),
             ("switch_id", Filter::PortSwitch),
         ],
+        Kind::PortProfile => &[("name", Filter::Eq("name")), ("network_id", Filter::IdIn("networks"))],
         _ => &[],
     }
 }
@@ -128,7 +129,7 @@ async fn create<S: Spec>(State(st): State<AppState>, body: Bytes) -> Result<(Sta
     let now = OffsetDateTime::now_utc();
     let obj = Object { id: Uuid::new_v4(), created_at: now, updated_at: now, spec };
     let id = obj.id;
-    st.catalog.apply(vec![Change::Put(S::wrap(obj))]).await?;
+    crate::dependents::apply(&st, vec![Change::Put(S::wrap(obj))]).await?;
     tracing::info!(kind = %S::KIND, %id, "created");
     Ok((StatusCode::CREATED, Json(object_json(&get_object::<S>(&st, &id)?))))
 }
@@ -193,7 +194,7 @@ async fn patch<S: Spec>(State(st): State<AppState>, Path(id): Path<String>, body
         return Ok(Json(object_json(&existing)));
     }
     let obj = Object { spec, updated_at: OffsetDateTime::now_utc(), ..existing };
-    st.catalog.apply(vec![Change::Put(S::wrap(obj))]).await?;
+    crate::dependents::apply(&st, vec![Change::Put(S::wrap(obj))]).await?;
     tracing::info!(kind = %S::KIND, %id, "updated");
     Ok(Json(object_json(&get_object::<S>(&st, &id)?)))
 }
@@ -244,6 +245,7 @@ pub fn all_routes(r: axum::Router<AppState>) -> axum::Router<AppState> {
     let r = routes::<CardSpec>(r);
     let r = routes::<NodeProfileSpec>(r);
     let r = routes::<NodeSpec>(r);
+    let r = routes::<PortProfileSpec>(r);
     r.route("/v1/nodes/{id}/resolve", get(resolve)).route("/v1/nodes/{id}/lldp", axum::routing::post(crate::lldp::check))
 }
 

@@ -6,6 +6,7 @@
 //! `{"error": {"code", "message", "field"}}`, produced only by [`ApiError`].
 
 pub mod apply;
+mod dependents;
 pub mod error;
 pub mod fabric;
 pub mod inventory;

@@ -35,7 +35,7 @@ use crate::schema;
         schema::Node, schema::ErrorDetail, schema::ErrorBody, schema::Link, schema::Links, schema::Health,
         schema::FabricItem, schema::SwitchItem, schema::SwitchPortItem, schema::HardwareItem, schema::CardItem,
         schema::NodeProfileItem, schema::PortItem, schema::NodeItem, schema::ApplyDocument, schema::Counts,
-        schema::ApplyReport
+        schema::ApplyReport, schema::AllowedFrames, schema::PortProfileSpec, schema::PortProfile
     ))
 )]
 struct ApiDoc;
@@ -50,6 +50,7 @@ fn schema_names(kind: Kind) -> (&'static str, &'static str) {
         Kind::Card => ("Card", "CardSpec"),
         Kind::NodeProfile => ("NodeProfile", "NodeProfileSpec"),
         Kind::Node => ("Node", "NodeSpec"),
+        Kind::PortProfile => ("PortProfile", "PortProfileSpec"),
         _ => ("", ""),
     }
 }

@@ -148,6 +148,34 @@ pub struct NodeSpec {
     ports: Option<Vec<NodePort>>,
 }
 
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AllowedFrames {
+    All,
+    TaggedOnly,
+    UntaggedOnly,
+}
+
+/// A port profile (802.1Qbg sense): what a VM port may carry and its
+/// defaults. Used by a port whose `binding:profile.port_profile` names it
+/// (name or id), or by ports of the `networks` it lists.
+#[derive(Serialize, ToSchema)]
+pub struct PortProfileSpec {
+    name: String,
+    /// Enforced by which VLAN bindings exist (default `all`).
+    allowed_frames: Option<AllowedFrames>,
+    /// Subport VLANs a trunk parent may carry (empty: any).
+    allowed_vlans: Option<Vec<u16>>,
+    /// Given to the compute host in `binding:vif_details.mtu`.
+    mtu: Option<u32>,
+    /// Security groups of ports that list none.
+    security_groups: Option<Vec<Uuid>>,
+    /// QoS policy of ports that name none.
+    qos_policy_id: Option<Uuid>,
+    /// Networks whose ports use this profile by default.
+    networks: Option<Vec<Uuid>>,
+}
+
 macro_rules! objects {
     ($($obj:ident => $spec:ident),*) => {$(
         /// A stored object: metadata plus the spec fields.
@@ -161,7 +189,7 @@ macro_rules! objects {
     )*};
 }
 objects!(Fabric => FabricSpec, Switch => SwitchSpec, SwitchPort => SwitchPortSpec, Hardware => HardwareSpec,
-         Card => CardSpec, NodeProfile => NodeProfileSpec, Node => NodeSpec);
+         Card => CardSpec, NodeProfile => NodeProfileSpec, Node => NodeSpec, PortProfile => PortProfileSpec);
 
 #[derive(Serialize, ToSchema)]
 pub struct ErrorDetail {

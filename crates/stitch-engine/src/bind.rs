@@ -206,17 +206,33 @@ pub fn is_reincarnation(old: &PortSpec, new: &PortSpec) -> bool {
     !old.device_id.is_empty() && !new.device_id.is_empty() && old.device_id != new.device_id
 }
 
-/// The binding record of a successful resolution.
-fn success(vnic: VnicType, b: &Bound, trunk: Option<&Object<TrunkSpec>>, generation: u64) -> PortBinding {
+/// The binding record of a successful resolution (`spec` as bound: for an
+/// inactive binding, with its host, vNIC type and profile).
+fn success(
+    snap: &Snapshot,
+    spec: &PortSpec,
+    net: &Object<NetworkSpec>,
+    b: &Bound,
+    trunk: Option<&Object<TrunkSpec>>,
+    generation: u64,
+) -> PortBinding {
     let mut details = serde_json::Map::new();
     if let Some(vlan) = b.atts.iter().map(|a| a.vlan).find(|v| *v != 0) {
         details.insert("vlan".into(), Value::String(vlan.to_string()));
     }
     details.insert("port_filter".into(), Value::Bool(false));
+    crate::qos::vif_details(snap, spec, net, &mut details);
     if let Some(t) = trunk {
         details.insert("trunk_vlans".into(), json!(trunk::trunk_vlans(t, &b.atts)));
     }
-    PortBinding { vif_type: vnic.vif_type().into(), vif_details: details, failure: None, generation, segment_id: b.segment }
+    PortBinding {
+        vif_type: spec.vnic_type.vif_type().into(),
+        vif_details: details,
+        failure: None,
+        generation,
+        segment_id: b.segment,
+        port_profile_id: None,
+    }
 }
 
 fn failed(reason: String, generation: u64) -> PortBinding {
@@ -244,13 +260,15 @@ fn bind_into(w: &mut Work, mut port: Object<PortSpec>, parent_reincarnated: bool
         Some(t) if t.spec.port_id != port.id => trunk::subport_binding(snap, t, &port),
         _ => binding_for(snap, port.id, &port.spec, net, trunk),
     };
+    let result = result.and_then(|b| crate::profile::check(snap, port.id, &port.spec, trunk, b.as_ref().map_or(&[][..], |b| &b.atts)).map(|()| b));
     let parent_of = trunk.filter(|t| t.spec.port_id == port.id);
     let (binding, bound) = match result {
         Ok(None) => (PortBinding { generation, ..PortBinding::unbound() }, None),
-        Ok(Some(b)) => (success(port.spec.vnic_type, &b, parent_of, generation), Some(b)),
+        Ok(Some(b)) => (success(snap, &port.spec, net, &b, parent_of, generation), Some(b)),
         Err(reason) => (failed(reason, generation), None),
     };
     port.spec.binding = binding;
+    port.spec.binding.port_profile_id = crate::profile::id_of(snap, &port.spec);
     // Inactive bindings: resolved like the active one, programmed as standby.
     let mut standby = Vec::new();
     let mut standby_dictated = false;
@@ -260,11 +278,13 @@ fn bind_into(w: &mut Work, mut port: Object<PortSpec>, parent_reincarnated: bool
         spec.host_id = hb.host.clone();
         spec.vnic_type = hb.vnic_type;
         spec.profile = hb.profile.clone();
-        hb.binding = match binding_for(snap, port.id, &spec, net, None) {
+        let resolved = binding_for(snap, port.id, &spec, net, None)
+            .and_then(|b| crate::profile::check(snap, port.id, &spec, None, b.as_ref().map_or(&[][..], |b| &b.atts)).map(|()| b));
+        hb.binding = match resolved {
             Ok(None) => PortBinding { generation, ..PortBinding::unbound() },
             Ok(Some(b)) => {
                 standby_dictated |= b.dictated;
-                let pb = success(hb.vnic_type, &b, None, generation);
+                let pb = success(snap, &spec, net, &b, None, generation);
                 standby.extend(b.atts);
                 pb
             }
@@ -273,6 +293,8 @@ fn bind_into(w: &mut Work, mut port: Object<PortSpec>, parent_reincarnated: bool
     }
     port.spec.inactive_bindings = inactive;
     let (atts, dictated) = bound.map(|b| (b.atts, b.dictated)).unwrap_or_default();
+    crate::acl::check_port(snap, &port, &atts)?;
+    crate::qos::check_port(snap, &port.spec)?;
     let mut changes = Vec::new();
     if old.is_none_or(|o| o.spec != port.spec) {
         changes.push(Change::Put(AnyObject::Port(port.clone())));

@@ -137,6 +137,7 @@ pub fn compile_endpoint(snap: &Snapshot, learned: &Learned, owner: &Owner, key: 
             d.ucast_remote.entry((ls.clone(), *mac)).or_insert_with(|| RemoteMac::at(*ip));
         }
     }
+    crate::acl::compile_acls(snap, &local_ids, &mut d);
     d
 }
 

@@ -17,6 +17,9 @@ use crate::error::{FieldError, ModelError};
 use crate::net::{MacAddr, OvsdbTarget, Range, VlanId, Vni};
 use crate::snapshot::{Snapshot, Table};
 pub use crate::neutron::*;
+pub use crate::profile::{AllowedFrames, PortProfileSpec};
+pub use crate::qos::QosPolicySpec;
+pub use crate::security::SecurityGroupSpec;
 
 /// A stored resource: server-assigned `id` and timestamps around a spec.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -164,6 +167,9 @@ kinds! {
     L2Gateway => L2GatewaySpec, l2_gateways, "l2-gateways", "l2 gateway", false;
     VirtualPortGroup => VpgSpec, vpgs, "virtual-port-groups", "virtual port group", true;
     L2GatewayConnection => L2gwConnectionSpec, l2gw_connections, "l2-gateway-connections", "l2 gateway connection", false;
+    SecurityGroup => SecurityGroupSpec, security_groups, "security-groups", "security group", false;
+    QosPolicy => QosPolicySpec, qos_policies, "qos-policies", "QoS policy", false;
+    PortProfile => PortProfileSpec, port_profiles, "port-profiles", "port profile", true;
 }
 
 impl Kind {
@@ -181,6 +187,8 @@ impl Kind {
                 | Kind::L2Gateway
                 | Kind::VirtualPortGroup
                 | Kind::L2GatewayConnection
+                | Kind::SecurityGroup
+                | Kind::QosPolicy
         )
     }
 }

@@ -9,7 +9,10 @@ mod index;
 pub mod inventory;
 pub mod net;
 pub mod neutron;
+pub mod profile;
+pub mod qos;
 pub mod resolve;
+pub mod security;
 pub mod snapshot;
 
 pub use error::{FieldError, ModelError};

@@ -59,6 +59,9 @@ pub struct NetworkSpec {
     pub vni: Vni,
     #[serde(default = "default_mtu")]
     pub mtu: u32,
+    /// The QoS policy of its ports that name none (`qos_policy_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qos_policy_id: Option<Uuid>,
 }
 
 fn default_mtu() -> u32 {
@@ -152,6 +155,9 @@ pub struct PortBinding {
     /// networks); a segment named here is in use and cannot be deleted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub segment_id: Option<Uuid>,
+    /// The port profile the binding used (see [`crate::profile`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port_profile_id: Option<Uuid>,
 }
 
 impl PortBinding {
@@ -208,6 +214,9 @@ pub struct PortSpec {
     pub profile: JsonMap,
     #[serde(default)]
     pub binding: PortBinding,
+    /// `qos_policy_id` (else the network's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qos_policy_id: Option<Uuid>,
     /// Inactive bindings, one per host other than `host_id`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inactive_bindings: Vec<HostBinding>,
@@ -215,7 +224,9 @@ pub struct PortSpec {
 
 impl Rules for PortSpec {
     fn refs(&self) -> Vec<Ref> {
-        vec![Ref { field: "network_id".into(), kind: Kind::Network, id: self.network_id }]
+        let mut r = vec![Ref { field: "network_id".into(), kind: Kind::Network, id: self.network_id }];
+        r.extend(self.binding.port_profile_id.map(|id| Ref { field: "binding:profile.port_profile".into(), kind: Kind::PortProfile, id }));
+        r
     }
     fn check(&self) -> Result<(), ModelError> {
         if self.mac_address.is_multicast() {

@@ -106,6 +106,9 @@ pub struct Snapshot {
     pub l2_gateways: Table<L2GatewaySpec>,
     pub vpgs: Table<VpgSpec>,
     pub l2gw_connections: Table<L2gwConnectionSpec>,
+    pub security_groups: Table<SecurityGroupSpec>,
+    pub qos_policies: Table<QosPolicySpec>,
+    pub port_profiles: Table<PortProfileSpec>,
     /// The store revision at which each object (by id) was last written.
     pub mod_revisions: OrdMap<Uuid, u64>,
     /// Secondary indexes over the tables above (see [`crate::index`]).
@@ -129,6 +132,9 @@ macro_rules! each_kind {
             Kind::L2Gateway => { let $t = &$self.l2_gateways; $body }
             Kind::VirtualPortGroup => { let $t = &$self.vpgs; $body }
             Kind::L2GatewayConnection => { let $t = &$self.l2gw_connections; $body }
+            Kind::SecurityGroup => { let $t = &$self.security_groups; $body }
+            Kind::QosPolicy => { let $t = &$self.qos_policies; $body }
+            Kind::PortProfile => { let $t = &$self.port_profiles; $body }
         }
     };
 }
@@ -213,6 +219,9 @@ impl Snapshot {
                 self.vpgs.insert(o)
             }
             AnyObject::L2GatewayConnection(o) => self.l2gw_connections.insert(o),
+            AnyObject::SecurityGroup(o) => self.security_groups.insert(o),
+            AnyObject::QosPolicy(o) => self.qos_policies.insert(o),
+            AnyObject::PortProfile(o) => self.port_profiles.insert(o),
         }
     }
 
@@ -262,6 +271,9 @@ impl Snapshot {
                 }
             }
             Kind::L2GatewayConnection => drop(self.l2gw_connections.remove(id)),
+            Kind::SecurityGroup => drop(self.security_groups.remove(id)),
+            Kind::QosPolicy => drop(self.qos_policies.remove(id)),
+            Kind::PortProfile => drop(self.port_profiles.remove(id)),
         }
     }
 
@@ -315,6 +327,9 @@ impl Snapshot {
             AnyObject::L2Gateway(o) => self.put_checked(o, out),
             AnyObject::VirtualPortGroup(o) => self.put_checked(o, out),
             AnyObject::L2GatewayConnection(o) => self.put_checked(o, out),
+            AnyObject::SecurityGroup(o) => self.put_checked(o, out),
+            AnyObject::QosPolicy(o) => self.put_checked(o, out),
+            AnyObject::PortProfile(o) => self.put_checked(o, out),
             AnyObject::Node(o) => {
                 // Create the switch-port records this cabling names, so that a
                 // port exists in the inventory before the switch reports it.
@@ -565,6 +580,9 @@ impl Snapshot {
                     AnyObject::L2Gateway(o) => o.spec.references(),
                     AnyObject::VirtualPortGroup(o) => o.spec.references(),
                     AnyObject::L2GatewayConnection(o) => o.spec.references(),
+                    AnyObject::SecurityGroup(o) => o.spec.references(),
+                    AnyObject::QosPolicy(o) => o.spec.references(),
+                    AnyObject::PortProfile(o) => o.spec.references(),
                 };
                 if refs.iter().any(|r| r.kind == kind && r.id == *id) {
                     out.push((*k, o.id(), format!("{} {:?} ({})", k.singular(), o.name(), o.id())));

@@ -28,6 +28,8 @@ pub const EXTENSIONS: &[(&str, &str, &str)] = &[
     ("segment", "Segment", "Segments extension."),
     ("l2-gateway", "L2 Gateway", "Connects Neutron networks with external networks at layer 2."),
     ("l2-gateway-connection", "L2 Gateway connection", "Connects Neutron networks with external networks at layer 2."),
+    ("security-group", "security-group", "The security groups extension."),
+    ("qos", "Quality of Service", "The Quality of Service extension."),
 ];
 
 fn ext_json(alias: &str, name: &str, description: &str) -> Value {
@@ -48,6 +50,8 @@ pub async fn resources(headers: HeaderMap) -> Json<Value> {
         ("trunk", "trunks"),
         ("l2_gateway", "l2-gateways"),
         ("l2_gateway_connection", "l2-gateway-connections"),
+        ("security_group", "security-groups"),
+        ("security_group_rule", "security-group-rules"),
     ]
         .iter()
         .map(|(n, c)| json!({"name": n, "collection": c, "links": [{"href": format!("{base}/v2.0/{c}"), "rel": "self"}]}))

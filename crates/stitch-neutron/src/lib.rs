@@ -3,7 +3,9 @@
 //! Served: version discovery (`/`, `/v2.0/`), `extensions`, `networks`
 //! (with `provider` and `multi-provider`), `segments`, `ports` (with
 //! `binding` and `trunk_details`), `trunks`, `l2-gateways` and
-//! `l2-gateway-connections` (networking-l2gw); envelopes, all-or-nothing
+//! `l2-gateway-connections` (networking-l2gw), `security-groups` and
+//! `security-group-rules`, `qos/policies` with `bandwidth_limit_rules`;
+//! envelopes, all-or-nothing
 //! bulk create, filters on any attribute, `fields=`, sorting and
 //! `limit`/`marker` pagination, Neutron-style errors. Writes go through the
 //! binding engine under the catalog's writer lock; a port's binding (and its
@@ -17,6 +19,8 @@ mod l2gw;
 mod network;
 mod port;
 pub mod query;
+mod qos;
+mod security_group;
 mod segment;
 mod trunk;
 mod util;
@@ -63,6 +67,8 @@ pub fn router(state: NeutronState) -> Router {
         .merge(trunk::routes())
         .merge(segment::routes())
         .merge(l2gw::routes())
+        .merge(security_group::routes())
+        .merge(qos::routes())
         .with_state(state)
 }
 
@@ -151,7 +157,7 @@ async fn create_networks(State(st): State<NeutronState>, body: Bytes) -> Result<
         .update(|snap| {
             let (i, changes) = bulk(snap, parsed, |cur, new| {
                 let id = new.net.id;
-                let mut changes = bind::put_network(cur, new.net, new.vni)?;
+                let mut changes = qos::with_network_policy(cur, id, bind::put_network(cur, new.net, new.vni)?)?;
                 if !new.segments.is_empty() {
                     let mut s = cur.apply(changes.clone(), &mut SystemContext)?.0;
                     for seg in new.segments {
@@ -178,7 +184,7 @@ async fn update_network(State(st): State<NeutronState>, Path(id): Path<String>, 
         .update(|snap| {
             let n = snap.networks.get(&id).ok_or_else(|| NeutronError::not_found("NetworkNotFound", format!("Network {id} could not be found.")))?;
             let n = network::apply_update(n.clone(), &body)?;
-            Ok::<_, NeutronError>(bind::put_network(snap, n, None)?)
+            qos::with_network_policy(snap, id, bind::put_network(snap, n, None)?)
         })
         .await?;
     let n = snap.networks.get(&id).ok_or_else(|| NeutronError::not_found("NetworkNotFound", "gone"))?;

@@ -23,6 +23,7 @@ pub const ATTRS: AttrTable = &[
     ("admin_state_up", Access::Both),
     ("shared", Access::Both),
     ("mtu", Access::Both),
+    ("qos_policy_id", Access::Both),
     ("tenant_id", Access::Create),
     ("project_id", Access::Create),
     ("provider:network_type", Access::Create),
@@ -133,6 +134,7 @@ pub fn parse_create(body: &Map<String, Value>) -> Result<NewNetwork, NeutronErro
         segmentation_id: if network_type == NetworkType::Vlan { seg } else { None },
         vni: Vni::new(1).expect("constant"),
         mtu: mtu(body)?.unwrap_or(1500),
+        qos_policy_id: crate::qos::policy_attr(body)?.flatten(),
     };
     let requested = if network_type == NetworkType::Vxlan { seg } else { None };
     Ok(NewNetwork { net: Object { id: Uuid::new_v4(), created_at: now, updated_at: now, spec }, vni: requested, segments: Vec::new() })
@@ -163,6 +165,9 @@ pub fn apply_update(mut net: Object<NetworkSpec>, body: &Map<String, Value>) -> 
     if let Some(v) = mtu(body)? {
         net.spec.mtu = v;
     }
+    if let Some(v) = crate::qos::policy_attr(body)? {
+        net.spec.qos_policy_id = v;
+    }
     net.updated_at = OffsetDateTime::now_utc();
     Ok(net)
 }
@@ -180,6 +185,7 @@ pub fn to_json(snap: &Snapshot, n: &Object<NetworkSpec>) -> Map<String, Value> {
         "status": if s.admin_state_up { "ACTIVE" } else { "DOWN" },
         "shared": s.shared,
         "mtu": s.mtu,
+        "qos_policy_id": s.qos_policy_id,
         "subnets": [],
         "router:external": false,
         "port_security_enabled": true,

@@ -32,6 +32,7 @@ pub const ATTRS: AttrTable = &[
     ("device_id", Access::Both),
     ("device_owner", Access::Both),
     ("security_groups", Access::Both),
+    ("qos_policy_id", Access::Both),
     ("binding:host_id", Access::Both),
     ("binding:vnic_type", Access::Both),
     ("binding:profile", Access::Both),
@@ -130,6 +131,7 @@ pub fn parse_create(snap: &Snapshot, body: &Map<String, Value>) -> Result<Object
         vnic_type: vnic(body)?.unwrap_or_default(),
         profile: attrs::dict(body, "binding:profile")?.unwrap_or_default(),
         binding: PortBinding::unbound(),
+        qos_policy_id: crate::qos::policy_attr(body)?.flatten(),
         inactive_bindings: Vec::new(),
     };
     Ok(Object { id: Uuid::new_v4(), created_at: now, updated_at: now, spec })
@@ -173,6 +175,9 @@ pub fn apply_update(mut p: Object<PortSpec>, body: &Map<String, Value>) -> Resul
     if let Some(v) = vnic(body)? {
         s.vnic_type = v;
     }
+    if let Some(v) = crate::qos::policy_attr(body)? {
+        s.qos_policy_id = v;
+    }
     if let Some(v) = attrs::dict(body, "binding:profile")? {
         s.profile = v;
     }
@@ -197,6 +202,7 @@ pub fn to_json(snap: &Snapshot, status: &StatusBoard, p: &Object<PortSpec>) -> M
         "device_owner": s.device_owner,
         "fixed_ips": s.fixed_ips,
         "security_groups": s.security_groups,
+        "qos_policy_id": s.qos_policy_id,
         "allowed_address_pairs": [],
         "extra_dhcp_opts": [],
         "port_security_enabled": true,

@@ -11,7 +11,7 @@ use std::net::IpAddr;
 use stitch_model::MacAddr;
 
 use crate::ownership::Owner;
-use crate::rows::ReplicationMode;
+use crate::rows::{AclEntry, ReplicationMode};
 
 /// The `MAC` of the flood-list row for unknown unicast (and BUM traffic).
 pub const UNKNOWN_DST: &str = "unknown-dst";
@@ -38,8 +38,8 @@ pub struct DesiredVtep {
     /// list: remote VTEP tunnel IPs. An empty list means no row (a locator
     /// set cannot be empty).
     pub mcast_remote: BTreeMap<(String, String), BTreeSet<IpAddr>>,
-    /// ACLs: not planned yet (see the crate docs). Kept here so the shape
-    /// of the desired state does not change when they arrive.
+    /// ACLs by key (see [`DesiredAcl`]); the `ACL` row is named
+    /// `<owner>/<key>`.
     pub acls: BTreeMap<String, DesiredAcl>,
 }
 
@@ -131,7 +131,40 @@ impl RemoteMac {
     }
 }
 
-/// Placeholder for ACLs (`ACL` / `ACL_entry` rows and
-/// `Physical_Port.acl_bindings`): planned in a later change.
+/// An ACL Stitch wants: an `ACL` row named `<owner>/<key>` (the key is
+/// the map key in [`DesiredVtep::acls`]; it must not contain `/`), its
+/// `ACL_entry` rows, and the `Physical_Port.acl_bindings` that attach it.
+///
+/// Switch ACLs are stateless and permit what no entry matches; whoever
+/// builds a `DesiredAcl` writes the final deny it wants.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct DesiredAcl {}
+pub struct DesiredAcl {
+    /// The entries (`uuid` and `acle_fault_status` are ignored). Order
+    /// does not matter: `sequence` orders them on the switch. Must not be
+    /// empty (the schema wants at least one).
+    pub entries: Vec<AclEntry>,
+    /// `(Physical_Switch name, Physical_Port name, VLAN)` where it is
+    /// bound (`acl_bindings` key; VLAN 0 means the whole port).
+    pub bindings: BTreeSet<(String, String, u16)>,
+}
+
+impl DesiredAcl {
+    /// An ACL with these entries, bound nowhere yet.
+    pub fn new(entries: impl IntoIterator<Item = AclEntry>) -> Self {
+        DesiredAcl { entries: entries.into_iter().collect(), bindings: BTreeSet::new() }
+    }
+
+    /// Binds it on a port's VLAN, builder style.
+    pub fn bound(mut self, switch: impl Into<String>, port: impl Into<String>, vlan: u16) -> Self {
+        self.bindings.insert((switch.into(), port.into(), vlan));
+        self
+    }
+}
+
+impl DesiredVtep {
+    /// Adds an ACL, builder style.
+    pub fn with_acl(mut self, key: impl Into<String>, acl: DesiredAcl) -> Self {
+        self.acls.insert(key.into(), acl);
+        self
+    }
+}

@@ -31,8 +31,11 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Not yet: ACLs ([`DesiredVtep::acls`] is reported as unsupported by the
-//! plan), `Logical_Router`, ARP sources (decoded, never planned).
+//! ACLs ([`DesiredAcl`]) are planned as `ACL`/`ACL_entry` rows and
+//! `Physical_Port.acl_bindings`; whether a switch enforces them is up to
+//! the switch (the `ovs-vtep` emulator ignores them).
+//!
+//! Not yet: `Logical_Router`, ARP sources (decoded, never planned).
 
 mod apply;
 mod cache;

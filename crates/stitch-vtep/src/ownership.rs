@@ -16,12 +16,17 @@
 //!   switch also deletes the `*_Local` MAC rows that reference it (the
 //!   switch's view of a logical switch that is going away; the server
 //!   would otherwise refuse the delete), as `vtep-ctl del-ls` does;
+//! * an `ACL` is Stitch's when its `acl_name` is `<instance id>/<key>`
+//!   with no `/` in the key (the table has no `other_config`; see
+//!   [`Owner::acl_name`]); its `ACL_entry` rows are Stitch's as long as no
+//!   foreign ACL references them too; in `Physical_Port.acl_bindings`
+//!   Stitch adds and removes only the keys whose ACL is Stitch's;
 //! * `Physical_Locator` and `Physical_Locator_Set` rows are shared and
 //!   never deleted: the server garbage-collects them once unreferenced.
 
 use std::fmt;
 
-use crate::rows::LogicalSwitch;
+use crate::rows::{Acl, LogicalSwitch};
 
 /// The `other_config` key that marks a logical switch as Stitch's.
 pub const OWNER_KEY: &str = "stitch-owner";
@@ -50,6 +55,24 @@ impl Owner {
     pub fn owns(&self, ls: &LogicalSwitch) -> bool {
         ls.other_config.get(OWNER_KEY).is_some_and(|v| *v == self.0)
     }
+
+    /// The `acl_name` of this owner's ACL `key` (`<owner>/<key>`).
+    pub fn acl_name(&self, key: &str) -> String {
+        format!("{}/{key}", self.0)
+    }
+
+    /// The key of one of this owner's ACLs, or `None` if `acl` is not
+    /// this owner's (the part after the last `/` is the key, the part
+    /// before must be exactly this owner's id).
+    pub fn acl_key<'a>(&self, acl: &'a Acl) -> Option<&'a str> {
+        let (owner, key) = acl.acl_name.rsplit_once('/')?;
+        (owner == self.0 && !key.is_empty()).then_some(key)
+    }
+
+    /// True if `acl` is this owner's.
+    pub fn owns_acl(&self, acl: &Acl) -> bool {
+        self.acl_key(acl).is_some()
+    }
 }
 
 impl fmt::Display for Owner {
@@ -75,5 +98,20 @@ mod tests {
         assert!(me.owns(&ls));
         assert!(Owner::new("").is_err());
         assert!(Owner::new("a\nb").is_err());
+    }
+
+    #[test]
+    fn acl_ownership_is_the_name_prefix_of_this_instance_only() {
+        let me = Owner::new("stitch-a").unwrap();
+        let acl = |n: &str| Acl { acl_name: n.into(), ..Default::default() };
+        assert_eq!(me.acl_name("sg1"), "stitch-a/sg1");
+        assert_eq!(me.acl_key(&acl("stitch-a/sg1")), Some("sg1"));
+        assert!(!me.owns_acl(&acl("stitch-b/sg1")));
+        assert!(!me.owns_acl(&acl("x/stitch-a/sg1")), "owner must match exactly");
+        assert!(!me.owns_acl(&acl("stitch-a/")));
+        assert!(!me.owns_acl(&acl("sg1")));
+        let slashy = Owner::new("a/b").unwrap();
+        assert!(slashy.owns_acl(&acl("a/b/k")));
+        assert!(!me.owns_acl(&acl("a/b/k")));
     }
 }

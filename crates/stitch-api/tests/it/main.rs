@@ -4,6 +4,7 @@ mod apply;
 mod crud;
 mod errors;
 mod openapi;
+mod port_profiles;
 
 use std::sync::Arc;
 

@@ -44,6 +44,7 @@ async fn schemas_match_real_objects() {
     let s = api.seed().await;
     api.call(axum::http::Method::PATCH, &format!("/v1/switches/{}", s.switch), Some(json!({"management_ip": "10.1.0.1", "vlan_range": [10, 20], "chassis_mac": "fa:16:3e:00:00:01"}))).await;
     api.call(axum::http::Method::PATCH, &format!("/v1/nodes/{}", s.node), Some(json!({"ports": [{"name": "ens1f0", "mac": "fa:16:3e:00:00:02", "switch_id": s.switch, "switch_port": "swp1"}]}))).await;
+    api.create("port-profiles", json!({"name": "vf-default", "allowed_frames": "tagged_only", "allowed_vlans": [10], "mtu": 9000})).await;
     let doc: Value = serde_json::from_str(&stitch_api::openapi::document_json()).unwrap();
     let schemas = &doc["components"]["schemas"];
     let props = |name: &str| -> Vec<String> {
@@ -59,6 +60,7 @@ async fn schemas_match_real_objects() {
         ("cards", "cards", "CardSpec"),
         ("node-profiles", "node_profiles", "NodeProfileSpec"),
         ("nodes", "nodes", "NodeSpec"),
+        ("port-profiles", "port_profiles", "PortProfileSpec"),
     ] {
         let obj = api.get(&format!("/v1/{kind}")).await.1[key][0].clone();
         let mut real: Vec<String> = obj.as_object().unwrap().keys().filter(|k| !["id", "created_at", "updated_at"].contains(&k.as_str())).cloned().collect();

@@ -123,6 +123,7 @@ pub fn network(s: &Snapshot, n: u128, ty: NetworkType, seg: Option<u32>, physnet
             segmentation_id: if ty == NetworkType::Vlan { seg } else { None },
             vni: Vni::new(1).unwrap(),
             mtu: 1500,
+            qos_policy_id: None,
         },
     );
     let req = if ty == NetworkType::Vxlan { seg } else { None };
@@ -145,6 +146,7 @@ pub fn port_spec(net: u128, mac: u8, host: &str, vnic: VnicType) -> PortSpec {
         vnic_type: vnic,
         profile: Default::default(),
         binding: Default::default(),
+        qos_policy_id: None,
         inactive_bindings: vec![],
     }
 }

@@ -1,5 +1,6 @@
 //! Engine tests: binding decisions and their invariants, on in-memory snapshots.
 
+mod acl;
 mod bind;
 mod fixture;
 mod migration;

@@ -2,6 +2,9 @@
 //! bindings in the response, bulk atomicity, list semantics and errors.
 
 mod bindings;
+mod qos;
+mod profile;
+mod security;
 mod service;
 
 use std::sync::Arc;

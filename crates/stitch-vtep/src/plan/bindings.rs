@@ -114,7 +114,7 @@ impl Planner<'_> {
     }
 
     /// `switch/port` for notes.
-    fn port_label(&self, port: Uuid) -> String {
+    pub(super) fn port_label(&self, port: Uuid) -> String {
         let p = self.cache.tables().physical_ports.get(&port).map_or("?", |p| p.name.as_str());
         let s = self.cache.switch_of_port(port).map_or("?", |s| s.name.as_str());
         format!("{s}/{p}")

@@ -11,18 +11,22 @@
 //! 3. `insert`s of new `Physical_Locator_Set`s (named-uuid; an existing
 //!    set with exactly the same locators is reused; sets are immutable, so
 //!    a changed flood list is a new set and the old one is left to GC);
+//!    then `insert`s of new `ACL_entry` rows, and `wait` guards, `insert`s
+//!    and `update`s of owned `ACL` rows (see `acls.rs`);
 //! 4. `mutate`s of `Physical_Port.vlan_bindings` (delete then insert of
 //!    specific pairs, so foreign keys on the port survive concurrent
-//!    writers);
+//!    writers); then the same for `Physical_Port.acl_bindings`;
 //! 5. `insert`s and `update`s of remote unicast and multicast MACs;
 //! 6. `delete`s of MAC rows no longer wanted (and of `*_Local` rows of
-//!    logical switches being deleted);
+//!    logical switches being deleted); `delete`s of owned ACLs no longer
+//!    wanted, then of `ACL_entry` rows no surviving ACL references;
 //! 7. `delete`s of logical switches no longer wanted.
 //!
 //! What cannot be done is reported in [`Plan::problems`] and the rest is
 //! still planned: a missing port, a VLAN bound to someone else's logical
 //! switch, a name or VNI taken by a foreign logical switch.
 
+mod acls;
 mod bindings;
 mod logical;
 mod macs;
@@ -130,10 +134,45 @@ pub enum PlanProblem {
         /// The referencing row.
         by: String,
     },
-    /// ACLs are in the desired state but not planned yet.
-    AclsNotSupported {
-        /// How many.
-        count: usize,
+    /// A desired ACL that cannot be planned (bad key, no entry, bad
+    /// direction or action). An existing one is left as it is.
+    InvalidAcl {
+        /// The key in [`DesiredVtep::acls`].
+        key: String,
+        /// Why.
+        reason: String,
+    },
+    /// Two desired ACLs want the same (port, VLAN); the first (by key)
+    /// gets it.
+    AclBindingConflict {
+        /// Physical_Switch name.
+        switch: String,
+        /// Physical_Port name.
+        port: String,
+        /// VLAN.
+        vlan: u16,
+        /// The keys: (the one bound, the one refused).
+        acls: (String, String),
+    },
+    /// The VLAN's `acl_bindings` key on this port points at an ACL that
+    /// is not Stitch's; it is left alone.
+    AclBindingTaken {
+        /// Physical_Switch name.
+        switch: String,
+        /// Physical_Port name.
+        port: String,
+        /// VLAN.
+        vlan: u16,
+        /// The foreign ACL's name.
+        by: String,
+    },
+    /// An owned ACL Stitch wants gone is still referenced by a row Stitch
+    /// does not own (a `Logical_Router`); it is kept.
+    AclInUse {
+        /// `acl_name`.
+        name: String,
+        /// The referencing row.
+        by: String,
     },
 }
 
@@ -170,9 +209,16 @@ impl fmt::Display for PlanProblem {
             PlanProblem::LogicalSwitchInUse { name, by } => {
                 write!(f, "logical switch {name:?} kept: still referenced by {by}")
             }
-            PlanProblem::AclsNotSupported { count } => {
-                write!(f, "{count} ACL(s) desired, but ACLs are not planned yet")
-            }
+            PlanProblem::InvalidAcl { key, reason } => write!(f, "ACL {key:?} not planned: {reason}"),
+            PlanProblem::AclBindingConflict { switch, port, vlan, acls: (a, b) } => write!(
+                f,
+                "ACL {b:?} not bound on {switch}/{port} VLAN {vlan}: ACL {a:?} is bound there"
+            ),
+            PlanProblem::AclBindingTaken { switch, port, vlan, by } => write!(
+                f,
+                "ACL binding for VLAN {vlan} on {switch}/{port} is ACL {by:?}, not managed by Stitch"
+            ),
+            PlanProblem::AclInUse { name, by } => write!(f, "ACL {name:?} kept: still referenced by {by}"),
         }
     }
 }
@@ -205,13 +251,12 @@ pub fn plan_is_empty(plan: &Plan) -> bool {
 /// Pure: the same inputs give the same plan.
 pub fn plan(desired: &DesiredVtep, observed: &VtepCache) -> Plan {
     let mut p = Planner::new(desired, observed);
-    if !desired.acls.is_empty() {
-        p.problems.push(PlanProblem::AclsNotSupported { count: desired.acls.len() });
-    }
     p.logical_switches();
     p.bindings();
+    p.acls();
     p.ucast_remote();
     p.mcast_remote();
+    p.delete_acls();
     p.delete_logical_switches();
     p.finish()
 }
@@ -222,9 +267,14 @@ enum Phase {
     LogicalSwitches,
     Locators,
     LocatorSets,
+    AclEntries,
+    Acls,
     Bindings,
+    AclBindings,
     Macs,
     DeleteMacs,
+    DeleteAcls,
+    DeleteAclEntries,
     DeleteLogicalSwitches,
 }
 
@@ -240,6 +290,10 @@ pub(crate) struct Planner<'a> {
     ls_delete: BTreeMap<Uuid, String>,
     locator_ref: BTreeMap<IpAddr, Atom>,
     set_ref: BTreeMap<BTreeSet<IpAddr>, Atom>,
+    /// Owned ACLs to delete.
+    acl_delete: BTreeSet<Uuid>,
+    /// (entry, the owned ACL that stops using it): deletion candidates.
+    acl_entry_drop: Vec<(Uuid, Uuid)>,
     names: usize,
 }
 
@@ -254,6 +308,8 @@ impl<'a> Planner<'a> {
             ls_delete: BTreeMap::new(),
             locator_ref: BTreeMap::new(),
             set_ref: BTreeMap::new(),
+            acl_delete: BTreeSet::new(),
+            acl_entry_drop: Vec::new(),
             names: 0,
         }
     }

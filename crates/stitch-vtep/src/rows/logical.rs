@@ -387,7 +387,7 @@ impl VtepRow for Acl {
 }
 
 /// `ACL_entry`: one match/action rule.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct AclEntry {
     /// Row UUID.
     pub uuid: Uuid,
@@ -448,6 +448,13 @@ const ACL_OPT_INTS: [&str; 9] = [
 ];
 
 impl AclEntry {
+    /// What the entry matches and does, without its identity (`uuid`)
+    /// or the switch's fault status: two entries with the same content
+    /// are the same rule.
+    pub fn content(&self) -> AclEntry {
+        AclEntry { uuid: Uuid::nil(), acle_fault_status: BTreeSet::new(), ..self.clone() }
+    }
+
     fn opt_strings(&self) -> [&Option<String>; 7] {
         [
             &self.source_mac,

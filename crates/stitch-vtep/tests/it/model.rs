@@ -8,7 +8,8 @@ use ovsdb::notation::{Atom, Row, Value};
 use ovsdb::ops::Operation;
 use proptest::prelude::*;
 use stitch_model::MacAddr;
-use stitch_vtep::{DesiredLogicalSwitch, DesiredVtep, Owner, Plan, RemoteMac, ReplicationMode, VtepCache};
+use stitch_vtep::rows::AclEntry;
+use stitch_vtep::{DesiredAcl, DesiredLogicalSwitch, DesiredVtep, Owner, Plan, RemoteMac, ReplicationMode, VtepCache};
 
 pub fn owner() -> Owner {
     Owner::new("stitch-test").unwrap()
@@ -29,6 +30,28 @@ pub const MCAST: [&str; 2] = ["unknown-dst", "01:00:5e:00:00:01"];
 /// remote MAC in it behind 10.0.0.9.
 pub const FOREIGN_LS: &str = "other";
 pub const FOREIGN_MAC: &str = "fa:16:3e:00:00:99";
+/// A foreign ACL bound on ps1/p1 VLAN 300.
+pub const FOREIGN_ACL: &str = "foreign-acl";
+pub const ACLS: [&str; 3] = ["a0", "a1", "a2"];
+
+/// A small ACL entry: few variants, so entries are often shared between
+/// two desired states (reuse) and sometimes not (replace).
+fn arb_entry() -> impl Strategy<Value = AclEntry> {
+    let protocol = proptest::option::of(prop_oneof![Just(6i64), Just(17)]);
+    (0i64..3, any::<bool>(), any::<bool>(), protocol, proptest::option::of(0usize..2)).prop_map(
+        |(seq, ingress, permit, protocol, net)| AclEntry {
+            sequence: seq * 10,
+            direction: if ingress { "ingress" } else { "egress" }.into(),
+            action: if permit { "permit" } else { "deny" }.into(),
+            protocol,
+            source_ip: net.map(|n| format!("10.{n}.0.0")),
+            source_mask: net.map(|_| "255.255.0.0".into()),
+            dest_port_min: protocol.map(|_| 22),
+            dest_port_max: protocol.map(|_| 22),
+            ..Default::default()
+        },
+    )
+}
 
 fn ip(i: usize) -> IpAddr {
     IPS[i].parse().unwrap()
@@ -45,7 +68,15 @@ pub fn arb_desired() -> impl Strategy<Value = DesiredVtep> {
         (0..LS.len(), 0..MCAST.len(), proptest::collection::btree_set(0..IPS.len(), 0..4)),
         0..4,
     );
-    (ls, bindings, ucast, mcast).prop_map(|(ls, bindings, ucast, mcast)| {
+    let acls = proptest::collection::btree_map(
+        0..ACLS.len(),
+        (
+            proptest::collection::vec(arb_entry(), 1..4),
+            proptest::collection::btree_set((0..PORTS.len(), 0..VLANS.len()), 0..3),
+        ),
+        0..=ACLS.len(),
+    );
+    (ls, bindings, ucast, mcast, acls).prop_map(|(ls, bindings, ucast, mcast, acls)| {
         let mut d = DesiredVtep::empty(owner());
         for (i, mode) in ls {
             let mut l = DesiredLogicalSwitch::new(1000 + i as i64);
@@ -63,6 +94,13 @@ pub fn arb_desired() -> impl Strategy<Value = DesiredVtep> {
         for (l, m, ips) in mcast {
             d = d.with_mcast_remote(LS[l], MCAST[m], ips.into_iter().map(ip));
         }
+        for (a, (entries, at)) in acls {
+            let mut acl = DesiredAcl::new(entries);
+            for (p, v) in at {
+                acl = acl.bound(PORTS[p].0, PORTS[p].1, VLANS[v]);
+            }
+            d = d.with_acl(ACLS[a], acl);
+        }
         d
     })
 }
@@ -73,10 +111,19 @@ pub fn sim_setup_ops() -> Vec<Operation> {
     let named = |n: &str| Value::named_uuid(n);
     let na = |n: &str| Atom::named_uuid(n);
     vec![
+        Operation::insert_named(
+            "ACL_entry",
+            Row::new().with("sequence", 1i64).with("direction", "egress").with("action", "deny"),
+            "face",
+        ),
+        Operation::insert_named("ACL", Row::new().with("acl_name", FOREIGN_ACL).with("acl_entries", named("face")), "facl"),
         Operation::insert_named("Logical_Switch", Row::new().with("name", FOREIGN_LS).with("tunnel_key", 7i64), "other"),
         Operation::insert_named(
             "Physical_Port",
-            Row::new().with("name", "p1").with("vlan_bindings", Value::map([(300i64, na("other"))])),
+            Row::new()
+                .with("name", "p1")
+                .with("vlan_bindings", Value::map([(300i64, na("other"))]))
+                .with("acl_bindings", Value::map([(300i64, na("facl"))])),
             "p11",
         ),
         Operation::insert_named("Physical_Port", Row::new().with("name", "p2"), "p12"),
@@ -137,6 +184,18 @@ pub fn foreign_view(c: &VtepCache, owner: &Owner) -> BTreeSet<String> {
     for s in t.physical_switches.values() {
         out.insert(format!("switch {} {:?}", s.name, s.tunnel_ips));
     }
+    for a in t.acls.values().filter(|a| !owner.owns_acl(a)) {
+        let entries: BTreeSet<_> = a.acl_entries.iter().map(|e| format!("{:?}", t.acl_entries[e].content())).collect();
+        out.insert(format!("acl {} {entries:?}", a.acl_name));
+    }
+    for p in t.physical_ports.values() {
+        let sw = c.switch_of_port(p.uuid).map_or("?", |s| s.name.as_str());
+        for (v, a) in &p.acl_bindings {
+            if !t.acls.get(a).is_some_and(|a| owner.owns_acl(a)) {
+                out.insert(format!("acl binding {sw}/{} {v} {}", p.name, t.acls[a].acl_name));
+            }
+        }
+    }
     out
 }
 
@@ -151,6 +210,11 @@ pub fn owned_rows(c: &VtepCache, owner: &Owner) -> Vec<String> {
     out.extend(t.mcast_remote.values().filter(|m| owned.contains_key(&m.logical_switch)).map(|m| format!("mcast {}", m.mac)));
     for p in t.physical_ports.values() {
         out.extend(p.vlan_bindings.iter().filter(|(_, l)| owned.contains_key(l)).map(|(v, _)| format!("binding {} {v}", p.name)));
+        let ours = p.acl_bindings.iter().filter(|(_, a)| owner.owns_acl(&t.acls[a]));
+        out.extend(ours.map(|(v, _)| format!("acl binding {} {v}", p.name)));
+    }
+    for a in t.acls.values().filter(|a| owner.owns_acl(a)) {
+        out.push(format!("acl {} ({} entries)", a.acl_name, a.acl_entries.len()));
     }
     out
 }
@@ -228,6 +292,37 @@ pub fn assert_reflects(d: &DesiredVtep, c: &VtepCache, plan: &Plan) {
     }
     let owned_mcast = t.mcast_remote.values().filter(|m| ls_uuid.values().any(|u| *u == m.logical_switch)).count();
     assert_eq!(owned_mcast, want_mcast, "extra flood lists");
+    // ACLs: each desired one exists with exactly its entries; bindings are
+    // there except the foreign VLAN, the missing port, and a (port, VLAN)
+    // an earlier key already took.
+    let mut want_acl_bindings = BTreeSet::new();
+    for (key, da) in &d.acls {
+        let name = owner.acl_name(key);
+        let rows: Vec<_> = t.acls.values().filter(|a| a.acl_name == name).collect();
+        assert_eq!(rows.len(), 1, "ACL {name}");
+        let got: BTreeSet<AclEntry> = rows[0].acl_entries.iter().map(|e| t.acl_entries[e].content()).collect();
+        let want: BTreeSet<AclEntry> = da.entries.iter().map(AclEntry::content).collect();
+        assert_eq!(got, want, "entries of {name}");
+        for (sw, port, v) in &da.bindings {
+            let Some(p) = c.physical_port(sw, port) else { continue };
+            if *v == 300 && (sw.as_str(), port.as_str()) == ("ps1", "p1") {
+                assert_eq!(t.acls[&p.acl_bindings[v]].acl_name, FOREIGN_ACL, "foreign ACL binding taken over");
+                continue;
+            }
+            if !want_acl_bindings.insert((p.uuid, *v)) {
+                continue;
+            }
+            assert_eq!(p.acl_bindings.get(v), Some(&rows[0].uuid), "{sw}/{port} VLAN {v} → ACL {key}");
+        }
+    }
+    assert_eq!(t.acls.values().filter(|a| owner.owns_acl(a)).count(), d.acls.len(), "extra owned ACLs");
+    for p in t.physical_ports.values() {
+        for (v, a) in &p.acl_bindings {
+            if owner.owns_acl(&t.acls[a]) {
+                assert!(want_acl_bindings.contains(&(p.uuid, *v)), "extra ACL binding {} {v}", p.name);
+            }
+        }
+    }
 }
 
 /// Every locator is referenced and there is at most one per tunnel IP;
@@ -245,4 +340,7 @@ pub fn assert_no_garbage(c: &VtepCache) {
     assert_eq!(t.locators.keys().copied().collect::<BTreeSet<_>>(), used, "unreferenced locators");
     let ips: BTreeSet<_> = t.locators.values().map(|l| l.dst_ip.clone()).collect();
     assert_eq!(ips.len(), t.locators.len(), "duplicate locators");
+    // ACL_entry is a root table: an entry no ACL uses is a leak.
+    let used: BTreeSet<_> = t.acls.values().flat_map(|a| a.acl_entries.iter().copied()).collect();
+    assert_eq!(t.acl_entries.keys().copied().collect::<BTreeSet<_>>(), used, "unreferenced ACL entries");
 }

@@ -56,6 +56,13 @@ pub fn real_setup(s: &OvsdbServer) {
     s.vtep_ctl(&["set", "Logical_Switch", "other", "tunnel_key=7"]);
     s.vtep_ctl(&["bind-ls", "ps1", "p1", "300", "other"]);
     s.vtep_ctl(&["add-ucast-remote", "other", "fa:16:3e:00:00:99", "10.0.0.9"]);
+    let p1 = s.port_uuid("ps1", "p1");
+    let acl_name = format!("acl_name={}", crate::model::FOREIGN_ACL);
+    s.vtep_ctl(&[
+        "--", "--id=@e", "create", "ACL_entry", "sequence=1", "direction=egress", "action=deny",
+        "--", "--id=@a", "create", "ACL", &acl_name, "acl_entries=@e",
+        "--", "set", "Physical_Port", &p1, "acl_bindings:300=@a",
+    ]);
 }
 
 async fn run_real(steps: Vec<DesiredVtep>) {

@@ -81,6 +81,18 @@ impl OvsdbServer {
         v
     }
 
+    /// The UUID of a switch's port (port names are unique per switch
+    /// only, so `vtep-ctl` cannot name it in generic commands).
+    pub fn port_uuid(&self, ps: &str, port: &str) -> String {
+        let ports = self.vtep_ctl(&["--bare", "get", "Physical_Switch", ps, "ports"]);
+        ports
+            .split(|c: char| c == ',' || c == '[' || c == ']' || c.is_whitespace())
+            .filter(|u| !u.is_empty())
+            .find(|u| self.vtep_ctl(&["--bare", "get", "Physical_Port", u, "name"]).trim() == port)
+            .unwrap_or_else(|| panic!("no port {port} on {ps}"))
+            .to_owned()
+    }
+
     /// A connected client.
     pub async fn client(&self) -> (Client, ovsdb::Events) {
         let (c, e) = Client::connect(self.remote().parse().expect("remote"), ClientConfig::default()).expect("client");

@@ -1,6 +1,7 @@
 //! End-to-end tests of the real `stitch` binary: the server on a temp dir
 //! and a free port, driven over HTTP and through the CLI (one test binary).
 
+mod acl;
 mod cli;
 mod errors;
 mod fabric;

@@ -168,3 +168,29 @@ async fn openstack_cli_manages_trunks_and_subports() {
     assert_eq!(os(&["network", "trunk", "list"]), json!([]));
     assert!(port(&parent).await["binding:vif_details"].get("trunk_vlans").is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openstack_cli_security_groups_and_qos() {
+    let Some(venv) = venv() else { return };
+    let (_dir, server) = server_with_inventory().await;
+    let url = server.url.clone();
+    let sg = ok_json(&venv, &url, &["security", "group", "create", "web"]);
+    assert_eq!(sg["name"], "web");
+    let rule = ok_json(&venv, &url, &["security", "group", "rule", "create", "--protocol", "tcp", "--dst-port", "22", "--remote-ip", "10.0.0.0/8", "web"]);
+    assert_eq!((rule["port_range_min"].clone(), rule["direction"].clone()), (json!(22), json!("ingress")), "{rule}");
+    let (ok, out) = openstack(&venv, &url, &["security", "group", "rule", "create", "--protocol", "tcp", "--remote-group", "web", "web"]);
+    assert!(!ok && out.contains("not supported by Stitch"), "a rule the switch cannot express is refused: {out}");
+    let rules = ok_json(&venv, &url, &["security", "group", "rule", "list", "web"]);
+    assert_eq!(rules.as_array().unwrap().len(), 3, "two egress defaults and ours: {rules}");
+    ok_json(&venv, &url, &["network", "qos", "policy", "create", "silver"]);
+    ok_json(&venv, &url, &["network", "qos", "rule", "create", "--type", "bandwidth-limit", "--max-kbps", "5000", "--max-burst-kbits", "500", "silver"]);
+    ok_json(&venv, &url, &["network", "create", "net1"]);
+    let port = ok_json(&venv, &url, &["port", "create", "--network", "net1", "--vnic-type", "direct", "--host", "compute1", "--security-group", "web", "--qos-policy", "silver", "vf1"]);
+    assert_eq!(port["binding_vif_details"]["max_kbps"], 5000, "{port}");
+    let (ok, out) = openstack(&venv, &url, &["security", "group", "delete", "web"]);
+    assert!(!ok && out.contains("in use"), "a group in use is refused: {out}");
+    let (ok, out) = openstack(&venv, &url, &["port", "delete", "vf1"]);
+    assert!(ok, "{out}");
+    let (ok, out) = openstack(&venv, &url, &["security", "group", "delete", "web"]);
+    assert!(ok, "{out}");
+}
