@@ -16,6 +16,10 @@ use uuid::Uuid;
 use super::Shared;
 use crate::compile::{Learned, compile_endpoint, contradicting_at, endpoint_key};
 
+/// How long a pass that sent a transaction waits for the monitor update
+/// carrying its rows before planning again anyway.
+const SETTLE: Duration = Duration::from_secs(1);
+
 /// Why a reconcile pass could not finish (it is retried).
 type PassError = String;
 
@@ -85,9 +89,17 @@ pub(crate) async fn run_session(
         // is only remembered for the database it was planned against.
         let mut cache_gen: u64 = 0;
         let mut converged: Option<Converged> = None;
+        // After sending a transaction, the next pass waits for the monitor
+        // to bring its rows (planning from a cache that does not have them
+        // yet would send the same inserts again and trip their guards),
+        // or for this deadline, should no update come.
+        let mut settling: Option<Instant> = None;
 
         loop {
-            if dirty && retry_after.is_none_or(|t| Instant::now() >= t) {
+            if settling.is_some_and(|t| Instant::now() >= t) {
+                settling = None;
+            }
+            if dirty && settling.is_none() && retry_after.is_none_or(|t| Instant::now() >= t) {
                 match pass(&shared, &client, &key, &shared_cache, cache_gen, &mut converged).await {
                     Ok(changed) => {
                         failures = 0;
@@ -95,6 +107,7 @@ pub(crate) async fn run_session(
                         // After a transaction, the monitor brings the new rows
                         // and the next pass confirms convergence.
                         dirty = changed;
+                        settling = changed.then(|| Instant::now() + SETTLE);
                     }
                     Err(e) => {
                         failures += 1;
@@ -106,7 +119,7 @@ pub(crate) async fn run_session(
                     }
                 }
             }
-            let wake = retry_after.filter(|_| dirty).map(tokio::time::Instant::from_std);
+            let wake = settling.or(retry_after).filter(|_| dirty).map(tokio::time::Instant::from_std);
             tokio::select! {
                 _ = stop.changed() => break 'session,
                 ev = events.recv() => {
@@ -119,6 +132,7 @@ pub(crate) async fn run_session(
                             }
                             drop(c);
                             cache_gen += 1;
+                            settling = None;
                             publish_learned(&shared, &key, &shared_cache.read().unwrap_or_else(|e| e.into_inner()));
                             dirty = true;
                         }
@@ -132,6 +146,7 @@ pub(crate) async fn run_session(
                             }
                             drop(c);
                             cache_gen += 1;
+                            settling = None;
                             set_connected(&shared, &key, true);
                             publish_learned(&shared, &key, &shared_cache.read().unwrap_or_else(|e| e.into_inner()));
                             dirty = true;
