@@ -44,6 +44,8 @@ pub(crate) struct Indexes {
     pub vpg_moving: OrdSet<Uuid>,
     /// (VNI, network)
     pub network_vni: OrdSet<(u32, Uuid)>,
+    /// How many ports are bound.
+    pub bound_ports: usize,
 }
 
 fn toggle<T: Ord + Clone>(set: &mut OrdSet<T>, v: T, add: bool) {
@@ -57,6 +59,13 @@ fn toggle<T: Ord + Clone>(set: &mut OrdSet<T>, v: T, add: bool) {
 impl Indexes {
     pub fn port(&mut self, o: &Object<PortSpec>, add: bool) {
         toggle(&mut self.port_mac, (o.spec.network_id, o.spec.mac_address, o.id), add);
+        if o.spec.binding.is_bound() {
+            if add {
+                self.bound_ports += 1;
+            } else {
+                self.bound_ports -= 1;
+            }
+        }
     }
 
     pub fn vpg(&mut self, o: &Object<VpgSpec>, add: bool) {

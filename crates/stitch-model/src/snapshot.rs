@@ -517,6 +517,11 @@ impl Snapshot {
         self.idx.segments_of_network(network).filter_map(|s| self.segments.get(&s))
     }
 
+    /// How many ports are bound (kept on every write: O(1)).
+    pub fn bound_port_count(&self) -> usize {
+        self.idx.bound_ports
+    }
+
     /// Groups with a move in progress (pending or draining ports), ordered by id.
     pub fn vpgs_moving(&self) -> impl Iterator<Item = &Object<VpgSpec>> + '_ {
         self.idx.vpg_moving.iter().filter_map(|g| self.vpgs.get(g))

@@ -6,7 +6,16 @@
 //! all, and what a reader sees has always been made durable first.
 //!
 //! Keys are `/objects/<kind plural>/<uuid>`, values the object's JSON.
+//!
+//! Group commit: writes are planned one at a time (under the writer lock,
+//! each against the state every earlier write left, committed or not), but
+//! concurrent writes share one store transaction and so one fsync. While a
+//! transaction is on its way to disk, the writes that arrive gather into the
+//! next one; each caller is answered only once its own changes are durable.
+//! If a transaction fails, every write in it fails, and so does the batch
+//! gathered on top of it (it was planned against state that never landed).
 
+use std::collections::BTreeSet;
 use std::sync::{Arc, RwLock};
 
 use stitch_model::inventory::{AnyObject, Kind};
@@ -47,8 +56,34 @@ fn key(kind: Kind, id: &uuid::Uuid) -> String {
 pub struct Catalog {
     store: Arc<dyn Store>,
     current: RwLock<Snapshot>,
-    writer: Mutex<()>,
+    writer: Mutex<Gather>,
+    /// Held while a batch is being written: one store transaction at a time.
+    flush: Mutex<()>,
     revision: watch::Sender<u64>,
+}
+
+/// `mod_revision` of an object written by a batch not yet committed: later
+/// than any real revision, so nothing counts it as already applied.
+const PENDING: u64 = u64::MAX;
+
+/// Writes planned but not yet committed.
+#[derive(Default)]
+struct Gather {
+    /// The newest state, with every planned write applied (`None`: the
+    /// committed snapshot is the newest).
+    head: Option<Snapshot>,
+    /// The batch still gathering writes, if any.
+    batch: Option<Batch>,
+    next_id: u64,
+}
+
+type Outcome = Option<Result<Snapshot, StoreError>>;
+
+struct Batch {
+    id: u64,
+    ops: Vec<Op>,
+    puts: BTreeSet<uuid::Uuid>,
+    done: watch::Sender<Outcome>,
 }
 
 impl Catalog {
@@ -70,7 +105,7 @@ impl Catalog {
             snap.load(obj);
         }
         let (tx, _) = watch::channel(rev);
-        Ok(Catalog { store, current: RwLock::new(snap), writer: Mutex::new(()), revision: tx })
+        Ok(Catalog { store, current: RwLock::new(snap), writer: Mutex::new(Gather::default()), flush: Mutex::new(()), revision: tx })
     }
 
     /// The latest committed snapshot (O(1) clone).
@@ -121,30 +156,94 @@ impl Catalog {
         plan: impl FnOnce(&Snapshot) -> Result<Vec<Change>, E>,
         ctx: &mut (dyn Context + Send),
     ) -> Result<(Snapshot, Vec<Change>), UpdateError<E>> {
-        let _w = self.writer.lock().await;
-        let base = self.snapshot();
-        let changes = plan(&base).map_err(UpdateError::Refused)?;
-        let (mut next, effective) =
-            base.apply(changes, ctx).map_err(|e| UpdateError::Catalog(CatalogError::Model(e)))?;
-        let ops: Vec<Op> = effective
-            .iter()
-            .map(|c| match c {
-                Change::Put(o) => Op::Put {
-                    key: key(o.kind(), &o.id()),
-                    value: serde_json::to_vec(&o.to_json()).unwrap_or_default(),
-                },
-                Change::Delete(k, id) => Op::Delete { key: key(*k, id) },
-            })
-            .collect();
-        let res = self.store.txn(Vec::new(), ops).await.map_err(|e| UpdateError::Catalog(e.into()))?;
-        next.revision = res.revision;
-        for c in &effective {
-            if let Change::Put(o) = c {
-                next.mod_revisions.insert(o.id(), res.revision);
+        let (mut done, lead, id, effective) = {
+            let mut g = self.writer.lock().await;
+            let base = g.head.clone().unwrap_or_else(|| self.snapshot());
+            let changes = plan(&base).map_err(UpdateError::Refused)?;
+            let (mut next, effective) =
+                base.apply(changes, ctx).map_err(|e| UpdateError::Catalog(CatalogError::Model(e)))?;
+            let lead = g.batch.is_none();
+            if lead {
+                g.next_id += 1;
+                let (done, _) = watch::channel(None);
+                g.batch = Some(Batch { id: g.next_id, ops: Vec::new(), puts: BTreeSet::new(), done });
+            }
+            let b = g.batch.as_mut().expect("a batch is gathering");
+            for c in &effective {
+                b.ops.push(match c {
+                    Change::Put(o) => {
+                        next.mod_revisions.insert(o.id(), PENDING);
+                        b.puts.insert(o.id());
+                        Op::Put { key: key(o.kind(), &o.id()), value: serde_json::to_vec(&o.to_json()).unwrap_or_default() }
+                    }
+                    Change::Delete(k, id) => Op::Delete { key: key(*k, id) },
+                });
+            }
+            let done = b.done.subscribe();
+            let id = b.id;
+            g.head = Some(next);
+            (done, lead, id, effective)
+        };
+        if lead {
+            self.flush_batch(id).await;
+        }
+        let outcome = done.wait_for(Option::is_some).await.map(|o| o.clone()).ok().flatten();
+        match outcome {
+            Some(Ok(snap)) => Ok((snap, effective)),
+            Some(Err(e)) => Err(UpdateError::Catalog(e.into())),
+            None => Err(UpdateError::Catalog(StoreError::Closed.into())),
+        }
+    }
+
+    /// Write batch `id` (when it is still the one gathering) in one store
+    /// transaction, publish the snapshot it produces, and answer its writers.
+    async fn flush_batch(&self, id: u64) {
+        let _f = self.flush.lock().await;
+        let (batch, head) = {
+            let mut g = self.writer.lock().await;
+            match g.batch.take_if(|b| b.id == id) {
+                // Poisoned meanwhile (the batch under it failed): answered.
+                None => return,
+                Some(b) => (b, g.head.clone().expect("a gathered batch has a head")),
+            }
+        };
+        let res = self.store.txn(Vec::new(), batch.ops).await;
+        let mut g = self.writer.lock().await;
+        match res {
+            Ok(res) => {
+                let mut next = head;
+                next.revision = res.revision;
+                for p in &batch.puts {
+                    next.mod_revisions.insert(*p, res.revision);
+                }
+                // The state planned on top of this batch now has its
+                // revision too, except for objects written again since.
+                let Gather { head: newest, batch: gathering, .. } = &mut *g;
+                if let Some(h) = newest.as_mut() {
+                    let again = gathering.as_ref().map(|b| &b.puts);
+                    for p in batch.puts.iter().filter(|p| again.is_none_or(|a| !a.contains(p))) {
+                        h.mod_revisions.insert(*p, res.revision);
+                    }
+                    h.revision = res.revision;
+                }
+                if g.batch.is_none() {
+                    g.head = None; // the committed snapshot is the newest again
+                }
+                *self.current.write().unwrap_or_else(|e| e.into_inner()) = next.clone();
+                drop(g);
+                self.revision.send_replace(res.revision);
+                batch.done.send_replace(Some(Ok(next)));
+            }
+            Err(e) => {
+                g.head = None;
+                if let Some(b) = g.batch.take() {
+                    b.done.send_replace(Some(Err(StoreError::Backend(format!(
+                        "an earlier write of the same group commit failed: {e}"
+                    )))));
+                }
+                drop(g);
+                batch.done.send_replace(Some(Err(e)));
             }
         }
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = next.clone();
-        self.revision.send_replace(res.revision);
-        Ok((next, effective))
     }
 }

@@ -16,6 +16,10 @@ use uuid::Uuid;
 use super::Shared;
 use crate::compile::{Learned, compile_endpoint, contradicting_at, endpoint_key};
 
+/// How long a pass that sent a transaction waits for the monitor update
+/// carrying its rows before planning again anyway.
+const SETTLE: Duration = Duration::from_secs(1);
+
 /// Why a reconcile pass could not finish (it is retried).
 type PassError = String;
 
@@ -82,16 +86,29 @@ pub(crate) async fn run_session(
         set_connected(&shared, &key, true);
         publish_learned(&shared, &key, &shared_cache.read().unwrap_or_else(|e| e.into_inner()));
         let mut dirty = true;
+        // Bumped whenever the monitor changes the cache: a converged pass
+        // is only remembered for the database it was planned against.
+        let mut cache_gen: u64 = 0;
+        let mut converged: Option<Converged> = None;
+        // After sending a transaction, the next pass waits for the monitor
+        // to bring its rows (planning from a cache that does not have them
+        // yet would send the same inserts again and trip their guards),
+        // or for this deadline, should no update come.
+        let mut settling: Option<Instant> = None;
 
         loop {
-            if dirty && retry_after.is_none_or(|t| Instant::now() >= t) {
-                match pass(&shared, &client, &key, &shared_cache, &mut stale).await {
+            if settling.is_some_and(|t| Instant::now() >= t) {
+                settling = None;
+            }
+            if dirty && settling.is_none() && retry_after.is_none_or(|t| Instant::now() >= t) {
+                match pass(&shared, &client, &key, &shared_cache, cache_gen, &mut converged, &mut stale).await {
                     Ok(changed) => {
                         failures = 0;
                         retry_after = None;
                         // After a transaction, the monitor brings the new rows
                         // and the next pass confirms convergence.
                         dirty = changed;
+                        settling = changed.then(|| Instant::now() + SETTLE);
                     }
                     Err(e) => {
                         failures += 1;
@@ -103,7 +120,7 @@ pub(crate) async fn run_session(
                     }
                 }
             }
-            let wake = retry_after.filter(|_| dirty).map(tokio::time::Instant::from_std);
+            let wake = settling.or(retry_after).filter(|_| dirty).map(tokio::time::Instant::from_std);
             tokio::select! {
                 _ = stop.changed() => break 'session,
                 ev = events.recv() => {
@@ -115,6 +132,8 @@ pub(crate) async fn run_session(
                                 tracing::warn!(endpoint = %key, error = %e, "monitor update not applied");
                             }
                             drop(c);
+                            cache_gen += 1;
+                            settling = None;
                             publish_learned(&shared, &key, &shared_cache.read().unwrap_or_else(|e| e.into_inner()));
                             dirty = true;
                         }
@@ -127,6 +146,8 @@ pub(crate) async fn run_session(
                                 tracing::warn!(endpoint = %key, error = %e, "monitor resync not applied");
                             }
                             drop(c);
+                            cache_gen += 1;
+                            settling = None;
                             set_connected(&shared, &key, true);
                             publish_learned(&shared, &key, &shared_cache.read().unwrap_or_else(|e| e.into_inner()));
                             dirty = true;
@@ -135,7 +156,7 @@ pub(crate) async fn run_session(
                             tracing::info!(endpoint = %key, %error, "switch disconnected");
                             set_connected(&shared, &key, false);
                         }
-                        Event::Connected { .. } => dirty = true,
+                        Event::Connected { .. } => { converged = None; dirty = true }
                         Event::MonitorLost { error, .. } => {
                             set_error(&shared, &key, format!("monitor lost: {error}"));
                             continue 'session;
@@ -150,7 +171,8 @@ pub(crate) async fn run_session(
                     dirty = true;
                 }
                 r = learned_rx.changed() => { if r.is_err() { break 'session } dirty = true; }
-                _ = timer.tick() => dirty = true,
+                // The periodic resync always plans from scratch.
+                _ = timer.tick() => { converged = None; dirty = true }
                 _ = sleep_until(wake) => {}
             }
         }
@@ -242,11 +264,37 @@ pub(crate) struct Planned {
     pub discovered: Vec<(Uuid, String)>,
 }
 
+/// The last pass that found nothing to send: what it compiled, against
+/// which generation of the cache, and the problems its plan reported.
+/// `plan` is pure, so the same desired state against the same cache plans
+/// the same (empty) transaction: a pass that finds both unchanged skips
+/// planning. Compiling still runs on every pass (it is proportional to the
+/// endpoint's own content), so whatever `compile_endpoint` reads is covered.
+pub(crate) struct Converged {
+    desired: stitch_vtep::DesiredVtep,
+    cache_gen: u64,
+    problems: Vec<stitch_vtep::PlanProblem>,
+}
+
 /// Compile, check each switch's identity (it must report its
 /// `Physical_Switch` with our tunnel IP; a switch that does not gets no
 /// bindings), and plan. Shared by the reconcile pass and the dry run, so a
 /// dry run shows exactly what the next pass sends.
 pub(crate) fn planned(snap: &Snapshot, learned: &Learned, owner: &stitch_vtep::Owner, key: &str, c: &VtepCache) -> Planned {
+    planned_since(snap, learned, owner, key, c, None).0
+}
+
+/// [`planned`], reusing `last` when it was planned from the same desired
+/// state against the same cache generation `gen`. Also returns the desired
+/// state, for the caller to remember.
+fn planned_since(
+    snap: &Snapshot,
+    learned: &Learned,
+    owner: &stitch_vtep::Owner,
+    key: &str,
+    c: &VtepCache,
+    last: Option<(&Converged, u64)>,
+) -> (Planned, stitch_vtep::DesiredVtep) {
     let mut desired = compile_endpoint(snap, learned, owner, key);
     let mut errors = BTreeMap::new();
     let mut faults = BTreeMap::new();
@@ -276,7 +324,14 @@ pub(crate) fn planned(snap: &Snapshot, learned: &Learned, owner: &stitch_vtep::O
     let bad: BTreeSet<String> =
         errors.keys().filter_map(|id| snap.switches.get(id)).map(|s| s.spec.name.clone()).collect();
     desired.port_bindings.retain(|(sw, _), _| !bad.contains(sw));
-    Planned { plan: plan(&desired, c), errors, faults, discovered }
+    let the_plan = match last {
+        Some((conv, cache_gen)) if conv.cache_gen == cache_gen && conv.desired == desired => {
+            metrics::counter!("stitch_reconcile_plans_skipped_total", "endpoint" => key.to_string()).increment(1);
+            stitch_vtep::Plan { problems: conv.problems.clone(), ..Default::default() }
+        }
+        _ => plan(&desired, c),
+    };
+    (Planned { plan: the_plan, errors, faults, discovered }, desired)
 }
 
 /// One reconcile pass. Returns whether a transaction was sent.
@@ -285,16 +340,20 @@ async fn pass(
     client: &Client,
     key: &str,
     cache: &Arc<RwLock<VtepCache>>,
+    cache_gen: u64,
+    converged: &mut Option<Converged>,
     stale: &mut BTreeSet<(String, MacAddr)>,
 ) -> Result<bool, PassError> {
     let started = Instant::now();
     let snap = shared.catalog.snapshot();
     let learned: Learned = shared.learned.read().unwrap_or_else(|e| e.into_inner()).clone();
     let locals: Vec<_> = snap.switches.iter().filter(|s| endpoint_key(s) == key).cloned().collect();
-    let Planned { plan: the_plan, errors, mut faults, discovered } = {
+    let (Planned { plan: the_plan, errors, mut faults, discovered }, desired) = {
         let c = cache.read().unwrap_or_else(|e| e.into_inner());
-        planned(&snap, &learned, &shared.config.owner, key, &c)
+        planned_since(&snap, &learned, &shared.config.owner, key, &c, converged.as_ref().map(|v| (v, cache_gen)))
     };
+    // Remember a converged pass; anything else plans afresh next time.
+    *converged = the_plan.ops.is_empty().then(|| Converged { desired, cache_gen, problems: the_plan.problems.clone() });
     // Learned MACs this switch holds that contradict a binding (the MAC
     // lives elsewhere now, e.g. after a migration): the switch ages its
     // `Ucast_Macs_Local` itself, Stitch only refuses to spread them.

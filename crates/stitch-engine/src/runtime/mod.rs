@@ -164,7 +164,7 @@ async fn supervise(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
             tracing::info!(endpoint = %k, "started reconciler");
             running.insert(k, Running { target, stop: tx, task });
         }
-        let bound = snap.ports.iter().filter(|p| p.spec.binding.is_bound()).count();
+        let bound = snap.bound_port_count();
         metrics::gauge!("stitch_bound_ports").set(bound as f64);
         metrics::gauge!("stitch_virtual_port_groups").set(snap.vpgs.len() as f64);
         tokio::select! {

@@ -14,7 +14,7 @@ const PORTS: [&str; 3] = ["p1", "p2", "p3"];
 
 #[derive(Clone, Debug)]
 enum Op {
-    Port { n: u8, net: u8, mac: u8 },
+    Port { n: u8, net: u8, mac: u8, bound: bool },
     Vpg { n: u8, switch: u8, net: u8, ports: Vec<u8>, draining: Vec<u8>, sps: Vec<u8>, vlan: u16 },
     Trunk { n: u8, parent: u8, subs: Vec<u8> },
     Segment { n: u8, net: u8 },
@@ -25,7 +25,7 @@ enum Op {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        (0..8u8, 0..3u8, 0..3u8).prop_map(|(n, net, mac)| Op::Port { n, net, mac }),
+        (0..8u8, 0..3u8, 0..3u8, any::<bool>()).prop_map(|(n, net, mac, bound)| Op::Port { n, net, mac, bound }),
         (0..8u8, 0..3u8, 0..3u8, prop::collection::vec(0..8u8, 0..3), prop::collection::vec(0..8u8, 0..2), prop::collection::vec(0..3u8, 1..3), 0..4u16)
             .prop_map(|(n, switch, net, ports, draining, sps, vlan)| Op::Vpg { n, switch, net, ports, draining, sps, vlan }),
         (0..3u8, 0..8u8, prop::collection::vec(0..8u8, 0..3)).prop_map(|(n, parent, subs)| Op::Trunk { n, parent, subs }),
@@ -49,8 +49,9 @@ fn mac(n: u8) -> MacAddr { MacAddr([0xfa, 0x16, 0x3e, 0, 0, n]) }
 fn step(s: &mut Snapshot, op: Op) {
     let o = |n: u128, v: serde_json::Value| (n, v);
     match op {
-        Op::Port { n, net, mac: m } => {
-            let (i, v) = o(port_id(n).as_u128(), json!({"network_id": net_id(net), "mac_address": mac(m).to_string()}));
+        Op::Port { n, net, mac: m, bound } => {
+            let vif = if bound { "hw_veb" } else { "unbound" };
+            let (i, v) = o(port_id(n).as_u128(), json!({"network_id": net_id(net), "mac_address": mac(m).to_string(), "binding": {"vif_type": vif}}));
             s.load(AnyObject::Port(obj(i, serde_json::from_value(v).unwrap())));
         }
         Op::Vpg { n, switch, net, mut ports, mut draining, sps, vlan } => {
@@ -159,6 +160,7 @@ fn check(s: &Snapshot) {
         let naive = s.trunks.iter().find(|t| t.spec.port_id == p).map(|t| t.id);
         assert_eq!(s.trunk_with_parent(p).map(|t| t.id), naive, "trunk_with_parent");
     }
+    assert_eq!(s.bound_port_count(), s.ports.iter().filter(|p| p.spec.binding.is_bound()).count(), "bound_port_count");
     assert_eq!(ids(s.vpgs_moving()), ids(s.vpgs.iter().filter(|g| !g.spec.draining.is_empty() || !g.spec.pending.is_empty())), "vpgs_moving");
     let mut naive: Vec<(u32, Uuid)> = s.networks.iter().map(|n| (n.spec.vni.get(), n.id)).collect();
     naive.sort();

@@ -87,3 +87,111 @@ async fn failed_request_writes_nothing_and_reload_matches() {
     assert_eq!(s3.node_by_host("ironic-1").unwrap().id, node.id);
     assert_eq!(s3.len(Kind::SwitchPort), 1);
 }
+
+/// A store whose transactions take a while (a slow disk) and can be made to
+/// fail; counts the transactions it was asked for.
+struct SlowStore {
+    inner: stitch_store::MemStore,
+    txns: std::sync::atomic::AtomicUsize,
+    fail_next: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl Store for SlowStore {
+    async fn revision(&self) -> Result<u64, stitch_store::StoreError> {
+        self.inner.revision().await
+    }
+    async fn get(&self, key: &str) -> Result<Option<stitch_store::KeyValue>, stitch_store::StoreError> {
+        self.inner.get(key).await
+    }
+    async fn range(&self, prefix: &str) -> Result<(Vec<stitch_store::KeyValue>, u64), stitch_store::StoreError> {
+        self.inner.range(prefix).await
+    }
+    async fn txn(&self, compares: Vec<stitch_store::Compare>, ops: Vec<stitch_store::Op>) -> Result<stitch_store::TxnResult, stitch_store::StoreError> {
+        self.txns.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        if self.fail_next.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            return Err(stitch_store::StoreError::Backend("disk full".into()));
+        }
+        self.inner.txn(compares, ops).await
+    }
+    async fn watch(&self, prefix: &str, after: u64) -> Result<stitch_store::WatchStream, stitch_store::StoreError> {
+        self.inner.watch(prefix, after).await
+    }
+    async fn compact(&self, revision: u64) -> Result<(), stitch_store::StoreError> {
+        self.inner.compact(revision).await
+    }
+}
+
+fn slow() -> Arc<SlowStore> {
+    Arc::new(SlowStore { inner: stitch_store::MemStore::new(), txns: Default::default(), fail_next: Default::default() })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writes_share_a_transaction_and_each_sees_its_own_changes() {
+    let store = slow();
+    let cat = Arc::new(Catalog::open(store.clone()).await.unwrap());
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let cat = cat.clone();
+            tokio::spawn(async move {
+                let f = fabric(&format!("f{i}"));
+                let (snap, eff) = cat.apply(vec![Change::Put(AnyObject::Fabric(f.clone()))]).await.unwrap();
+                // Answered once durable: the snapshot holds the write, at its revision.
+                assert_eq!(eff.len(), 1);
+                assert!(snap.fabrics.get(&f.id).is_some());
+                assert_eq!(snap.mod_revision(&f.id), snap.revision);
+                f.id
+            })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for t in tasks {
+        ids.push(t.await.unwrap());
+    }
+    let txns = store.txns.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(txns < 20, "20 concurrent writes took {txns} transactions: none was shared");
+    let snap = cat.snapshot();
+    assert_eq!(snap.revision, store.revision().await.unwrap());
+    assert_eq!(snap.revision as usize, txns);
+    for id in &ids {
+        assert!(snap.fabrics.get(id).is_some());
+        assert!(snap.mod_revision(id) >= 1 && snap.mod_revision(id) <= snap.revision);
+    }
+    // What was acknowledged is what a reload finds.
+    let again = Catalog::open(store.clone()).await.unwrap().snapshot();
+    assert_eq!(again.fabrics.len(), 20);
+    for id in &ids {
+        assert_eq!(again.mod_revision(id), snap.mod_revision(id));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_group_commit_fails_its_writes_and_those_planned_on_it() {
+    let store = slow();
+    let cat = Arc::new(Catalog::open(store.clone()).await.unwrap());
+    store.fail_next.store(true, std::sync::atomic::Ordering::SeqCst);
+    let first = fabric("first");
+    let cat1 = cat.clone();
+    let f1 = first.clone();
+    let t1 = tokio::spawn(async move { cat1.apply(vec![Change::Put(AnyObject::Fabric(f1))]).await });
+    // While the failing transaction is on its way, a switch of that fabric
+    // is planned on top of it.
+    while store.txns.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    let sw = switch("leaf1", first.id);
+    let r2 = cat.apply(vec![Change::Put(AnyObject::Switch(sw.clone()))]).await;
+    let r1 = t1.await.unwrap();
+    assert!(matches!(r1, Err(CatalogError::Store(_))), "{r1:?}");
+    assert!(matches!(r2, Err(CatalogError::Store(_))), "{r2:?}");
+    let snap = cat.snapshot();
+    assert!(snap.fabrics.get(&first.id).is_none() && snap.switches.get(&sw.id).is_none());
+    assert_eq!(store.revision().await.unwrap(), 0);
+    // The catalog keeps working, from the committed state.
+    let later = fabric("later");
+    let (snap, _) = cat.apply(vec![Change::Put(AnyObject::Fabric(later.clone()))]).await.unwrap();
+    assert!(snap.fabrics.get(&later.id).is_some() && snap.fabrics.get(&first.id).is_none());
+    let err = cat.apply(vec![Change::Put(AnyObject::Switch(switch("leaf2", first.id)))]).await.unwrap_err();
+    assert!(matches!(err, CatalogError::Model(ModelError::MissingReference { .. })), "{err:?}");
+}
