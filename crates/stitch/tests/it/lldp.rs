@@ -50,8 +50,8 @@ struct Cable {
 }
 
 impl Cable {
-    fn new(dir: &Path) -> Cable {
-        let tag = std::process::id() % 100_000;
+    fn new(dir: &Path, attempt: u32) -> Cable {
+        let tag = std::process::id() % 10_000 * 10 + attempt;
         let (srv, sw) = (format!("sll{tag}-srv"), format!("sll{tag}-sw"));
         let mut c = Cable { srv: srv.clone(), sw: sw.clone(), dir: dir.to_path_buf(), daemons: Vec::new() };
         run(&["ip", "netns", "add", &srv]);
@@ -62,12 +62,10 @@ impl Cable {
         run(&["ip", "link", "set", &b, "netns", &sw]);
         run(&["ip", "-n", &srv, "link", "set", &a, "name", "ens1f0"]);
         run(&["ip", "-n", &sw, "link", "set", &b, "name", "swp7"]);
-        for (ns, nic) in [(&srv, "ens1f0"), (&sw, "swp7")] {
-            run(&["ip", "-n", ns, "link", "set", nic, "up"]);
-            run(&["ip", "-n", ns, "link", "set", "lo", "up"]);
-        }
         // lldpd drops privileges: its socket's directory must be reachable.
         std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        // Both daemons are configured while the cable is down, so no frame
+        // ever goes out under a default identity (a neighbor would keep it).
         for (ns, nic, name) in [(&sw, "swp7", "leaf1"), (&srv, "ens1f0", "n1")] {
             let sock = dir.join(format!("{name}.sock"));
             let log = std::fs::File::create(dir.join(format!("{name}.log"))).unwrap();
@@ -85,6 +83,10 @@ impl Cable {
             if name == "leaf1" {
                 c.lldpcli_until_ok(ns, &sock, &["configure", "lldp", "portidsubtype", "ifname"]);
             }
+        }
+        for (ns, nic) in [(&srv, "ens1f0"), (&sw, "swp7")] {
+            run(&["ip", "-n", ns, "link", "set", "lo", "up"]);
+            run(&["ip", "-n", ns, "link", "set", nic, "up"]);
         }
         c
     }
@@ -107,6 +109,37 @@ impl Cable {
     }
 
     /// What the server's lldpd reports once it has heard the switch.
+    /// A cable whose two daemons see each other. lldpd started in a fresh
+    /// namespace sometimes never notices its link or its neighbor (seen
+    /// here in about one start of four, with either side stuck at zero
+    /// frames received or sent); such a cable is torn down and laid again.
+    fn laid(dir: &Path) -> Cable {
+        for attempt in 0..5 {
+            let c = Cable::new(dir, attempt);
+            if c.wait_neighbor(Duration::from_secs(12)) {
+                return c;
+            }
+            eprintln!("lldpd did not see its neighbor on cable {attempt}; laying it again");
+        }
+        panic!("lldpd never saw its neighbor on five fresh cables");
+    }
+
+    fn wait_neighbor(&self, within: Duration) -> bool {
+        let sock = self.dir.join("n1.sock");
+        let t = Instant::now();
+        while t.elapsed() < within {
+            let out = self.lldpcli(&self.srv, &sock, &["-f", "json", "show", "neighbors", "details"]);
+            let text = String::from_utf8_lossy(&out.stdout);
+            if text.contains("leaf1") && text.contains("swp7") {
+                return true;
+            }
+            let _ = self.lldpcli(&self.sw, &self.dir.join("leaf1.sock"), &["update"]);
+            let _ = self.lldpcli(&self.srv, &sock, &["update"]);
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        false
+    }
+
     fn neighbors(&self, format: &str) -> Vec<u8> {
         let sock = self.dir.join("n1.sock");
         let t = Instant::now();
@@ -116,8 +149,24 @@ impl Cable {
             if text.contains("leaf1") && text.contains("swp7") {
                 return out.stdout;
             }
-            assert!(t.elapsed() < stitch_testkit::PATIENCE, "lldpd never saw the switch: {text}");
-            std::thread::sleep(Duration::from_millis(200));
+            // Have both daemons look at their interfaces again and send now
+            // (lldpd in a fresh namespace may miss the link coming up).
+            let _ = self.lldpcli(&self.sw, &self.dir.join("leaf1.sock"), &["update"]);
+            let _ = self.lldpcli(&self.srv, &sock, &["update"]);
+            if t.elapsed() > stitch_testkit::PATIENCE {
+                let log = |n: &str| std::fs::read_to_string(self.dir.join(format!("{n}.log"))).unwrap_or_default();
+                let mut stats = self.lldpcli(&self.srv, &sock, &["show", "statistics"]);
+                stats.stdout.extend(self.lldpcli(&self.sw, &self.dir.join("leaf1.sock"), &["show", "statistics"]).stdout);
+                stats.stdout.extend(Command::new("ip").args(["-n", &self.srv, "-s", "link"]).output().unwrap().stdout);
+                stats.stdout.extend(Command::new("ip").args(["-n", &self.sw, "-s", "link"]).output().unwrap().stdout);
+                panic!(
+                    "lldpd never saw the switch: {text}\nstatistics: {}\n--- leaf1.log\n{}\n--- n1.log\n{}",
+                    String::from_utf8_lossy(&stats.stdout),
+                    log("leaf1"),
+                    log("n1")
+                );
+            }
+            std::thread::sleep(Duration::from_millis(500));
         }
     }
 
@@ -125,7 +174,8 @@ impl Cable {
     fn capture_frame(&self) -> Vec<u8> {
         let pcap = self.dir.join("frame.pcap");
         let out = Command::new("timeout")
-            .args(["20", "ip", "netns", "exec", &self.srv, "tcpdump", "-c", "1", "-i", "ens1f0", "-w"])
+            // Incoming only: the server's own lldpd sends on this NIC too.
+            .args(["20", "ip", "netns", "exec", &self.srv, "tcpdump", "-Q", "in", "-c", "1", "-i", "ens1f0", "-w"])
             .arg(&pcap)
             .args(["ether", "proto", "0x88cc"])
             .output()
@@ -156,7 +206,7 @@ async fn lldp_from_real_lldpd_checks_and_records_cabling() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let cable = Cable::new(dir.path());
+    let cable = Cable::laid(dir.path());
     let server = Server::start(dir.path());
     server
         .post(
