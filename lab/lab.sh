@@ -8,8 +8,13 @@
 #   lab.sh status                  processes, namespaces, switch rows, VF tags
 #   lab.sh vf VM SERVER VLAN       plug VM's VF into SERVER's NIC, tagged VLAN (moves it
 #                                  if it sits on another server: that is a migration)
+#   lab.sh vf VM SERVER trunk V,V  plug it in guest-tagging mode, allowing those VLANs
+#                                  (binding:vif_details.trunk_vlans of a trunk parent)
 #   lab.sh vf VM none              unplug VM's VF
-#   lab.sh ping FROM_VM TO_VM [N]  N pings (default 3) from one VM to another's IP
+#   lab.sh subif HOST VLAN MAC IP  give a VM (or the legacy host) a VLAN sub-interface
+#                                  eth0.VLAN with that MAC and IP; `subif HOST VLAN none` removes it
+#   lab.sh ping FROM TO [N]        N pings (default 3); FROM a VM, `legacy`, or HOST/eth0.VLAN
+#                                  (ping -I); TO a VM, `legacy` or an IP
 #   lab.sh tcp FROM_VM TO_VM       fetch 1 MiB over HTTP/TCP from TO_VM (full-size frames, checksums)
 #   lab.sh exec NAME CMD...        run CMD inside a lab namespace (leaf1, srv1, vm1, ...)
 #   lab.sh vtep-ctl LEAF ARGS...   read a leaf's hardware_vtep DB (for inspection)
@@ -40,8 +45,16 @@ declare -A LEAF_TIP=([leaf1]=10.99.0.1 [leaf2]=10.99.0.2)
 declare -A CABLE=([srv1]="leaf1 p1" [srv2]="leaf2 p1")
 # VM -> the server it starts on.  All VMs share one IP subnet on purpose, so
 # isolation between networks is proven at layer 2, not by routing.
-VMS=(vm1 vm2 vm3 vm4 vm5 vm6)
-declare -A VM_HOME=([vm1]=srv1 [vm2]=srv2 [vm3]=srv1 [vm4]=srv2 [vm5]=srv2 [vm6]=srv1)
+VMS=(vm1 vm2 vm3 vm4 vm5 vm6 vm7 vm8)
+declare -A VM_HOME=([vm1]=srv1 [vm2]=srv2 [vm3]=srv1 [vm4]=srv2 [vm5]=srv2 [vm6]=srv1 [vm7]=srv1 [vm8]=srv2)
+# The legacy host: a server of an old VLAN domain, on a leaf port that no
+# Stitch node is cabled to, sending frames tagged with the legacy VLAN.
+# Only an L2 gateway connection can join it to an overlay network.
+LEGACY=legacy
+LEGACY_CABLE="leaf2 p2"
+LEGACY_VLAN=300
+LEGACY_MAC=02:5e:00:00:00:09
+LEGACY_IP=10.10.0.9
 LEAVES=(leaf1 leaf2)
 SERVERS=(srv1 srv2)
 NIC_BRIDGE=nic      # the OVS bridge that plays the SR-IOV NIC's embedded switch
@@ -171,6 +184,11 @@ build_leaf() {
         vsctl "$leaf" add-port "$leaf" "$port"
         vtepctl "$leaf" add-port "$leaf" "$port"
     done
+    read -r l port <<<"$LEGACY_CABLE"
+    if [[ $l == "$leaf" ]]; then
+        vsctl "$leaf" add-port "$leaf" "$port"
+        vtepctl "$leaf" add-port "$leaf" "$port"
+    fi
     in_comp "$leaf" "$OVS_PYTHON" "$OVS_VTEP" -vconsole:off --log-file="$d/ovs-vtep.log" \
         --pidfile="$d/ovs-vtep.pid" --detach --no-chdir "$leaf"
     # ovs-vtep creates its BFD bridge once it has set itself up.
@@ -203,16 +221,74 @@ make_vf() {
 
 vm_server() { cat "$LAB_DIR/vms/$1.server" 2>/dev/null || true; }
 
+# ---------------------------------------------------------------- guest VLAN tagging
+# This kernel has no 8021q, so a VLAN sub-interface eth0.V of a VM (or of the
+# legacy host) is an OVS internal port with tag V on a small userspace OVS in
+# the guest's own namespace, whose trunk is eth0: the guest tags, as a trunk
+# VM's OS does. Started on first use; stopped by PID like every lab daemon.
+GUEST_BRIDGE=vlans
+start_guest_tagger() {
+    local g=$1
+    [[ -f $LAB_DIR/$g/ovs-vswitchd.pid ]] && return 0
+    mkdir -p "$LAB_DIR/$g"
+    start_ovsdb "$g" "$VSWITCH_SCHEMA"
+    start_vswitchd "$g"
+    add_netdev_bridge "$g" "$GUEST_BRIDGE"
+    vsctl "$g" add-port "$GUEST_BRIDGE" eth0 -- set Port eth0 vlan_mode=trunk
+    # Several sub-interfaces share the guests' one IP subnet: each answers
+    # ARP only for its own address and replies from its own interface.
+    nsx "$g" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 \
+        net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+}
+
+# subif HOST VLAN MAC IP | subif HOST VLAN none
+cmd_subif() {
+    [[ $# -ge 3 ]] || die "usage: lab.sh subif HOST VLAN MAC IP | lab.sh subif HOST VLAN none"
+    local g=$1 vlan=$2 mac=$3 ip=${4:-} dev=eth0.$2
+    [[ -n ${VM_HOME[$g]:-} || $g == "$LEGACY" ]] || die "unknown host $g"
+    if ! [[ $vlan =~ ^[0-9]+$ ]] || ((vlan < 1 || vlan > 4094)); then die "VLAN must be 1-4094, got '$vlan'"; fi
+    if [[ $mac == none ]]; then
+        nsx "$g" ip rule del table "$vlan" 2>/dev/null || true
+        [[ -S $LAB_DIR/$g/db.sock ]] && vsctl "$g" --if-exists del-port "$GUEST_BRIDGE" "$dev"
+        log "$g: $dev removed"
+        return 0
+    fi
+    [[ $ip =~ ^[0-9.]+$ ]] || die "usage: lab.sh subif HOST VLAN MAC IP"
+    start_guest_tagger "$g"
+    vsctl "$g" --may-exist add-port "$GUEST_BRIDGE" "$dev" -- set Port "$dev" "tag=$vlan" \
+        -- set Interface "$dev" type=internal "mac=\"$mac\""
+    wait_for 10 "$g $dev" nsx "$g" ip link show "$dev"
+    nsx "$g" ip link set "$dev" up
+    no_offload "$g" "$dev"
+    nsx "$g" sh -c "echo 0 > /proc/sys/net/ipv4/conf/$dev/rp_filter"
+    nsx "$g" ip addr replace "$ip/24" dev "$dev"
+    # Replies leave through the interface that owns their source address.
+    nsx "$g" ip route replace 10.10.0.0/24 dev "$dev" src "$ip" table "$vlan"
+    nsx "$g" ip rule del table "$vlan" 2>/dev/null || true
+    nsx "$g" ip rule add from "$ip" table "$vlan"
+    log "$g: $dev (VLAN $vlan) $mac $ip"
+}
+
+# The legacy host: cabled to a leaf port, its only address on eth0.LEGACY_VLAN.
+build_legacy() {
+    local leaf port
+    read -r leaf port <<<"$LEGACY_CABLE"
+    log "legacy host: VLAN $LEGACY_VLAN on $leaf $port (no Stitch node there)"
+    nsx "$LEGACY" ip link set eth0 up
+    no_offload "$LEGACY" eth0
+    cmd_subif "$LEGACY" "$LEGACY_VLAN" "$LEGACY_MAC" "$LEGACY_IP" 2>/dev/null
+}
+
 # ---------------------------------------------------------------- commands
 cmd_up() {
     cmd_check >/dev/null
     cmd_down >/dev/null 2>&1 || true
     local n
-    for n in "${LEAVES[@]}" "${SERVERS[@]}" "${VMS[@]}"; do
+    for n in "${LEAVES[@]}" "${SERVERS[@]}" "${VMS[@]}" "$LEGACY"; do
         ! ns_exists "$(ns "$n")" || die "namespace $(ns "$n") exists: another lab with prefix '$NS_PREFIX' is up (other LAB_DIR?). Stop it with its LAB_DIR, or: LAB_NS_PREFIX=$NS_PREFIX $0 down --force"
     done
     mkdir -p "$LAB_DIR/vms"
-    for n in "${LEAVES[@]}" "${SERVERS[@]}" "${VMS[@]}"; do
+    for n in "${LEAVES[@]}" "${SERVERS[@]}" "${VMS[@]}" "$LEGACY"; do
         ip netns add "$(ns "$n")"
         nsx "$n" ip link set lo up
         ns "$n" >>"$LAB_DIR/namespaces"
@@ -229,6 +305,11 @@ cmd_up() {
         ip link add "$port" netns "$(ns "$leaf")" mtu $UNDERLAY_MTU type veth \
             peer name "$PF" netns "$(ns "$srv")" mtu $UNDERLAY_MTU
     done
+    read -r leaf port <<<"$LEGACY_CABLE"
+    ip link add "$port" netns "$(ns "$leaf")" type veth peer name eth0 netns "$(ns "$LEGACY")"
+    nsx "$LEGACY" ip link set eth0 address "$LEGACY_MAC"
+    nsx "$leaf" ip link set "$port" up
+    no_offload "$leaf" "$port"
     for leaf in "${LEAVES[@]}"; do
         nsx "$leaf" ip link set ul0 up
         no_offload "$leaf" ul0
@@ -245,6 +326,7 @@ cmd_up() {
     for srv in "${SERVERS[@]}"; do build_server "$srv"; done
     local vm
     for vm in "${VMS[@]}"; do make_vf "$vm" "${VM_HOME[$vm]}"; done
+    build_legacy
 
     # Warm the underlay: each leaf resolves the other's tunnel IP once.
     wait_for 20 "underlay ping leaf1 -> leaf2" nsx leaf1 ping -c1 -W1 "${LEAF_TIP[leaf2]}"
@@ -299,7 +381,7 @@ remove_ns() {
 # that another LAB_DIR (or a lost one) left behind.
 cmd_down() {
     local force=${1:-} d n
-    for d in "$LAB_DIR"/leaf* "$LAB_DIR"/srv*; do
+    for d in "$LAB_DIR"/leaf* "$LAB_DIR"/srv* "$LAB_DIR"/vm[0-9]* "$LAB_DIR/$LEGACY"; do
         [[ -d $d ]] || continue
         # Order matters: the emulator first (it would re-create bridges),
         # then the switch, then its database.
@@ -311,16 +393,16 @@ cmd_down() {
         [[ -n $n ]] && remove_ns "$n"
     done < <(cat "$LAB_DIR/namespaces" 2>/dev/null || true)
     if [[ $force == --force ]]; then
-        for n in "${LEAVES[@]}" "${SERVERS[@]}" "${VMS[@]}"; do remove_ns "$(ns "$n")"; done
+        for n in "${LEAVES[@]}" "${SERVERS[@]}" "${VMS[@]}" "$LEGACY"; do remove_ns "$(ns "$n")"; done
     fi
-    for n in "${LEAVES[@]}" "${SERVERS[@]}"; do rm -rf "${LAB_DIR:?}/$n"; done
+    for n in "${LEAVES[@]}" "${SERVERS[@]}" "${VMS[@]}" "$LEGACY"; do rm -rf "${LAB_DIR:?}/$n"; done
     rm -rf "${LAB_DIR:?}/vms" "$LAB_DIR/namespaces"
     log "down"
 }
 
 cmd_vf() {
-    [[ $# -ge 2 ]] || die "usage: lab.sh vf VM SERVER VLAN | lab.sh vf VM none"
-    local vm=$1 srv=$2 vlan=${3:-} cur
+    [[ $# -ge 2 ]] || die "usage: lab.sh vf VM SERVER VLAN | lab.sh vf VM SERVER trunk VLAN,VLAN... | lab.sh vf VM none"
+    local vm=$1 srv=$2 vlan=${3:-} allowed=${4:-} cur v
     [[ -n ${VM_HOME[$vm]:-} ]] || die "unknown VM $vm (have: ${VMS[*]})"
     cur=$(vm_server "$vm")
     [[ -n $cur ]] || die "lab is not up ($LAB_DIR/vms/$vm.server missing)"
@@ -328,7 +410,10 @@ cmd_vf() {
     vsctl "$cur" --if-exists del-port "$NIC_BRIDGE" "$vm"
     [[ $srv == none ]] && { log "$vm: VF unplugged"; return 0; }
     [[ -n ${CABLE[$srv]:-} ]] || die "unknown server $srv (have: ${SERVERS[*]})"
-    if ! [[ $vlan =~ ^[0-9]+$ ]] || ((vlan < 1 || vlan > 4094)); then
+    if [[ $vlan == trunk ]]; then
+        [[ $allowed =~ ^[0-9]+(,[0-9]+)*$ ]] || die "usage: lab.sh vf VM SERVER trunk VLAN,VLAN..."
+        for v in ${allowed//,/ }; do ((v >= 1 && v <= 4094)) || die "VLAN must be 1-4094, got '$v'"; done
+    elif ! [[ $vlan =~ ^[0-9]+$ ]] || ((vlan < 1 || vlan > 4094)); then
         die "VLAN must be 1-4094, got '$vlan'"
     fi
     if [[ $cur != "$srv" ]]; then
@@ -336,13 +421,30 @@ cmd_vf() {
         nsx "$cur" ip link del "$vm"
         make_vf "$vm" "$srv"
     fi
+    if [[ $vlan == trunk ]]; then
+        # Guest tagging (VGT): the VF passes the guest's tags, only these VLANs,
+        # and drops untagged frames.
+        vsctl "$srv" add-port "$NIC_BRIDGE" "$vm" -- set Port "$vm" vlan_mode=trunk "trunks=$allowed"
+        log "$vm: VF on $srv, guest tagging, VLANs $allowed"
+        return 0
+    fi
     vsctl "$srv" add-port "$NIC_BRIDGE" "$vm" -- set Port "$vm" "tag=$vlan" vlan_mode=access
     log "$vm: VF on $srv, VLAN $vlan"
 }
 
+# The IP of a ping target: a VM, the legacy host, or an address as given.
+host_ip() {
+    if [[ $1 == "$LEGACY" ]]; then echo "$LEGACY_IP"
+    elif [[ -n ${VM_HOME[$1]:-} ]]; then vm_ip "$1"
+    elif [[ $1 =~ ^[0-9]+(\.[0-9]+){3}$ ]]; then echo "$1"
+    else die "unknown host $1"; fi
+}
+
 cmd_ping() {
-    [[ $# -ge 2 ]] || die "usage: lab.sh ping FROM_VM TO_VM [COUNT]"
-    nsx "$1" ping -n -c "${3:-3}" -W 1 -i 0.2 "$(vm_ip "$2")"
+    [[ $# -ge 2 ]] || die "usage: lab.sh ping FROM TO [COUNT]"
+    local from=${1%%/*} dev=
+    [[ $1 == */* ]] && dev=${1#*/}
+    nsx "$from" ping -n -c "${3:-3}" -W 1 -i 0.2 ${dev:+-I "$dev"} "$(host_ip "$2")"
 }
 
 # TCP through the userspace datapaths: a bounded HTTP server in TO serves
@@ -386,13 +488,15 @@ cmd_info() {
     for vm in "${VMS[@]}"; do
         echo "vm $vm mac=$(vm_mac "$vm") ip=$(vm_ip "$vm") server=$(vm_server "$vm")"
     done
+    read -r l p <<<"$LEGACY_CABLE"
+    echo "legacy $LEGACY mac=$LEGACY_MAC ip=$LEGACY_IP vlan=$LEGACY_VLAN switch=$l switch_port=$p"
 }
 
 cmd_status() {
     local d c f pid
-    for c in "${LEAVES[@]}" "${SERVERS[@]}"; do
+    for c in "${LEAVES[@]}" "${SERVERS[@]}" "${VMS[@]}" "$LEGACY"; do
         d=$LAB_DIR/$c
-        [[ -d $d ]] || { echo "$c: not running"; continue; }
+        [[ -d $d ]] || { [[ -n ${CABLE[$c]:-}${LEAF_TIP[$c]:-} ]] && echo "$c: not running"; continue; }
         for f in ovsdb-server ovs-vswitchd ovs-vtep; do
             [[ -f $d/$f.pid ]] || continue
             pid=$(cat "$d/$f.pid")
@@ -415,6 +519,11 @@ cmd_status() {
     for c in "${SERVERS[@]}"; do
         [[ -S $LAB_DIR/$c/db.sock ]] || continue
         echo "--- $c NIC"
+        vsctl "$c" --format=table --columns=name,tag,vlan_mode,trunks list Port | sed 's/^/  /'
+    done
+    for c in "${VMS[@]}" "$LEGACY"; do
+        [[ -S $LAB_DIR/$c/db.sock ]] || continue
+        echo "--- $c VLAN sub-interfaces"
         vsctl "$c" --format=table --columns=name,tag,vlan_mode list Port | sed 's/^/  /'
     done
 }
@@ -427,13 +536,14 @@ main() {
         down) require_root; cmd_down "$@" ;;
         status) cmd_status ;;
         vf) cmd_vf "$@" ;;
+        subif) cmd_subif "$@" ;;
         ping) cmd_ping "$@" ;;
         tcp) cmd_tcp "$@" ;;
         exec) cmd_exec "$@" ;;
         vtep-ctl) local l=$1; shift; vtepctl "$l" "$@" ;;
         info) cmd_info ;;
         check) cmd_check ;;
-        *) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; [[ -z $cmd ]] || exit 2 ;;
+        *) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; [[ -z $cmd ]] || exit 2 ;;
     esac
 }
 main "$@"

@@ -140,8 +140,10 @@ async fn create_vpg(State(st): State<AppState>, body: Bytes) -> Result<(StatusCo
     if spec.automatic {
         return Err(ApiError::bad_request(code::READ_ONLY_FIELD, "automatic", "automatic groups are created by port bindings"));
     }
-    if !spec.draining.is_empty() {
-        return Err(ApiError::bad_request(code::READ_ONLY_FIELD, "draining", "draining is managed by port migration"));
+    for (field, list) in [("draining", &spec.draining), ("pending", &spec.pending), ("standby", &spec.standby)] {
+        if !list.is_empty() {
+            return Err(ApiError::bad_request(code::READ_ONLY_FIELD, field, format!("{field} is managed by port binding and migration")));
+        }
     }
     if !spec.port_ids.is_empty() {
         return Err(ApiError::bad_request(code::READ_ONLY_FIELD, "port_ids", "a manual group has no Neutron ports"));

@@ -246,7 +246,7 @@ pub fn all_routes(r: axum::Router<AppState>) -> axum::Router<AppState> {
     let r = routes::<NodeProfileSpec>(r);
     let r = routes::<NodeSpec>(r);
     let r = routes::<PortProfileSpec>(r);
-    r.route("/v1/nodes/{id}/resolve", get(resolve))
+    r.route("/v1/nodes/{id}/resolve", get(resolve)).route("/v1/nodes/{id}/lldp", axum::routing::post(crate::lldp::check))
 }
 
 /// Every object of every kind as JSON, keyed like the list envelopes.

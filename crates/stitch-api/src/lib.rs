@@ -10,6 +10,7 @@ mod dependents;
 pub mod error;
 pub mod fabric;
 pub mod inventory;
+pub mod lldp;
 pub mod openapi;
 mod schema;
 

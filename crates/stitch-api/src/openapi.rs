@@ -176,6 +176,32 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let resolve = error_response(resolve, "422", "A link of the chain is missing; the message names it");
     ops.push(("/v1/nodes/{id}/resolve".into(), HttpMethod::Get, resolve.build()));
 
+    let free = |d: &str| ObjectBuilder::new().schema_type(Type::Object).description(Some(d.to_string())).build();
+    let lldp = OperationBuilder::new()
+        .tag("nodes")
+        .operation_id(Some("check_node_lldp"))
+        .summary(Some("Check the node's recorded cabling against what LLDP sees on its NICs"))
+        .description(Some(
+            "The body is `lldpcli -f json` (or `-f json0`) `show neighbors details` output from the node, or \
+             `{\"frames\": [{\"interface\": NIC, \"frame\": HEX}]}` with raw LLDP frames. Each NIC gets a verdict: \
+             `matches`, `differs`, `new`, `unknown_switch`, `no_port_name` or `not_seen`. With `apply=true` the \
+             cabling LLDP saw is recorded for the `new` and `differs` NICs, all or nothing.",
+        ))
+        .parameter(id_param(Kind::Node))
+        .parameter(
+            ParameterBuilder::new()
+                .name("apply")
+                .parameter_in(ParameterIn::Query)
+                .required(Required::False)
+                .description(Some("Record what LLDP saw (default false: only report)"))
+                .schema(Some(ObjectBuilder::new().schema_type(Type::Boolean))),
+        )
+        .request_body(Some(RequestBodyBuilder::new().content("application/json", json(free("lldpcli JSON output, or raw frames"))).required(Some(Required::True)).build()))
+        .response("200", ResponseBuilder::new().description("`{findings: [{nic, verdict, seen, recorded, message}], applied}`").content("application/json", json(free("The findings"))));
+    let lldp = error_response(lldp, "400", "Not lldpcli output, or a frame that is not LLDP (the message says where)");
+    let lldp = error_response(lldp, "404", "No such node");
+    ops.push(("/v1/nodes/{id}/lldp".into(), HttpMethod::Post, lldp.build()));
+
     let apply = OperationBuilder::new()
         .tag("apply")
         .operation_id(Some("apply"))

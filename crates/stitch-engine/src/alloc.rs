@@ -11,12 +11,11 @@ use crate::EngineError;
 /// The smallest VNI free across every network, taken from the fabrics'
 /// `vni_range`s in fabric-name order.
 pub fn allocate_vni(snap: &Snapshot) -> Result<Vni, EngineError> {
-    let used: BTreeSet<u32> = snap.networks.iter().map(|n| n.spec.vni.get()).collect();
     let mut fabrics: Vec<_> = snap.fabrics.iter().collect();
     fabrics.sort_by(|a, b| a.spec.name.cmp(&b.spec.name));
     for f in fabrics {
-        let r = f.spec.vni_range;
-        if let Some(v) = first_free(r.first.get(), r.last.get(), &used) {
+        let (first, last) = (f.spec.vni_range.first.get(), f.spec.vni_range.last.get());
+        if let Some(v) = first_free_sorted(first, last, snap.networks_with_vni_in(first, last).map(|(v, _)| v)) {
             return Vni::new(v as i64).map_err(|_| EngineError::NoFreeVni);
         }
     }
@@ -25,19 +24,25 @@ pub fn allocate_vni(snap: &Snapshot) -> Result<Vni, EngineError> {
 
 /// The network already using `vni`, if any.
 pub fn vni_owner(snap: &Snapshot, vni: Vni, except: Option<Uuid>) -> Option<Uuid> {
-    snap.networks.iter().find(|n| n.spec.vni == vni && Some(n.id) != except).map(|n| n.id)
+    snap.networks_with_vni_in(vni.get(), vni.get()).map(|(_, n)| n.id).find(|n| Some(*n) != except)
+}
+
+/// The smallest value of `[first, last]` not in `used` (ascending, maybe
+/// with repeats): walks the used values from the bottom of the range.
+fn first_free_sorted(first: u32, last: u32, used: impl Iterator<Item = u32>) -> Option<u32> {
+    let mut candidate = first;
+    for u in used.skip_while(|u| *u < first) {
+        if u > candidate {
+            break;
+        }
+        candidate = candidate.max(u + 1);
+    }
+    (candidate <= last && candidate >= first).then_some(candidate)
 }
 
 fn first_free(first: u32, last: u32, used: &BTreeSet<u32>) -> Option<u32> {
     // Walk the used values inside the range: O(used), not O(range).
-    let mut candidate = first;
-    for u in used.range(first..=last) {
-        if *u > candidate {
-            break;
-        }
-        candidate = u + 1;
-    }
-    (candidate <= last && candidate >= first).then_some(candidate)
+    first_free_sorted(first, last, used.range(first..=last).copied())
 }
 
 /// The VLAN range a switch allocates from: its own or its fabric's.
@@ -50,7 +55,7 @@ pub fn switch_range(snap: &Snapshot, sw: &Object<SwitchSpec>) -> Range<VlanId> {
 
 /// VLANs in use on a switch by any virtual port group, with their network.
 pub fn vlans_on_switch(snap: &Snapshot, switch_id: Uuid) -> Vec<(u16, Uuid)> {
-    snap.vpgs.iter().filter(|v| v.spec.switch_id == switch_id && v.spec.vlan != 0).map(|v| (v.spec.vlan, v.spec.network_id)).collect()
+    snap.vlans_on_switch(switch_id).map(|(v, g)| (v, g.spec.network_id)).collect()
 }
 
 /// The VLAN `network` uses on `sw`, allocating one when it has none yet.
@@ -63,19 +68,30 @@ pub fn vlans_on_switch(snap: &Snapshot, switch_id: Uuid) -> Vec<(u16, Uuid)> {
 pub fn vlan_for(snap: &Snapshot, sw: &Object<SwitchSpec>, network: Uuid) -> Result<u16, String> {
     let mode = snap.fabrics.get(&sw.spec.fabric_id).map(|f| f.spec.vlan_mode).unwrap_or_default();
     let range = switch_range(snap, sw);
-    let fabric_switches: BTreeSet<Uuid> = match mode {
-        VlanMode::PerSwitch => [sw.id].into(),
-        VlanMode::FabricWide => snap.switches.iter().filter(|s| s.spec.fabric_id == sw.spec.fabric_id).map(|s| s.id).collect(),
+    let fabric_switches: Vec<Uuid> = match mode {
+        VlanMode::PerSwitch => vec![sw.id],
+        VlanMode::FabricWide => snap.switches_of_fabric(sw.spec.fabric_id).map(|s| s.id).collect(),
     };
-    let groups = snap.vpgs.iter().filter(|v| fabric_switches.contains(&v.spec.switch_id) && v.spec.vlan != 0);
-    let mut used = BTreeSet::new();
-    for g in groups {
-        if g.spec.network_id == network && g.spec.automatic && !g.spec.dictated {
-            return Ok(g.spec.vlan);
-        }
-        used.insert(g.spec.vlan as u32);
+    // The network's own allocated VLAN: the first such group by id, as a
+    // scan of every group would find it.
+    let own = fabric_switches
+        .iter()
+        .flat_map(|s| snap.vpgs_on_switch_for(*s, network))
+        .filter(|g| g.spec.vlan != 0 && g.spec.automatic && !g.spec.dictated)
+        .min_by_key(|g| g.id);
+    if let Some(g) = own {
+        return Ok(g.spec.vlan);
     }
-    first_free(range.first.get() as u32, range.last.get() as u32, &used).map(|v| v as u16).ok_or_else(|| {
+    let (first, last) = (range.first.get() as u32, range.last.get() as u32);
+    let free = if let [only] = fabric_switches.as_slice() {
+        // The index yields this switch's VLANs in order: no set to build.
+        first_free_sorted(first, last, snap.vlans_on_switch(*only).map(|(v, _)| v as u32))
+    } else {
+        let used: BTreeSet<u32> =
+            fabric_switches.iter().flat_map(|s| snap.vlans_on_switch(*s)).map(|(v, _)| v as u32).collect();
+        first_free(first, last, &used)
+    };
+    free.map(|v| v as u16).ok_or_else(|| {
         format!(
             "VLAN pool [{}, {}] of switch {:?} is exhausted",
             range.first, range.last, sw.spec.name
@@ -85,7 +101,7 @@ pub fn vlan_for(snap: &Snapshot, sw: &Object<SwitchSpec>, network: Uuid) -> Resu
 
 #[cfg(test)]
 mod tests {
-    use super::first_free;
+    use super::{first_free, first_free_sorted};
 
     #[test]
     fn first_free_skips_used_runs() {
@@ -95,5 +111,14 @@ mod tests {
         assert_eq!(first_free(5, 7, &used), None);
         assert_eq!(first_free(9, 9, &used), None);
         assert_eq!(first_free(10, 12, &used), Some(10));
+    }
+
+    #[test]
+    fn first_free_sorted_takes_repeats_and_values_below_the_range() {
+        let f = |first, last, v: &[u32]| first_free_sorted(first, last, v.iter().copied());
+        assert_eq!(f(5, 10, &[1, 5, 5, 6, 6, 7, 9]), Some(8));
+        assert_eq!(f(1, 10, &[2, 2, 3]), Some(1));
+        assert_eq!(f(2, 3, &[2, 2, 3, 3]), None);
+        assert_eq!(f(2, 9, &[]), Some(2));
     }
 }

@@ -24,9 +24,15 @@ use uuid::Uuid;
 use crate::EngineError;
 use crate::alloc::{allocate_vni, vlan_for, vni_owner};
 
+mod bindings;
 mod l2gw;
+mod moves;
 mod segment;
 mod trunk;
+
+pub use bindings::{activate_binding, add_binding, delete_binding};
+pub use moves::advance_moves;
+use moves::{Placement, regroup};
 
 pub use l2gw::{connect_l2gw, disconnect_l2gw, l2gw_in_use};
 pub use segment::{VlanSegment, delete_segment, primary_segment_id, put_segment, vlan_segments};
@@ -125,9 +131,7 @@ pub fn put_port(snap: &Snapshot, mut port: Object<PortSpec>) -> Result<Vec<Chang
             return Err(EngineError::Invalid { field: "network_id".into(), message: "a port cannot move to another network".into() });
         }
     }
-    if let Some(other) = snap.ports.iter().find(|p| {
-        p.id != port.id && p.spec.network_id == port.spec.network_id && p.spec.mac_address == port.spec.mac_address
-    }) {
+    if let Some(other) = snap.ports_with_mac(port.spec.network_id, port.spec.mac_address).find(|p| p.id != port.id) {
         return Err(EngineError::Conflict(format!(
             "MAC address {} is already used by port {} on this network",
             port.spec.mac_address, other.id
@@ -160,13 +164,22 @@ pub(crate) fn follow_parent(spec: &mut PortSpec, t: &Object<TrunkSpec>, parent: 
 /// Bind `port` into the working snapshot, then re-derive the subports when
 /// it is a trunk parent.
 pub(crate) fn bind_cascade(w: &mut Work, port: Object<PortSpec>) -> Result<(), EngineError> {
+    cascade(w, port, false)
+}
+
+fn cascade(w: &mut Work, port: Object<PortSpec>, reincarnated: bool) -> Result<(), EngineError> {
     let id = port.id;
     let at = port.updated_at;
-    bind_into(w, port)?;
-    let trunk = w.snap.trunks.iter().find(|t| t.spec.port_id == id).cloned();
+    let reincarnated = bind_into(w, port, reincarnated)?;
+    let trunk = w.snap.trunk_with_parent(id).cloned();
     if let Some(t) = trunk {
         for sp in &t.spec.sub_ports {
-            rebind(w, sp.port_id, at, |_| {})?;
+            let Some(mut p) = w.snap.ports.get(&sp.port_id).cloned() else { continue };
+            if let Some(parent) = w.snap.ports.get(&id).cloned() {
+                follow_parent(&mut p.spec, &t, &parent);
+            }
+            p.updated_at = at;
+            cascade(w, p, reincarnated)?;
         }
     }
     Ok(())
@@ -187,12 +200,58 @@ pub(crate) fn rebind(w: &mut Work, id: Uuid, at: OffsetDateTime, edit: impl FnOn
     bind_cascade(w, p)
 }
 
-fn bind_into(w: &mut Work, mut port: Object<PortSpec>) -> Result<(), EngineError> {
+/// Whether another VM now owns the port: its `device_id` (the instance)
+/// changed from one VM to another.
+pub fn is_reincarnation(old: &PortSpec, new: &PortSpec) -> bool {
+    !old.device_id.is_empty() && !new.device_id.is_empty() && old.device_id != new.device_id
+}
+
+/// The binding record of a successful resolution (`spec` as bound: for an
+/// inactive binding, with its host, vNIC type and profile).
+fn success(
+    snap: &Snapshot,
+    spec: &PortSpec,
+    net: &Object<NetworkSpec>,
+    b: &Bound,
+    trunk: Option<&Object<TrunkSpec>>,
+    generation: u64,
+) -> PortBinding {
+    let mut details = serde_json::Map::new();
+    if let Some(vlan) = b.atts.iter().map(|a| a.vlan).find(|v| *v != 0) {
+        details.insert("vlan".into(), Value::String(vlan.to_string()));
+    }
+    details.insert("port_filter".into(), Value::Bool(false));
+    crate::qos::vif_details(snap, spec, net, &mut details);
+    if let Some(t) = trunk {
+        details.insert("trunk_vlans".into(), json!(trunk::trunk_vlans(t, &b.atts)));
+    }
+    PortBinding {
+        vif_type: spec.vnic_type.vif_type().into(),
+        vif_details: details,
+        failure: None,
+        generation,
+        segment_id: b.segment,
+        port_profile_id: None,
+    }
+}
+
+fn failed(reason: String, generation: u64) -> PortBinding {
+    PortBinding { vif_type: "binding_failed".into(), failure: Some(reason), generation, ..Default::default() }
+}
+
+/// Store the port with its bindings computed and its groups adjusted.
+/// Returns whether the port was re-incarnated (so its subports are too).
+fn bind_into(w: &mut Work, mut port: Object<PortSpec>, parent_reincarnated: bool) -> Result<bool, EngineError> {
     let snap = &w.snap;
     let net = snap.networks.get(&port.spec.network_id).ok_or(EngineError::NetworkNotFound(port.spec.network_id))?;
     let old = snap.ports.get(&port.id);
+    let reincarnated = parent_reincarnated || old.is_some_and(|o| is_reincarnation(&o.spec, &port.spec));
+    if reincarnated {
+        // Nothing of the previous owner carries over.
+        port.spec.inactive_bindings.clear();
+    }
     let generation = match old {
-        Some(o) if o.spec.host_id != port.spec.host_id && !port.spec.host_id.is_empty() => o.spec.binding.generation + 1,
+        Some(o) if reincarnated || (o.spec.host_id != port.spec.host_id && !port.spec.host_id.is_empty()) => o.spec.binding.generation + 1,
         Some(o) => o.spec.binding.generation,
         None => u64::from(!port.spec.host_id.is_empty()),
     };
@@ -202,35 +261,37 @@ fn bind_into(w: &mut Work, mut port: Object<PortSpec>) -> Result<(), EngineError
         _ => binding_for(snap, port.id, &port.spec, net, trunk),
     };
     let result = result.and_then(|b| crate::profile::check(snap, port.id, &port.spec, trunk, b.as_ref().map_or(&[][..], |b| &b.atts)).map(|()| b));
+    let parent_of = trunk.filter(|t| t.spec.port_id == port.id);
     let (binding, bound) = match result {
         Ok(None) => (PortBinding { generation, ..PortBinding::unbound() }, None),
-        Ok(Some(b)) => {
-            let mut details = serde_json::Map::new();
-            if let Some(vlan) = b.atts.iter().map(|a| a.vlan).find(|v| *v != 0) {
-                details.insert("vlan".into(), Value::String(vlan.to_string()));
-            }
-            details.insert("port_filter".into(), Value::Bool(false));
-            crate::qos::vif_details(snap, &port.spec, net, &mut details);
-            if let Some(t) = trunk.filter(|t| t.spec.port_id == port.id) {
-                details.insert("trunk_vlans".into(), json!(trunk::trunk_vlans(t, &b.atts)));
-            }
-            let pb = PortBinding {
-                vif_type: port.spec.vnic_type.vif_type().into(),
-                vif_details: details,
-                failure: None,
-                generation,
-                segment_id: b.segment,
-                port_profile_id: None,
-            };
-            (pb, Some(b))
-        }
-        Err(reason) => (
-            PortBinding { vif_type: "binding_failed".into(), failure: Some(reason), generation, ..Default::default() },
-            None,
-        ),
+        Ok(Some(b)) => (success(snap, &port.spec, net, &b, parent_of, generation), Some(b)),
+        Err(reason) => (failed(reason, generation), None),
     };
     port.spec.binding = binding;
     port.spec.binding.port_profile_id = crate::profile::id_of(snap, &port.spec);
+    // Inactive bindings: resolved like the active one, programmed as standby.
+    let mut standby = Vec::new();
+    let mut standby_dictated = false;
+    let mut inactive = std::mem::take(&mut port.spec.inactive_bindings);
+    for hb in &mut inactive {
+        let mut spec = port.spec.clone();
+        spec.host_id = hb.host.clone();
+        spec.vnic_type = hb.vnic_type;
+        spec.profile = hb.profile.clone();
+        let resolved = binding_for(snap, port.id, &spec, net, None)
+            .and_then(|b| crate::profile::check(snap, port.id, &spec, None, b.as_ref().map_or(&[][..], |b| &b.atts)).map(|()| b));
+        hb.binding = match resolved {
+            Ok(None) => PortBinding { generation, ..PortBinding::unbound() },
+            Ok(Some(b)) => {
+                standby_dictated |= b.dictated;
+                let pb = success(snap, &spec, net, &b, None, generation);
+                standby.extend(b.atts);
+                pb
+            }
+            Err(reason) => failed(reason, generation),
+        };
+    }
+    port.spec.inactive_bindings = inactive;
     let (atts, dictated) = bound.map(|b| (b.atts, b.dictated)).unwrap_or_default();
     crate::acl::check_port(snap, &port, &atts)?;
     crate::qos::check_port(snap, &port.spec)?;
@@ -238,8 +299,10 @@ fn bind_into(w: &mut Work, mut port: Object<PortSpec>) -> Result<(), EngineError
     if old.is_none_or(|o| o.spec != port.spec) {
         changes.push(Change::Put(AnyObject::Port(port.clone())));
     }
-    changes.extend(regroup(snap, &port, &atts, dictated));
-    w.commit(changes)
+    let place = Placement { active: &atts, active_dictated: dictated, standby: &standby, standby_dictated, reincarnated };
+    changes.extend(regroup(snap, &port, place));
+    w.commit(changes)?;
+    Ok(reincarnated)
 }
 
 /// Remove a port and its group memberships. A trunk's parent or subport
@@ -256,113 +319,16 @@ pub fn delete_port(snap: &Snapshot, port_id: Uuid) -> Result<Vec<Change>, Engine
             EngineError::InUse { kind: "PortInUseAsSubPort", message: format!("Port {port_id} is currently a subport for trunk {}.", t.id) }
         });
     }
-    let mut changes = regroup(snap, port, &[], false);
+    let gone = Placement { active: &[], active_dictated: false, standby: &[], standby_dictated: false, reincarnated: false };
+    let mut changes = regroup(snap, port, gone);
     changes.push(Change::Delete(Kind::Port, port_id));
     Ok(changes)
-}
-
-/// Release draining memberships whose port is confirmed where it is now:
-/// every switch carrying one of its current groups `holds` the revision
-/// that last wrote the port and that group. Automatic groups left unused go.
-/// Pure; the runtime calls it with the switches' reported status.
-pub fn drained(snap: &Snapshot, holds: impl Fn(Uuid, u64) -> bool) -> Vec<Change> {
-    let mut changes = Vec::new();
-    for g in snap.vpgs.iter().filter(|g| !g.spec.draining.is_empty()) {
-        let keep: Vec<Uuid> = g
-            .spec
-            .draining
-            .iter()
-            .copied()
-            .filter(|p| {
-                let rev = snap.mod_revision(p);
-                let mut current = snap.vpgs.iter().filter(|c| c.spec.port_ids.contains(p)).peekable();
-                // Nowhere current any more (unbound meanwhile): nothing to wait for.
-                current.peek().is_some() && !current.all(|c| holds(c.spec.switch_id, rev.max(snap.mod_revision(&c.id))))
-            })
-            .collect();
-        if keep.len() == g.spec.draining.len() {
-            continue;
-        }
-        let mut g = g.clone();
-        g.spec.draining = keep;
-        if g.spec.automatic && g.spec.is_unused() {
-            changes.push(Change::Delete(Kind::VirtualPortGroup, g.id));
-        } else {
-            changes.push(Change::Put(AnyObject::VirtualPortGroup(g)));
-        }
-    }
-    changes
 }
 
 /// The id of the automatic group for one attachment of a network.
 pub fn vpg_id(network: Uuid, a: &Attachment) -> Uuid {
     let key = format!("{}|{}|{}|{}", a.switch_id, a.switch_ports.join(","), network, a.vlan);
     Uuid::new_v5(&VPG_NAMESPACE, key.as_bytes())
-}
-
-/// Changes that make `port` a member of exactly the groups of `attachments`:
-/// leave the others (deleting automatic groups left empty), join or create these.
-fn regroup(snap: &Snapshot, port: &Object<PortSpec>, attachments: &[Attachment], dictated: bool) -> Vec<Change> {
-    let wanted: BTreeSet<Uuid> = attachments.iter().map(|a| vpg_id(port.spec.network_id, a)).collect();
-    // A port that is bound somewhere else now leaves its old groups
-    // make-before-break: it drains there until the new place is confirmed
-    // (see `drained`). Unbound, failed or deleted ports leave at once.
-    let drain = !attachments.is_empty();
-    let mut changes = Vec::new();
-    let involved = |g: &&Object<VpgSpec>| g.spec.port_ids.contains(&port.id) || g.spec.draining.contains(&port.id);
-    for g in snap.vpgs.iter().filter(involved).filter(|g| !wanted.contains(&g.id)) {
-        let mut g = g.clone();
-        let was_member = g.spec.port_ids.contains(&port.id);
-        g.spec.port_ids.retain(|p| *p != port.id);
-        if drain && was_member {
-            g.spec.draining.push(port.id);
-            g.spec.draining.sort();
-        } else if !drain {
-            g.spec.draining.retain(|p| *p != port.id);
-        } else {
-            continue; // already draining there
-        }
-        if g.spec.automatic && g.spec.is_unused() {
-            changes.push(Change::Delete(Kind::VirtualPortGroup, g.id));
-        } else {
-            changes.push(Change::Put(AnyObject::VirtualPortGroup(g)));
-        }
-    }
-    for a in attachments {
-        let id = vpg_id(port.spec.network_id, a);
-        match snap.vpgs.get(&id) {
-            Some(g) if g.spec.port_ids.contains(&port.id) => {}
-            Some(g) => {
-                // Joining (or coming back to a group it was draining from).
-                let mut g = g.clone();
-                g.spec.draining.retain(|p| *p != port.id);
-                g.spec.port_ids.push(port.id);
-                g.spec.port_ids.sort();
-                changes.push(Change::Put(AnyObject::VirtualPortGroup(g)));
-            }
-            None => {
-                let sw_name = snap.switches.get(&a.switch_id).map(|s| s.spec.name.as_str()).unwrap_or("?");
-                let net = port.spec.network_id.simple().to_string();
-                changes.push(Change::Put(AnyObject::VirtualPortGroup(Object {
-                    id,
-                    created_at: port.updated_at,
-                    updated_at: port.updated_at,
-                    spec: VpgSpec {
-                        name: format!("auto:{sw_name}:{}:vlan{}:{}", a.switch_ports.join("+"), a.vlan, &net[..8]),
-                        switch_id: a.switch_id,
-                        switch_ports: a.switch_ports.clone(),
-                        network_id: port.spec.network_id,
-                        vlan: a.vlan,
-                        port_ids: vec![port.id],
-                        draining: Vec::new(),
-                        automatic: true,
-                        dictated,
-                    },
-                })));
-            }
-        }
-    }
-    changes
 }
 
 /// Where a port binds: `Ok(None)` when Stitch has nothing to bind (no host,
@@ -442,7 +408,10 @@ pub(crate) fn check_ports(
     me: Option<Uuid>,
     family: &BTreeSet<Uuid>,
 ) -> Result<(), String> {
-    for g in snap.vpgs.iter().filter(|g| {
+    // Only the groups on these switch ports can clash; visited in id order
+    // so the first clash reported is the same whatever the index order.
+    let near: BTreeSet<Uuid> = ports.iter().flat_map(|p| snap.vpgs_on_switch_port(sw.id, p)).map(|g| g.id).collect();
+    for g in near.iter().filter_map(|id| snap.vpgs.get(id)).filter(|g| {
         g.spec.switch_id == sw.id
             && g.spec.network_id != net
             && !(me.is_some() && g.spec.port_ids.len() == 1 && Some(g.spec.port_ids[0]) == me)

@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use stitch_model::inventory::{Object, SwitchSpec};
+use stitch_model::neutron::VpgSpec;
 use stitch_model::{MacAddr, OvsdbTarget, Snapshot};
 use stitch_vtep::{DesiredLogicalSwitch, DesiredVtep, Owner, RemoteMac, ReplicationMode, UNKNOWN_DST};
 use uuid::Uuid;
@@ -59,9 +60,13 @@ pub fn compile_endpoint(snap: &Snapshot, learned: &Learned, owner: &Owner, key: 
     let local_ips: BTreeSet<IpAddr> = local.iter().map(|s| s.spec.tunnel_ip).collect();
     let ip_of = |sw: &Uuid| snap.switches.get(sw).map(|s| s.spec.tunnel_ip);
 
-    // Networks present here, with their bindings.
+    // Networks present here, with their bindings: only the groups on this
+    // endpoint's switches (by index), visited in id order so that clashing
+    // bindings resolve as a scan of every group would.
+    let mut here: Vec<&Object<stitch_model::neutron::VpgSpec>> = local.iter().flat_map(|s| snap.vpgs_on_switch(s.id)).collect();
+    here.sort_by_key(|g| g.id);
     let mut nets: BTreeSet<Uuid> = BTreeSet::new();
-    for g in snap.vpgs.iter().filter(|g| local_ids.contains(&g.spec.switch_id)) {
+    for g in here {
         let (Some(net), Some(sw)) = (snap.networks.get(&g.spec.network_id), snap.switches.get(&g.spec.switch_id)) else {
             continue;
         };
@@ -79,20 +84,42 @@ pub fn compile_endpoint(snap: &Snapshot, learned: &Learned, owner: &Owner, key: 
         d.logical_switches.insert(ls_name(net.id), ls);
     }
 
-    // Remote VTEPs and bound MACs of those networks.
+    // Remote VTEPs and bound MACs of those networks. A port's MAC is
+    // advertised where it is active and confirmed; while its new place is
+    // pending, where it is draining from (see `bind::moves`).
     let mut remotes: BTreeMap<Uuid, BTreeSet<IpAddr>> = BTreeMap::new();
     let mut bound: BTreeSet<(Uuid, MacAddr)> = BTreeSet::new();
-    for g in snap.vpgs.iter().filter(|g| nets.contains(&g.spec.network_id)) {
-        for p in g.spec.port_ids.iter().filter_map(|p| snap.ports.get(p)) {
-            bound.insert((g.spec.network_id, p.spec.mac_address));
+    let mut advertised: BTreeMap<Uuid, Vec<&Object<VpgSpec>>> = BTreeMap::new();
+    let mut draining: BTreeMap<Uuid, Vec<&Object<VpgSpec>>> = BTreeMap::new();
+    // Every group of those networks, wherever it is (by index): the work is
+    // proportional to what this endpoint carries, not to the fabric.
+    for g in nets.iter().flat_map(|n| snap.vpgs_of_network(*n)) {
+        let s = &g.spec;
+        for p in s.port_ids.iter().chain(&s.draining).chain(&s.standby).filter_map(|p| snap.ports.get(p)) {
+            bound.insert((s.network_id, p.spec.mac_address));
         }
-        let Some(ip) = ip_of(&g.spec.switch_id) else { continue };
-        if local_ids.contains(&g.spec.switch_id) || local_ips.contains(&ip) {
-            continue;
+        for p in s.port_ids.iter().filter(|p| !s.pending.contains(p)) {
+            advertised.entry(*p).or_default().push(g);
         }
-        remotes.entry(g.spec.network_id).or_default().insert(ip);
-        for p in g.spec.port_ids.iter().filter_map(|p| snap.ports.get(p)) {
-            d.ucast_remote.entry((ls_name(g.spec.network_id), p.spec.mac_address)).or_insert_with(|| RemoteMac::at(ip));
+        for p in &s.draining {
+            draining.entry(*p).or_default().push(g);
+        }
+        let Some(ip) = ip_of(&s.switch_id) else { continue };
+        if !local_ids.contains(&s.switch_id) && !local_ips.contains(&ip) {
+            remotes.entry(s.network_id).or_default().insert(ip);
+        }
+    }
+    for (p, gs) in draining {
+        advertised.entry(p).or_insert(gs);
+    }
+    for (p, gs) in advertised {
+        let Some(port) = snap.ports.get(&p) else { continue };
+        for g in gs {
+            let Some(ip) = ip_of(&g.spec.switch_id) else { continue };
+            if local_ids.contains(&g.spec.switch_id) || local_ips.contains(&ip) {
+                continue;
+            }
+            d.ucast_remote.entry((ls_name(g.spec.network_id), port.spec.mac_address)).or_insert_with(|| RemoteMac::at(ip));
         }
     }
     for (net, ips) in remotes {
@@ -117,20 +144,29 @@ pub fn compile_endpoint(snap: &Snapshot, learned: &Learned, owner: &Owner, key: 
 /// Learned MACs that contradict a binding (the MAC is bound to a port
 /// elsewhere): never spread, counted and logged by the caller.
 pub fn contradicting(snap: &Snapshot, learned: &Learned) -> Vec<(String, String, MacAddr)> {
-    let mut bound: BTreeMap<(Uuid, MacAddr), BTreeSet<IpAddr>> = BTreeMap::new();
-    for g in snap.vpgs.iter() {
-        let Some(ip) = snap.switches.get(&g.spec.switch_id).map(|s| s.spec.tunnel_ip) else { continue };
-        for p in g.spec.port_ids.iter().filter_map(|p| snap.ports.get(p)) {
-            bound.entry((g.spec.network_id, p.spec.mac_address)).or_default().insert(ip);
-        }
-    }
+    learned.keys().flat_map(|ep| contradicting_at(snap, learned, ep)).collect()
+}
+
+/// [`contradicting`] for the MACs one endpoint learned: O(its learned MACs),
+/// each looked up by (network, MAC) in the snapshot's index.
+pub fn contradicting_at(snap: &Snapshot, learned: &Learned, key: &str) -> Vec<(String, String, MacAddr)> {
     let mut out = Vec::new();
-    for (ep, macs) in learned {
-        for ((ls, mac), ip) in macs {
-            let Ok(net) = Uuid::try_parse(ls) else { continue };
-            if bound.get(&(net, *mac)).is_some_and(|ips| !ips.contains(ip)) {
-                out.push((ep.clone(), ls.clone(), *mac));
+    let Some(macs) = learned.get(key) else { return out };
+    for ((ls, mac), ip) in macs {
+        let Ok(net) = Uuid::try_parse(ls) else { continue };
+        // Where bindings put this MAC: the switches of the groups whose
+        // members carry it.
+        let mut ips = BTreeSet::new();
+        for p in snap.ports_with_mac(net, *mac) {
+            // Where the port is or is leaving (a move in progress is no contradiction).
+            for g in snap.vpgs_of_port(p.id).filter(|g| g.spec.network_id == net && (g.spec.port_ids.contains(&p.id) || g.spec.draining.contains(&p.id))) {
+                if let Some(sw) = snap.switches.get(&g.spec.switch_id) {
+                    ips.insert(sw.spec.tunnel_ip);
+                }
             }
+        }
+        if !ips.is_empty() && !ips.contains(ip) {
+            out.push((key.to_string(), ls.clone(), *mac));
         }
     }
     out

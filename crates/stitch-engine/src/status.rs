@@ -86,7 +86,7 @@ impl StatusBoard {
             return "DOWN";
         }
         let port_rev = snap.mod_revision(&port.id);
-        let mut groups = snap.vpgs.iter().filter(|g| g.spec.port_ids.contains(&port.id)).peekable();
+        let mut groups = snap.vpgs_of_port(port.id).filter(|g| g.spec.port_ids.contains(&port.id)).peekable();
         if groups.peek().is_none() {
             return "DOWN";
         }

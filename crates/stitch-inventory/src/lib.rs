@@ -1,10 +1,14 @@
 //! Inventory import, as pure functions over text: the apply document that
 //! `POST /v1/apply` takes, and the parsers that build one from a servers CSV
 //! or a declarative YAML file, each with a [`SourceMap`] from document paths
-//! back to source lines so errors can be shown as `file:line`.
+//! back to source lines so errors can be shown as `file:line`; and LLDP
+//! ([`lldp`]) as a source of cabling, checked against the inventory
+//! ([`cabling`]).
 
+pub mod cabling;
 pub mod csv_import;
 pub mod document;
+pub mod lldp;
 pub mod source;
 pub mod yaml;
 

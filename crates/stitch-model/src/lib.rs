@@ -5,6 +5,7 @@
 //! them from requests; the engine compiles them into switch state.
 
 pub mod error;
+mod index;
 pub mod inventory;
 pub mod net;
 pub mod neutron;

@@ -169,6 +169,20 @@ impl PortBinding {
     }
 }
 
+/// An inactive binding of a port (Neutron's `binding-extended`): the
+/// destination of a live migration before Nova activates it, or the source
+/// after. Programmed on its switches (`standby`), never advertised.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HostBinding {
+    pub host: String,
+    #[serde(default)]
+    pub vnic_type: VnicType,
+    #[serde(default)]
+    pub profile: JsonMap,
+    #[serde(default)]
+    pub binding: PortBinding,
+}
+
 /// A port on a network, possibly bound to a host.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PortSpec {
@@ -203,6 +217,9 @@ pub struct PortSpec {
     /// `qos_policy_id` (else the network's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub qos_policy_id: Option<Uuid>,
+    /// Inactive bindings, one per host other than `host_id`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inactive_bindings: Vec<HostBinding>,
 }
 
 impl Rules for PortSpec {
@@ -234,11 +251,22 @@ pub struct VpgSpec {
     /// The Neutron ports using this group (empty for a static attachment).
     #[serde(default)]
     pub port_ids: Vec<Uuid>,
+    /// Members of `port_ids` that arrived here from another location (or
+    /// re-incarnated) and are not confirmed yet: programmed here, but other
+    /// switches still point their MACs at the previous location (or at
+    /// nothing) until every switch of the network holds this group.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<Uuid>,
     /// Ports that moved to another location and stay programmed here until
-    /// that location is confirmed (make-before-break). Their MACs are
-    /// advertised at the new location already.
+    /// the switches of the network have switched to the new location
+    /// (make-before-break). While the new location is `pending`, their MACs
+    /// are still advertised here.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub draining: Vec<Uuid>,
+    /// Ports with an inactive binding here (Neutron's `binding-extended`,
+    /// a live-migration target or source): programmed, never advertised.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub standby: Vec<Uuid>,
     #[serde(default)]
     pub automatic: bool,
     /// The VLAN was dictated from outside (a `vlan` segment, a trunk
@@ -250,9 +278,19 @@ pub struct VpgSpec {
 }
 
 impl VpgSpec {
-    /// Whether nothing (current or draining) uses this group any more.
+    /// Whether nothing (current, draining or standby) uses this group any more.
     pub fn is_unused(&self) -> bool {
-        self.port_ids.is_empty() && self.draining.is_empty()
+        self.port_ids.is_empty() && self.draining.is_empty() && self.standby.is_empty()
+    }
+
+    /// Whether `port` uses this group in any role.
+    pub fn involves(&self, port: &Uuid) -> bool {
+        self.port_ids.contains(port) || self.draining.contains(port) || self.standby.contains(port)
+    }
+
+    /// Whether `port` is an active member whose MAC is advertised here.
+    pub fn advertises(&self, port: &Uuid) -> bool {
+        self.port_ids.contains(port) && !self.pending.contains(port)
     }
 }
 
@@ -264,9 +302,13 @@ impl Rules for VpgSpec {
         ];
         r.extend(Ref::list("port_ids", Kind::Port, &self.port_ids));
         r.extend(Ref::list("draining", Kind::Port, &self.draining));
+        r.extend(Ref::list("standby", Kind::Port, &self.standby));
         r
     }
     fn check(&self) -> Result<(), ModelError> {
+        if let Some(p) = self.pending.iter().find(|p| !self.port_ids.contains(p)) {
+            return Err(ModelError::invalid("pending", format!("port {p} is pending but not a member")));
+        }
         if self.name.is_empty() {
             return Err(ModelError::invalid("name", "name must not be empty"));
         }

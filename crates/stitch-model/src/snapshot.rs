@@ -8,6 +8,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::error::ModelError;
+use crate::index::Indexes;
+use crate::net::MacAddr;
 use crate::inventory::*;
 
 /// The objects of one kind, with the name index that keeps names unique.
@@ -109,6 +111,8 @@ pub struct Snapshot {
     pub port_profiles: Table<PortProfileSpec>,
     /// The store revision at which each object (by id) was last written.
     pub mod_revisions: OrdMap<Uuid, u64>,
+    /// Secondary indexes over the tables above (see [`crate::index`]).
+    idx: Indexes,
 }
 
 macro_rules! each_kind {
@@ -166,18 +170,54 @@ impl Snapshot {
     pub fn load(&mut self, o: AnyObject) {
         match o {
             AnyObject::Fabric(o) => self.fabrics.insert(o),
-            AnyObject::Switch(o) => self.switches.insert(o),
+            AnyObject::Switch(o) => {
+                if let Some(old) = self.switches.get(&o.id) {
+                    self.idx.switch(old, false);
+                }
+                self.idx.switch(&o, true);
+                self.switches.insert(o)
+            }
             AnyObject::SwitchPort(o) => self.switch_ports.insert(o),
             AnyObject::Hardware(o) => self.hardware.insert(o),
             AnyObject::Card(o) => self.cards.insert(o),
             AnyObject::NodeProfile(o) => self.node_profiles.insert(o),
             AnyObject::Node(o) => self.nodes.insert(o),
-            AnyObject::Network(o) => self.networks.insert(o),
-            AnyObject::Segment(o) => self.segments.insert(o),
-            AnyObject::Port(o) => self.ports.insert(o),
-            AnyObject::Trunk(o) => self.trunks.insert(o),
+            AnyObject::Network(o) => {
+                if let Some(old) = self.networks.get(&o.id) {
+                    self.idx.network(old, false);
+                }
+                self.idx.network(&o, true);
+                self.networks.insert(o)
+            }
+            AnyObject::Segment(o) => {
+                if let Some(old) = self.segments.get(&o.id) {
+                    self.idx.segment(old, false);
+                }
+                self.idx.segment(&o, true);
+                self.segments.insert(o)
+            }
+            AnyObject::Port(o) => {
+                if let Some(old) = self.ports.get(&o.id) {
+                    self.idx.port(old, false);
+                }
+                self.idx.port(&o, true);
+                self.ports.insert(o)
+            }
+            AnyObject::Trunk(o) => {
+                if let Some(old) = self.trunks.get(&o.id) {
+                    self.idx.trunk(old, false);
+                }
+                self.idx.trunk(&o, true);
+                self.trunks.insert(o)
+            }
             AnyObject::L2Gateway(o) => self.l2_gateways.insert(o),
-            AnyObject::VirtualPortGroup(o) => self.vpgs.insert(o),
+            AnyObject::VirtualPortGroup(o) => {
+                if let Some(old) = self.vpgs.get(&o.id) {
+                    self.idx.vpg(old, false);
+                }
+                self.idx.vpg(&o, true);
+                self.vpgs.insert(o)
+            }
             AnyObject::L2GatewayConnection(o) => self.l2gw_connections.insert(o),
             AnyObject::SecurityGroup(o) => self.security_groups.insert(o),
             AnyObject::QosPolicy(o) => self.qos_policies.insert(o),
@@ -194,18 +234,42 @@ impl Snapshot {
         self.mod_revisions.remove(id);
         match kind {
             Kind::Fabric => drop(self.fabrics.remove(id)),
-            Kind::Switch => drop(self.switches.remove(id)),
+            Kind::Switch => {
+                if let Some(o) = self.switches.remove(id) {
+                    self.idx.switch(&o, false);
+                }
+            }
             Kind::SwitchPort => drop(self.switch_ports.remove(id)),
             Kind::Hardware => drop(self.hardware.remove(id)),
             Kind::Card => drop(self.cards.remove(id)),
             Kind::NodeProfile => drop(self.node_profiles.remove(id)),
             Kind::Node => drop(self.nodes.remove(id)),
-            Kind::Network => drop(self.networks.remove(id)),
-            Kind::Segment => drop(self.segments.remove(id)),
-            Kind::Port => drop(self.ports.remove(id)),
-            Kind::Trunk => drop(self.trunks.remove(id)),
+            Kind::Network => {
+                if let Some(o) = self.networks.remove(id) {
+                    self.idx.network(&o, false);
+                }
+            }
+            Kind::Segment => {
+                if let Some(o) = self.segments.remove(id) {
+                    self.idx.segment(&o, false);
+                }
+            }
+            Kind::Port => {
+                if let Some(o) = self.ports.remove(id) {
+                    self.idx.port(&o, false);
+                }
+            }
+            Kind::Trunk => {
+                if let Some(o) = self.trunks.remove(id) {
+                    self.idx.trunk(&o, false);
+                }
+            }
             Kind::L2Gateway => drop(self.l2_gateways.remove(id)),
-            Kind::VirtualPortGroup => drop(self.vpgs.remove(id)),
+            Kind::VirtualPortGroup => {
+                if let Some(o) = self.vpgs.remove(id) {
+                    self.idx.vpg(&o, false);
+                }
+            }
             Kind::L2GatewayConnection => drop(self.l2gw_connections.remove(id)),
             Kind::SecurityGroup => drop(self.security_groups.remove(id)),
             Kind::QosPolicy => drop(self.qos_policies.remove(id)),
@@ -322,7 +386,7 @@ impl Snapshot {
     fn cross_checks(&self, o: &AnyObject) -> Result<(), ModelError> {
         match o {
             AnyObject::Fabric(f) => {
-                for sw in self.switches.iter().filter(|s| s.spec.fabric_id == f.id) {
+                for sw in self.switches_of_fabric(f.id) {
                     if let Some(r) = sw.spec.vlan_range {
                         if !f.spec.vlan_range.covers(&r) {
                             return Err(ModelError::Unprocessable {
@@ -401,9 +465,71 @@ impl Snapshot {
         Ok(())
     }
 
-    /// The trunk a port belongs to, as parent or subport.
+    /// The trunk a port belongs to, as parent or subport (by index).
     pub fn trunk_of(&self, port: Uuid) -> Option<&Object<TrunkSpec>> {
-        self.trunks.iter().find(|t| t.spec.all_ports().any(|p| p == port))
+        self.idx.trunks_of_port(port).find_map(|t| self.trunks.get(&t))
+    }
+
+    /// The trunk whose parent port is `port`.
+    pub fn trunk_with_parent(&self, port: Uuid) -> Option<&Object<TrunkSpec>> {
+        self.idx.trunks_of_port(port).filter_map(|t| self.trunks.get(&t)).find(|t| t.spec.port_id == port)
+    }
+
+    /// Ports of `network` with this MAC (at most one once stored through
+    /// the engine, which keeps MACs unique per network).
+    pub fn ports_with_mac(&self, network: Uuid, mac: MacAddr) -> impl Iterator<Item = &Object<PortSpec>> + '_ {
+        self.idx.ports_with_mac(network, mac).filter_map(|p| self.ports.get(&p))
+    }
+
+    /// Virtual port groups on a switch, ordered by (network, id).
+    pub fn vpgs_on_switch(&self, switch: Uuid) -> impl Iterator<Item = &Object<VpgSpec>> + '_ {
+        self.idx.vpgs_on_switch(switch).filter_map(|g| self.vpgs.get(&g))
+    }
+
+    /// Virtual port groups of one network on one switch.
+    pub fn vpgs_on_switch_for(&self, switch: Uuid, network: Uuid) -> impl Iterator<Item = &Object<VpgSpec>> + '_ {
+        self.idx.vpgs_on_switch_for(switch, network).filter_map(|g| self.vpgs.get(&g))
+    }
+
+    /// Virtual port groups of a network, on every switch, ordered by id.
+    pub fn vpgs_of_network(&self, network: Uuid) -> impl Iterator<Item = &Object<VpgSpec>> + '_ {
+        self.idx.vpgs_of_network(network).filter_map(|g| self.vpgs.get(&g))
+    }
+
+    /// Virtual port groups a port is a member of or drains from.
+    pub fn vpgs_of_port(&self, port: Uuid) -> impl Iterator<Item = &Object<VpgSpec>> + '_ {
+        self.idx.vpgs_of_port(port).filter_map(|g| self.vpgs.get(&g))
+    }
+
+    /// Virtual port groups using one port of a switch.
+    pub fn vpgs_on_switch_port<'a>(&'a self, switch: Uuid, port: &str) -> impl Iterator<Item = &'a Object<VpgSpec>> + 'a {
+        self.idx.vpgs_on_switch_port(switch, port).filter_map(|g| self.vpgs.get(&g))
+    }
+
+    /// Tagged VLANs in use on a switch by any group, in VLAN order (a VLAN
+    /// appears once per group using it), with the group.
+    pub fn vlans_on_switch(&self, switch: Uuid) -> impl Iterator<Item = (u16, &Object<VpgSpec>)> + '_ {
+        self.idx.vlans_on_switch(switch).filter_map(|(v, g)| self.vpgs.get(&g).map(|g| (v, g)))
+    }
+
+    /// Stored segments of a network, ordered by id.
+    pub fn segments_of_network(&self, network: Uuid) -> impl Iterator<Item = &Object<SegmentSpec>> + '_ {
+        self.idx.segments_of_network(network).filter_map(|s| self.segments.get(&s))
+    }
+
+    /// Groups with a move in progress (pending or draining ports), ordered by id.
+    pub fn vpgs_moving(&self) -> impl Iterator<Item = &Object<VpgSpec>> + '_ {
+        self.idx.vpg_moving.iter().filter_map(|g| self.vpgs.get(g))
+    }
+
+    /// Networks whose VNI lies in `[first, last]`, in VNI order.
+    pub fn networks_with_vni_in(&self, first: u32, last: u32) -> impl Iterator<Item = (u32, &Object<NetworkSpec>)> + '_ {
+        self.idx.networks_with_vni_in(first, last).filter_map(|(v, n)| self.networks.get(&n).map(|n| (v, n)))
+    }
+
+    /// Switches of a fabric, ordered by id.
+    pub fn switches_of_fabric(&self, fabric: Uuid) -> impl Iterator<Item = &Object<SwitchSpec>> + '_ {
+        self.idx.switches_of_fabric(fabric).filter_map(|s| self.switches.get(&s))
     }
 
     fn delete(&mut self, kind: Kind, id: Uuid, out: &mut Vec<Change>) -> Result<(), ModelError> {

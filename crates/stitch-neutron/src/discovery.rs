@@ -11,6 +11,7 @@ use crate::error::NeutronError;
 /// (alias, name, description) of every extension Stitch implements.
 pub const EXTENSIONS: &[(&str, &str, &str)] = &[
     ("binding", "Port Binding", "Expose port bindings of a virtual port to external application"),
+    ("binding-extended", "Port Bindings Extended", "Expose port bindings of a virtual port to external application"),
     ("provider", "Provider Network", "Expose mapping of virtual networks to physical networks"),
     ("network-mtu", "Network MTU", "Provides MTU attribute for a network resource."),
     ("project-id", "project_id field enabled", "Extension that indicates that project_id field is enabled."),

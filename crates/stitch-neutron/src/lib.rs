@@ -12,6 +12,7 @@
 //! `binding:vif_details.vlan`) is in the response to the request that binds it.
 
 pub mod attrs;
+mod binding;
 mod discovery;
 pub mod error;
 mod l2gw;
@@ -62,6 +63,7 @@ pub fn router(state: NeutronState) -> Router {
         .route("/v2.0/networks/{id}", get(show_network).put(update_network).delete(delete_network))
         .route("/v2.0/ports", get(list_ports).post(create_ports))
         .route("/v2.0/ports/{id}", get(show_port).put(update_port).delete(delete_port))
+        .merge(binding::routes())
         .merge(trunk::routes())
         .merge(segment::routes())
         .merge(l2gw::routes())

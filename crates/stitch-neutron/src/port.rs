@@ -44,7 +44,7 @@ pub const ATTRS: AttrTable = &[
     ("propagate_uplink_status", Access::Ignored),
 ];
 
-const VNIC_TYPES: &str = "normal, direct, macvtap, direct-physical, baremetal";
+pub(crate) const VNIC_TYPES: &str = "normal, direct, macvtap, direct-physical, baremetal";
 
 fn mac(body: &Map<String, Value>) -> Result<Option<MacAddr>, NeutronError> {
     match attrs::string(body, "mac_address")? {
@@ -100,7 +100,7 @@ pub fn generate_mac(snap: &Snapshot, network: Uuid) -> MacAddr {
     let mut rng = rand::thread_rng();
     loop {
         let m = MacAddr([0xfa, 0x16, 0x3e, rng.r#gen(), rng.r#gen(), rng.r#gen()]);
-        if !snap.ports.iter().any(|p| p.spec.network_id == network && p.spec.mac_address == m) {
+        if snap.ports_with_mac(network, m).next().is_none() {
             return m;
         }
     }
@@ -132,6 +132,7 @@ pub fn parse_create(snap: &Snapshot, body: &Map<String, Value>) -> Result<Object
         profile: attrs::dict(body, "binding:profile")?.unwrap_or_default(),
         binding: PortBinding::unbound(),
         qos_policy_id: crate::qos::policy_attr(body)?.flatten(),
+        inactive_bindings: Vec::new(),
     };
     Ok(Object { id: Uuid::new_v4(), created_at: now, updated_at: now, spec })
 }
@@ -155,6 +156,11 @@ pub fn apply_update(mut p: Object<PortSpec>, body: &Map<String, Value>) -> Resul
         s.fixed_ips = v;
     }
     if let Some(v) = attrs::string(body, "device_id")? {
+        // Another VM takes the port (a re-incarnation): nothing of the
+        // previous one carries over, its binding profile included.
+        if !s.device_id.is_empty() && !v.is_empty() && v != s.device_id && !body.contains_key("binding:profile") {
+            s.profile.clear();
+        }
         s.device_id = v;
     }
     if let Some(v) = attrs::string(body, "device_owner")? {

@@ -159,7 +159,7 @@ pub fn to_json(snap: &Snapshot, board: &StatusBoard, t: &Object<TrunkSpec>) -> M
 
 /// `trunk_details` of a parent port, as Neutron shows it.
 pub fn details(snap: &Snapshot, port: Uuid) -> Option<Value> {
-    let t = snap.trunks.iter().find(|t| t.spec.port_id == port)?;
+    let t = snap.trunk_with_parent(port)?;
     Some(json!({"trunk_id": t.id, "sub_ports": subports_json(snap, &t.spec, true)}))
 }
 

@@ -55,7 +55,8 @@ impl Catalog {
     /// Load every object from the store.
     pub async fn open(store: Arc<dyn Store>) -> Result<Self, CatalogError> {
         let (kvs, rev) = store.range(PREFIX).await?;
-        let mut snap = Snapshot { revision: rev, ..Snapshot::default() };
+        let mut snap = Snapshot::default();
+        snap.revision = rev;
         for kv in kvs {
             let rest = &kv.key[PREFIX.len()..];
             let kind = rest

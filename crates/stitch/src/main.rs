@@ -81,6 +81,15 @@ enum NodeCommand {
         #[arg(long)]
         label: String,
     },
+    /// Check a node's cabling against LLDP: FILE is `lldpcli -f json show
+    /// neighbors details` output from the node (`-` for stdin). With
+    /// --apply, record the cabling LLDP saw for new and differing NICs.
+    Lldp {
+        reference: String,
+        file: std::path::PathBuf,
+        #[arg(long)]
+        apply: bool,
+    },
     #[command(flatten)]
     Crud(cli::NodeCmd),
 }
@@ -130,6 +139,18 @@ fn client(url: String, format: Format, command: Command) -> anyhow::Result<()> {
                 let id = c.resolve(Kind::Node, &reference).await?;
                 let v = c.get(&format!("/v1/nodes/{id}/resolve"), &[("label".to_string(), label)]).await?;
                 cli::output::links(&v, format)
+            }
+            Command::Node(NodeCommand::Lldp { reference, file, apply }) => {
+                let id = c.resolve(Kind::Node, &reference).await?;
+                let body = if file.as_os_str() == "-" {
+                    let mut b = Vec::new();
+                    std::io::Read::read_to_end(&mut std::io::stdin(), &mut b)?;
+                    b
+                } else {
+                    std::fs::read(&file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?
+                };
+                let v = c.post_bytes(&format!("/v1/nodes/{id}/lldp?apply={apply}"), body).await?;
+                cli::output::findings(&v, format)
             }
             Command::Import { file } => cli::import::import_csv(&c, &file, format).await,
             Command::Apply { file } => cli::import::apply_file(&c, &file, format).await,

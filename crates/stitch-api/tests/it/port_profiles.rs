@@ -42,7 +42,7 @@ async fn profiles_are_validated_follow_their_ports_and_cannot_go_while_used() {
     api.catalog.apply(bind::put_network(&snap, net, Some(5001)).unwrap()).await.unwrap();
     let mut profile = serde_json::Map::new();
     profile.insert("port_profile".into(), json!("jumbo"));
-    let port = obj(PortSpec { name: String::new(), network_id: net_id, mac_address: "fa:16:3e:00:00:01".parse().unwrap(), fixed_ips: vec![], device_id: String::new(), device_owner: String::new(), project_id: String::new(), description: String::new(), admin_state_up: true, security_groups: vec![], host_id: "n1".into(), vnic_type: VnicType::Direct, profile, binding: Default::default(), qos_policy_id: None });
+    let port = obj(PortSpec { name: String::new(), network_id: net_id, mac_address: "fa:16:3e:00:00:01".parse().unwrap(), fixed_ips: vec![], device_id: String::new(), device_owner: String::new(), project_id: String::new(), description: String::new(), admin_state_up: true, security_groups: vec![], host_id: "n1".into(), vnic_type: VnicType::Direct, profile, binding: Default::default(), qos_policy_id: None, inactive_bindings: vec![] });
     let pid = port.id;
     api.catalog.update(|s| bind::put_port(s, port)).await.unwrap();
     let details = |api: &Api| api.catalog.snapshot().ports.get(&pid).unwrap().spec.binding.clone();

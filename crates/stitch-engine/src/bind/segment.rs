@@ -44,7 +44,7 @@ pub fn vlan_segments(snap: &Snapshot, net: &Object<NetworkSpec>) -> Vec<VlanSegm
     if net.spec.network_type == NetworkType::Vlan {
         out.push(VlanSegment { id: None, physical_network: net.spec.physical_network.clone(), vlan: net.spec.segmentation_id.unwrap_or(0) as u16 });
     }
-    let mut stored: Vec<_> = snap.segments.iter().filter(|s| s.spec.network_id == net.id).collect();
+    let mut stored: Vec<_> = snap.segments_of_network(net.id).collect();
     stored.sort_by_key(|s| (s.spec.index, s.id));
     out.extend(stored.into_iter().map(|s| VlanSegment {
         id: Some(s.id),
@@ -64,7 +64,7 @@ pub(crate) struct Choice {
 pub(crate) fn choose(snap: &Snapshot, node: &Object<NodeSpec>, spec: &PortSpec, net: &Object<NetworkSpec>) -> Result<Choice, String> {
     let is_vlan = net.spec.network_type == NetworkType::Vlan;
     let asked = profile_str(&spec.profile, "physical_network");
-    if !snap.segments.iter().any(|s| s.spec.network_id == net.id) {
+    if snap.segments_of_network(net.id).next().is_none() {
         let label = asked.or(net.spec.physical_network.as_deref().filter(|_| is_vlan)).unwrap_or("sriov");
         let vlan = is_vlan.then(|| (net.spec.segmentation_id.unwrap_or(0) as u16, None));
         return Ok(Choice { label: label.to_string(), vlan });

@@ -146,7 +146,7 @@ pub(crate) fn subport_binding(snap: &Snapshot, t: &Object<TrunkSpec>, port: &Obj
     let sp = t.spec.sub_ports.iter().find(|s| s.port_id == port.id).ok_or_else(|| format!("port {} is not a subport of trunk {}", port.id, t.id))?;
     let family: BTreeSet<Uuid> = t.spec.all_ports().collect();
     let mut atts = Vec::new();
-    for g in snap.vpgs.iter().filter(|g| g.spec.port_ids.contains(&parent.id)) {
+    for g in snap.vpgs_of_port(parent.id).filter(|g| g.spec.port_ids.contains(&parent.id)) {
         let sw = snap.switches.get(&g.spec.switch_id).ok_or_else(|| format!("switch {} does not exist", g.spec.switch_id))?;
         check_ports(snap, sw, port.spec.network_id, &g.spec.switch_ports, sp.segmentation_id, Some(port.id), &family)?;
         atts.push(Attachment { switch_id: g.spec.switch_id, switch_ports: g.spec.switch_ports.clone(), vlan: sp.segmentation_id });

@@ -14,7 +14,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::Shared;
-use crate::compile::{Learned, compile_endpoint, contradicting, endpoint_key};
+use crate::compile::{Learned, compile_endpoint, contradicting_at, endpoint_key};
 
 /// Why a reconcile pass could not finish (it is retried).
 type PassError = String;
@@ -56,6 +56,7 @@ pub(crate) async fn run_session(
     let mut learned_rx = shared.learned_tx.subscribe();
     let mut retry_after: Option<Instant> = None;
     let mut failures: u32 = 0;
+    let mut stale: BTreeSet<(String, MacAddr)> = BTreeSet::new();
     let mut timer = tokio::time::interval(shared.config.resync_interval);
     timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
@@ -84,7 +85,7 @@ pub(crate) async fn run_session(
 
         loop {
             if dirty && retry_after.is_none_or(|t| Instant::now() >= t) {
-                match pass(&shared, &client, &key, &shared_cache).await {
+                match pass(&shared, &client, &key, &shared_cache, &mut stale).await {
                     Ok(changed) => {
                         failures = 0;
                         retry_after = None;
@@ -279,7 +280,13 @@ pub(crate) fn planned(snap: &Snapshot, learned: &Learned, owner: &stitch_vtep::O
 }
 
 /// One reconcile pass. Returns whether a transaction was sent.
-async fn pass(shared: &Shared, client: &Client, key: &str, cache: &Arc<RwLock<VtepCache>>) -> Result<bool, PassError> {
+async fn pass(
+    shared: &Shared,
+    client: &Client,
+    key: &str,
+    cache: &Arc<RwLock<VtepCache>>,
+    stale: &mut BTreeSet<(String, MacAddr)>,
+) -> Result<bool, PassError> {
     let started = Instant::now();
     let snap = shared.catalog.snapshot();
     let learned: Learned = shared.learned.read().unwrap_or_else(|e| e.into_inner()).clone();
@@ -288,10 +295,17 @@ async fn pass(shared: &Shared, client: &Client, key: &str, cache: &Arc<RwLock<Vt
         let c = cache.read().unwrap_or_else(|e| e.into_inner());
         planned(&snap, &learned, &shared.config.owner, key, &c)
     };
-    for (ep, ls, mac) in contradicting(&snap, &learned).into_iter().filter(|(ep, _, _)| ep == key) {
-        metrics::counter!("stitch_learned_mac_contradictions_total", "endpoint" => ep.clone()).increment(1);
-        tracing::debug!(endpoint = %ep, logical_switch = %ls, %mac, "learned MAC contradicts a binding; not spread");
+    // Learned MACs this switch holds that contradict a binding (the MAC
+    // lives elsewhere now, e.g. after a migration): the switch ages its
+    // `Ucast_Macs_Local` itself, Stitch only refuses to spread them.
+    let now: BTreeSet<(String, MacAddr)> =
+        contradicting_at(&snap, &learned, key).into_iter().map(|(_, ls, mac)| (ls, mac)).collect();
+    metrics::gauge!("stitch_learned_mac_contradictions", "endpoint" => key.to_string()).set(now.len() as f64);
+    for (ls, mac) in now.difference(stale) {
+        metrics::counter!("stitch_learned_mac_contradictions_total", "endpoint" => key.to_string()).increment(1);
+        tracing::info!(endpoint = %key, logical_switch = %ls, %mac, "learned MAC contradicts a binding (stale after a move?); not spread to other switches");
     }
+    *stale = now;
     if !discovered.is_empty() {
         record_discovered(shared, discovered).await;
     }
@@ -330,21 +344,22 @@ async fn pass(shared: &Shared, client: &Client, key: &str, cache: &Arc<RwLock<Vt
         });
     }
     if ops == 0 {
-        release_drained(shared).await;
+        advance_moves(shared).await;
     }
     Ok(ops > 0)
 }
 
-/// Finish migrations: release the old location of every port that its
-/// new location has confirmed (make-before-break). Recomputed under the
-/// catalog's writer lock, so concurrent endpoints agree.
-async fn release_drained(shared: &Shared) {
+/// Move migrations on (confirm new places, release old ones) as far as
+/// the switches' reports allow (make-before-break, see `bind::moves`).
+/// Recomputed under the catalog's writer lock, so concurrent endpoints agree.
+async fn advance_moves(shared: &Shared) {
     let holds = |sw: Uuid, rev: u64| shared.status.switch_holds(&sw, rev);
-    if crate::bind::drained(&shared.catalog.snapshot(), holds).is_empty() {
+    if crate::bind::advance_moves(&shared.catalog.snapshot(), holds).is_empty() {
         return;
     }
-    if let Err(e) = shared.catalog.update(|snap| Ok::<_, String>(crate::bind::drained(snap, holds))).await {
-        tracing::warn!(error = %e, "releasing drained group memberships failed");
+    match shared.catalog.update(|snap| Ok::<_, String>(crate::bind::advance_moves(snap, holds))).await {
+        Ok(_) => metrics::counter!("stitch_migration_steps_total").increment(1),
+        Err(e) => tracing::warn!(error = %e, "advancing port moves failed"),
     }
 }
 

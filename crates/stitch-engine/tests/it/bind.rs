@@ -184,16 +184,33 @@ fn migration_is_make_before_break() {
     let s = bind_port(&s, 200, port_spec(100, 1, "n2", VnicType::Direct));
     let g = s.vpgs.get(&old).expect("the old group stays while the port drains");
     assert_eq!((g.spec.port_ids.clone(), g.spec.draining.clone()), (vec![], vec![id(200)]));
+    let new = s.vpgs.iter().find(|g| g.spec.port_ids.contains(&id(200))).unwrap().id;
+    assert_eq!(s.vpgs.get(&new).unwrap().spec.pending, vec![id(200)], "the new place waits for confirmation");
     let owner = stitch_vtep::Owner::new("t").unwrap();
-    let d = compile(&s, &Learned::new(), &owner);
-    let leaf1 = &d["unix:/tmp/leaf1.sock"];
-    assert!(leaf1.port_bindings.contains_key(&("leaf1".to_string(), "swp1".to_string())), "old place still programmed");
     let mac: stitch_model::MacAddr = "fa:16:3e:00:00:01".parse().unwrap();
-    assert_eq!(leaf1.ucast_remote[&(id(100).to_string(), mac)].dst_ip.to_string(), "10.0.0.2", "advertised at the new place");
-    // Not confirmed yet: nothing released. Confirmed: the old group goes.
-    assert!(bind::drained(&s, |_, _| false).is_empty());
-    assert!(bind::drained(&s, |sw, _| sw == id(LEAF1)).is_empty(), "the old switch's word is not enough");
-    let s = commit(&s, bind::drained(&s, |sw, _| sw == id(LEAF2)));
+    let key = (id(100).to_string(), mac);
+    // Phase 1: leaf2 is programmed, leaf3 (another port of the network)
+    // still points the MAC at leaf1, where it is draining.
+    let s = bind_port(&s, 202, port_spec(100, 3, "n4", VnicType::Direct)); // leaf3
+    let d = compile(&s, &Learned::new(), &owner);
+    assert!(d["unix:/tmp/leaf1.sock"].port_bindings.contains_key(&("leaf1".to_string(), "swp1".to_string())), "old place still programmed");
+    assert!(d["unix:/tmp/leaf2.sock"].port_bindings.contains_key(&("leaf2".to_string(), "swp1".to_string())), "new place programmed");
+    assert_eq!(d["unix:/tmp/leaf3.sock"].ucast_remote[&key].dst_ip.to_string(), "10.0.0.1", "still advertised at the old place");
+    assert_eq!(d["unix:/tmp/leaf2.sock"].ucast_remote[&key].dst_ip.to_string(), "10.0.0.1", "the new leaf reaches the VM where it still runs");
+    // Nothing moves on until every switch of the network holds phase 1.
+    assert!(bind::advance_moves(&s, |_, _| false).is_empty());
+    assert!(bind::advance_moves(&s, |sw, _| sw == id(LEAF2)).is_empty(), "the new switch's word is not enough");
+    // Phase 2: confirmed; every other leaf points at leaf2; leaf1 still programmed.
+    let s = commit(&s, bind::advance_moves(&s, |_, _| true));
+    assert!(s.vpgs.get(&new).unwrap().spec.pending.is_empty());
+    assert_eq!(s.vpgs.get(&old).unwrap().spec.draining, vec![id(200)], "released only after the others switched");
+    let d = compile(&s, &Learned::new(), &owner);
+    assert_eq!(d["unix:/tmp/leaf3.sock"].ucast_remote[&key].dst_ip.to_string(), "10.0.0.2");
+    assert_eq!(d["unix:/tmp/leaf1.sock"].ucast_remote[&key].dst_ip.to_string(), "10.0.0.2");
+    assert!(d["unix:/tmp/leaf1.sock"].port_bindings.contains_key(&("leaf1".to_string(), "swp1".to_string())));
+    // Phase 3: released once every switch holds phase 2.
+    assert!(bind::advance_moves(&s, |sw, _| sw != id(LEAF3)).is_empty(), "leaf3 has not switched yet");
+    let s = commit(&s, bind::advance_moves(&s, |_, _| true));
     assert!(s.vpgs.get(&old).is_none());
     let d = compile(&s, &Learned::new(), &owner);
     assert!(d["unix:/tmp/leaf1.sock"].port_bindings.is_empty());

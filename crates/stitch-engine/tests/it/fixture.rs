@@ -1,5 +1,6 @@
-//! A small fabric: two leaves, three compute nodes with an SR-IOV NIC each
-//! (n1 on leaf1, n2 and n3 on leaf2), a bare-metal node bonded to leaf1.
+//! A small fabric: three leaves, four compute nodes with an SR-IOV NIC each
+//! (n1 on leaf1, n2 and n3 on leaf2, n4 on leaf3), a bare-metal node bonded
+//! to leaf1.
 
 use serde_json::json;
 use stitch_engine::bind;
@@ -34,6 +35,7 @@ pub fn put<S: Spec>(o: Object<S>) -> Change {
 
 pub const LEAF1: u128 = 2;
 pub const LEAF2: u128 = 3;
+pub const LEAF3: u128 = 7;
 
 pub fn fabric_with(mode: VlanMode, vlan_range: &str) -> Snapshot {
     let sw = |n: u128, name: &str, ip: &str| {
@@ -59,6 +61,7 @@ pub fn fabric_with(mode: VlanMode, vlan_range: &str) -> Snapshot {
         put(obj(1, FabricSpec { name: "dc1".into(), vni_range: serde_json::from_str("[5000, 5999]").unwrap(), vlan_range: serde_json::from_str(vlan_range).unwrap(), vlan_mode: mode })),
         sw(LEAF1, "leaf1", "10.0.0.1"),
         sw(LEAF2, "leaf2", "10.0.0.2"),
+        sw(LEAF3, "leaf3", "10.0.0.3"),
         put(obj(4, HardwareSpec { name: "r640".into(), model: None })),
         put(obj(
             5,
@@ -75,6 +78,7 @@ pub fn fabric_with(mode: VlanMode, vlan_range: &str) -> Snapshot {
         node(10, "n1", NodeType::Compute, vec![nic("ens1f0", LEAF1, "swp1")]),
         node(11, "n2", NodeType::Compute, vec![nic("ens1f0", LEAF2, "swp1")]),
         node(12, "n3", NodeType::Compute, vec![nic("ens1f0", LEAF2, "swp2")]),
+        node(15, "n4", NodeType::Compute, vec![nic("ens1f0", LEAF3, "swp1")]),
         node(13, "bm1", NodeType::Baremetal, vec![nic("eth0", LEAF1, "swp10"), nic("eth1", LEAF1, "swp11")]),
         node(14, "dual", NodeType::Compute, vec![nic("ens1f0", LEAF1, "swp20"), nic("ens1f1", LEAF2, "swp20")]),
     ];
@@ -90,10 +94,19 @@ pub fn commit(s: &Snapshot, changes: Vec<Change>) -> Snapshot {
     s.apply(changes, &mut Seq).expect("engine produced changes the model refuses").0
 }
 
-/// Every switch confirms the current state: ports that moved release
-/// their old place (the end of a make-before-break migration).
+/// Every switch confirms the current state, as often as it takes: ports
+/// that moved are confirmed at their new place, then release their old one
+/// (the end of a make-before-break migration).
 pub fn settle(s: &Snapshot) -> Snapshot {
-    commit(s, stitch_engine::bind::drained(s, |_, _| true))
+    let mut s = s.clone();
+    for _ in 0..4 {
+        let c = stitch_engine::bind::advance_moves(&s, |_, _| true);
+        if c.is_empty() {
+            return s;
+        }
+        s = commit(&s, c);
+    }
+    panic!("moves still advancing after four rounds of confirmations");
 }
 
 pub fn network(s: &Snapshot, n: u128, ty: NetworkType, seg: Option<u32>, physnet: Option<&str>) -> Snapshot {
@@ -134,6 +147,7 @@ pub fn port_spec(net: u128, mac: u8, host: &str, vnic: VnicType) -> PortSpec {
         profile: Default::default(),
         binding: Default::default(),
         qos_policy_id: None,
+        inactive_bindings: vec![],
     }
 }
 

@@ -3,6 +3,8 @@
 mod acl;
 mod bind;
 mod fixture;
+mod migration;
+mod naive;
 mod props;
 mod runtime;
 mod scenarios;

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
 use stitch_engine::bind;
+use stitch_engine::compile::Learned;
 use stitch_model::inventory::*;
 use stitch_model::Snapshot;
 
@@ -61,8 +62,87 @@ fn check(s: &Snapshot) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// Apply one random operation.
+fn step(s: &Snapshot, nets: &mut BTreeMap<u8, u8>, op: Op) -> Result<Snapshot, TestCaseError> {
+    Ok(match op {
+        Op::Bind { port, net, host } => {
+            let net = *nets.entry(port).or_insert(net);
+            let spec = port_spec(100 + net as u128, port, HOSTS[host as usize], VnicType::Direct);
+            bind_port(s, 1000 + port as u128, spec)
+        }
+        Op::Unbind { port } if s.ports.get(&id(1000 + port as u128)).is_some() => {
+            let mut spec = s.ports.get(&id(1000 + port as u128)).unwrap().spec.clone();
+            spec.host_id.clear();
+            bind_port(s, 1000 + port as u128, spec)
+        }
+        Op::Delete { port } if s.ports.get(&id(1000 + port as u128)).is_some() => {
+            nets.remove(&port);
+            commit(s, bind::delete_port(s, id(1000 + port as u128)).unwrap())
+        }
+        Op::Acknowledge => {
+            // Two rounds: the new places are confirmed, then the old released.
+            let s1 = commit(s, bind::advance_moves(s, |_, _| true));
+            prop_assert!(s1.vpgs.iter().all(|g| g.spec.pending.is_empty()), "confirmed moves leave nothing pending");
+            let s2 = commit(&s1, bind::advance_moves(&s1, |_, _| true));
+            prop_assert!(s2.vpgs.iter().all(|g| g.spec.draining.is_empty()), "confirmed migrations leave nothing draining");
+            s2
+        }
+        _ => s.clone(),
+    })
+}
+
+/// MACs "learned" by the switches, derived from the ports so that some
+/// agree with bindings, some contradict them and some are unbound.
+fn learned_from(s: &Snapshot) -> Learned {
+    let eps: Vec<String> = stitch_engine::compile::endpoints(s).into_keys().collect();
+    let mut learned = Learned::new();
+    for (i, p) in s.ports.iter().enumerate() {
+        let sw = s.switches.iter().nth(i % s.switches.len()).unwrap();
+        let ip: std::net::IpAddr = if i % 3 == 0 { "198.51.100.7".parse().unwrap() } else { sw.spec.tunnel_ip };
+        let ep = eps[i % eps.len()].clone();
+        learned.entry(ep).or_default().insert((stitch_engine::compile::ls_name(p.spec.network_id), p.spec.mac_address), ip);
+    }
+    learned
+}
+
+/// The indexed engine paths answer as plain scans of every table would.
+fn indexed_paths_agree(s: &Snapshot) -> Result<(), TestCaseError> {
+    let owner = stitch_vtep::Owner::new("stitch").unwrap();
+    let learned = learned_from(s);
+    for key in stitch_engine::compile::endpoints(s).into_keys() {
+        let fast = stitch_engine::compile::compile_endpoint(s, &learned, &owner, &key);
+        prop_assert_eq!(fast, crate::naive::compile_endpoint(s, &learned, &owner, &key), "compile_endpoint {}", key);
+    }
+    let mut fast = stitch_engine::compile::contradicting(s, &learned);
+    let mut slow = crate::naive::contradicting(s, &learned);
+    fast.sort();
+    slow.sort();
+    prop_assert_eq!(fast, slow, "contradicting");
+    for sw in s.switches.iter() {
+        for net in s.networks.iter() {
+            let fast = stitch_engine::alloc::vlan_for(s, sw, net.id).ok();
+            prop_assert_eq!(fast, crate::naive::vlan_for(s, sw, net.id), "vlan_for");
+        }
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+    #[test]
+    fn indexed_paths_agree_with_naive_scans(ops in proptest::collection::vec(op(), 1..40), wide in any::<bool>()) {
+        let mode = if wide { VlanMode::FabricWide } else { VlanMode::PerSwitch };
+        let mut s = fabric_with(mode, "[100, 103]");
+        for n in 0..4u128 {
+            s = network(&s, 100 + n, NetworkType::Vxlan, None, None);
+        }
+        let mut nets: BTreeMap<u8, u8> = BTreeMap::new();
+        for op in ops {
+            s = step(&s, &mut nets, op)?;
+            indexed_paths_agree(&s)?;
+        }
+    }
+
     #[test]
     fn binding_invariants_hold_and_everything_is_released(ops in proptest::collection::vec(op(), 1..60)) {
         let mut s = fabric_with(VlanMode::PerSwitch, "[100, 103]");
@@ -71,28 +151,7 @@ proptest! {
         }
         let mut nets: BTreeMap<u8, u8> = BTreeMap::new();
         for op in ops {
-            s = match op {
-                Op::Bind { port, net, host } => {
-                    let net = *nets.entry(port).or_insert(net);
-                    let spec = port_spec(100 + net as u128, port, HOSTS[host as usize], VnicType::Direct);
-                    bind_port(&s, 1000 + port as u128, spec)
-                }
-                Op::Unbind { port } if s.ports.get(&id(1000 + port as u128)).is_some() => {
-                    let mut spec = s.ports.get(&id(1000 + port as u128)).unwrap().spec.clone();
-                    spec.host_id.clear();
-                    bind_port(&s, 1000 + port as u128, spec)
-                }
-                Op::Delete { port } if s.ports.get(&id(1000 + port as u128)).is_some() => {
-                    nets.remove(&port);
-                    commit(&s, bind::delete_port(&s, id(1000 + port as u128)).unwrap())
-                }
-                Op::Acknowledge => {
-                    let s2 = commit(&s, bind::drained(&s, |_, _| true));
-                    prop_assert!(s2.vpgs.iter().all(|g| g.spec.draining.is_empty()), "confirmed migrations leave nothing draining");
-                    s2
-                }
-                _ => s,
-            };
+            s = step(&s, &mut nets, op)?;
             check(&s)?;
         }
         // Deleting every port releases every group (and so every VLAN).
@@ -119,5 +178,116 @@ proptest! {
             (format!("{:?}", s.list_any(stitch_model::Kind::Port)), format!("{:?}", s.list_any(stitch_model::Kind::VirtualPortGroup)))
         };
         prop_assert_eq!(run(), run());
+    }
+}
+
+/// Operations of VMs that move: host changes of the same VM, re-incarnations
+/// (another VM on the port), the port-bindings API, and confirmations by a
+/// subset of the switches.
+#[derive(Clone, Debug)]
+enum Move {
+    Host { port: u8, host: u8 },
+    Reincarnate { port: u8, host: u8 },
+    AddBinding { port: u8, host: u8 },
+    Activate { port: u8, host: u8 },
+    /// The switches in the bit mask (leaf1..leaf3) confirm what they have.
+    Confirm { switches: u8 },
+}
+
+fn a_move() -> impl Strategy<Value = Move> {
+    prop_oneof![
+        3 => (0u8..5, 0u8..4).prop_map(|(port, host)| Move::Host { port, host }),
+        1 => (0u8..5, 0u8..4).prop_map(|(port, host)| Move::Reincarnate { port, host }),
+        1 => (0u8..5, 0u8..4).prop_map(|(port, host)| Move::AddBinding { port, host }),
+        1 => (0u8..5, 0u8..4).prop_map(|(port, host)| Move::Activate { port, host }),
+        3 => (0u8..8).prop_map(|switches| Move::Confirm { switches }),
+    ]
+}
+
+const MOVE_HOSTS: [&str; 4] = ["n1", "n2", "n3", "n4"];
+
+/// Where each MAC is pointed: (endpoint's tunnel IP, MAC) → the IP it points at.
+fn pointers(s: &Snapshot) -> BTreeMap<(std::net::IpAddr, stitch_model::MacAddr), std::net::IpAddr> {
+    let owner = stitch_vtep::Owner::new("p").unwrap();
+    let compiled = stitch_engine::compile::compile(s, &stitch_engine::compile::Learned::new(), &owner);
+    let mut out = BTreeMap::new();
+    for sw in s.switches.iter() {
+        let d = &compiled[&stitch_engine::compile::endpoint_key(sw)];
+        for ((_, mac), r) in &d.ucast_remote {
+            out.insert((sw.spec.tunnel_ip, *mac), r.dst_ip);
+        }
+    }
+    out
+}
+
+/// Whether the port with `mac` is programmed (in any role) on the switch with tunnel IP `ip`.
+fn programmed(s: &Snapshot, mac: stitch_model::MacAddr, ip: std::net::IpAddr) -> bool {
+    let Some(p) = s.ports.iter().find(|p| p.spec.mac_address == mac) else { return false };
+    s.vpgs.iter().any(|g| g.spec.involves(&p.id) && s.switches.get(&g.spec.switch_id).is_some_and(|sw| sw.spec.tunnel_ip == ip))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    /// Switches apply each committed state at their own pace, and a
+    /// confirmation is only committed once they all hold the state before
+    /// it. So: in every state, a MAC is only pointed at a switch that has
+    /// it; a switch never loses a port that another switch pointed at in
+    /// the previous state; and a pointer only moves to a switch that
+    /// already had the port in the previous state.
+    #[test]
+    fn moves_never_point_a_mac_at_a_switch_without_it(ops in proptest::collection::vec(a_move(), 1..40)) {
+        let mut s = network(&fabric(), 100, NetworkType::Vxlan, None, None);
+        let mut device: BTreeMap<u8, u32> = BTreeMap::new();
+        for port in 0..5u8 {
+            let mut spec = port_spec(100, port, MOVE_HOSTS[port as usize % 4], VnicType::Direct);
+            spec.device_id = "vm-0".into();
+            s = bind_port(&s, 1000 + port as u128, spec);
+            device.insert(port, 0);
+        }
+        s = settle(&s);
+        for op in ops {
+            let before = s.clone();
+            let pid = |port: u8| id(1000 + port as u128);
+            let next = match &op {
+                Move::Host { port, host } | Move::Reincarnate { port, host } => {
+                    if matches!(op, Move::Reincarnate { .. }) {
+                        *device.get_mut(port).unwrap() += 1;
+                    }
+                    let mut spec = s.ports.get(&pid(*port)).unwrap().spec.clone();
+                    spec.host_id = MOVE_HOSTS[*host as usize].into();
+                    spec.device_id = format!("vm-{}", device[port]);
+                    bind::put_port(&s, obj(1000 + *port as u128, spec))
+                }
+                Move::AddBinding { port, host } => {
+                    let b = stitch_model::neutron::HostBinding { host: MOVE_HOSTS[*host as usize].into(), vnic_type: VnicType::Direct, profile: Default::default(), binding: Default::default() };
+                    bind::add_binding(&s, pid(*port), b)
+                }
+                Move::Activate { port, host } => bind::activate_binding(&s, pid(*port), MOVE_HOSTS[*host as usize]),
+                Move::Confirm { switches } => {
+                    let holding: BTreeSet<uuid::Uuid> = [LEAF1, LEAF2, LEAF3].iter().enumerate().filter(|(i, _)| switches & (1 << i) != 0).map(|(_, n)| id(*n)).collect();
+                    Ok(bind::advance_moves(&s, |sw, _| holding.contains(&sw)))
+                }
+            };
+            let Ok(changes) = next else { continue };
+            s = commit(&s, changes);
+            let (p1, p2) = (pointers(&before), pointers(&s));
+            for ((x, mac), at) in &p2 {
+                prop_assert!(programmed(&s, *mac, *at), "{x} points {mac} at {at}, which does not have it (after {op:?})");
+            }
+            if matches!(op, Move::Reincarnate { .. }) {
+                continue; // the old owner's traces go at once, by design
+            }
+            for ((x, mac), at) in &p1 {
+                prop_assert!(programmed(&s, *mac, *at), "{at} dropped {mac} while {x} still pointed at it (after {op:?})");
+            }
+            for ((x, mac), at) in &p2 {
+                if p1.get(&(*x, *mac)) != Some(at) {
+                    prop_assert!(programmed(&before, *mac, *at), "{x} moved {mac} to {at} before {at} had it (after {op:?})");
+                }
+            }
+        }
+        // Everything settles: nothing pending or draining is left.
+        let s = settle(&s);
+        prop_assert!(s.vpgs.iter().all(|g| g.spec.pending.is_empty() && g.spec.draining.is_empty()));
     }
 }

@@ -45,7 +45,7 @@ async fn eventually_async(what: &str, mut f: impl FnMut() -> bool) {
 
 impl Lab {
     /// Three leaves; n1..n3 on leaf1..leaf3 swp1, n4 on leaf1 swp2.
-    async fn new() -> Lab {
+    pub(crate) async fn new() -> Lab {
         Self::build(&IPS, &PORTS, &["sriov"], &[("n1", 0, "swp1"), ("n2", 1, "swp1"), ("n3", 2, "swp1"), ("n4", 0, "swp2")]).await
     }
 
@@ -95,7 +95,7 @@ impl Lab {
     pub(crate) async fn port(&self, id: Option<Uuid>, net: Uuid, mac: &str, host: &str) -> Uuid {
         let existing = id.and_then(|i| self.catalog.snapshot().ports.get(&i).cloned());
         let mut p = existing.unwrap_or_else(|| {
-            obj(PortSpec { name: String::new(), network_id: net, mac_address: mac.parse().unwrap(), fixed_ips: vec![], device_id: String::new(), device_owner: String::new(), project_id: String::new(), description: String::new(), admin_state_up: true, security_groups: vec![], host_id: String::new(), vnic_type: VnicType::Direct, profile: Default::default(), binding: Default::default(), qos_policy_id: None })
+            obj(PortSpec { name: String::new(), network_id: net, mac_address: mac.parse().unwrap(), fixed_ips: vec![], device_id: String::new(), device_owner: String::new(), project_id: String::new(), description: String::new(), admin_state_up: true, security_groups: vec![], host_id: String::new(), vnic_type: VnicType::Direct, profile: Default::default(), binding: Default::default(), inactive_bindings: vec![], qos_policy_id: None })
         });
         p.spec.host_id = host.into();
         let pid = p.id;

@@ -23,8 +23,24 @@ use crate::fixture::*;
 enum Event {
     /// A network by number; `vlan` makes it a vlan provider network.
     Network { n: u128, #[serde(default)] vlan: Option<u32>, #[serde(default)] physnet: Option<String> },
-    /// Create or update port `n` (MAC fa:16:3e:00:00:<mac>) on network `net`.
-    Port { n: u128, net: u128, mac: u8, host: String, #[serde(default = "direct")] vnic: String, #[serde(default)] profile: serde_json::Map<String, Value> },
+    /// Create or update port `n` (MAC fa:16:3e:00:00:<mac>) on network `net`;
+    /// `device` is the VM (`device_id`, default `vm-<mac>`).
+    Port {
+        n: u128,
+        net: u128,
+        mac: u8,
+        host: String,
+        #[serde(default = "direct")]
+        vnic: String,
+        #[serde(default)]
+        profile: serde_json::Map<String, Value>,
+        #[serde(default)]
+        device: Option<String>,
+    },
+    /// Port-bindings API: an inactive binding of port `n` for `host`.
+    AddBinding { n: u128, host: String },
+    Activate { n: u128, host: String },
+    DeleteBinding { n: u128, host: String },
     DeletePort { n: u128 },
     DeleteNetwork { n: u128 },
     /// Replace what endpoint `endpoint` has learned: [[network, mac, ip], ...].
@@ -39,8 +55,12 @@ enum Event {
     L2gw { n: u128, interfaces: Vec<(String, String, Option<u16>)> },
     Connect { n: u128, gw: u128, net: u128, #[serde(default)] vlan: Option<u16> },
     Disconnect { n: u128 },
-    /// Every switch confirms the current revision: migrations finish.
-    Acknowledge {},
+    /// Every switch confirms the current revision, `rounds` times (default
+    /// once): each round moves migrations one phase on.
+    Acknowledge {
+        #[serde(default)]
+        rounds: Option<u32>,
+    },
 }
 
 fn direct() -> String {
@@ -68,7 +88,11 @@ fn render(s: &Snapshot, learned: &Learned, errors: &[String]) -> Value {
         .iter()
         .map(|p| {
             let b = &p.spec.binding;
-            (p.id.to_string(), json!({"host": p.spec.host_id, "vif_type": b.vif_type, "vif_details": b.vif_details, "failure": b.failure, "generation": b.generation}))
+            let mut v = json!({"host": p.spec.host_id, "vif_type": b.vif_type, "vif_details": b.vif_details, "failure": b.failure, "generation": b.generation});
+            if !p.spec.inactive_bindings.is_empty() {
+                v["inactive"] = p.spec.inactive_bindings.iter().map(|h| json!({"host": h.host, "vif_type": h.binding.vif_type, "vif_details": h.binding.vif_details, "failure": h.binding.failure})).collect();
+            }
+            (p.id.to_string(), v)
         })
         .collect();
     let endpoints: BTreeMap<String, Value> = compile(s, learned, &owner).iter().map(|(k, d)| (k.clone(), render_desired(d))).collect();
@@ -94,16 +118,39 @@ fn apply(s: Snapshot, learned: &mut Learned, errors: &mut Vec<String>, e: Event)
             let ty = if vlan.is_some() { NetworkType::Vlan } else { NetworkType::Vxlan };
             network(&s, n, ty, vlan, physnet.as_deref())
         }
-        Event::Port { n, net, mac, host, vnic, profile } => {
+        Event::Port { n, net, mac, host, vnic, profile, device } => {
             let mut spec = port_spec(net, mac, &host, VnicType::parse(&vnic).expect("vnic"));
             spec.profile = profile;
+            if let Some(d) = device {
+                spec.device_id = d;
+            }
+            // An update keeps what the API keeps: the port's inactive bindings.
+            if let Some(old) = s.ports.get(&id(n)) {
+                spec.inactive_bindings = old.spec.inactive_bindings.clone();
+            }
             bind_port(&s, n, spec)
+        }
+        Event::AddBinding { n, host } => {
+            let b = stitch_model::neutron::HostBinding { host, vnic_type: VnicType::Direct, profile: Default::default(), binding: Default::default() };
+            let r = bind::add_binding(&s, id(n), b);
+            refuse_or_commit(s, errors, r)
+        }
+        Event::Activate { n, host } => {
+            let r = bind::activate_binding(&s, id(n), &host);
+            refuse_or_commit(s, errors, r)
+        }
+        Event::DeleteBinding { n, host } => {
+            let r = bind::delete_binding(&s, id(n), &host);
+            refuse_or_commit(s, errors, r)
         }
         Event::DeletePort { n } => commit(&s, bind::delete_port(&s, id(n)).unwrap()),
         Event::DeleteNetwork { n } => commit(&s, vec![stitch_model::Change::Delete(Kind::Network, id(n))]),
-        Event::Acknowledge {} => {
-            let c = bind::drained(&s, |_, _| true);
-            commit(&s, c)
+        Event::Acknowledge { rounds } => {
+            let mut s = s;
+            for _ in 0..rounds.unwrap_or(1) {
+                s = commit(&s, bind::advance_moves(&s, |_, _| true));
+            }
+            s
         }
         Event::Learned { endpoint, macs } => {
             let m = learned.entry(endpoint).or_default();
@@ -129,6 +176,16 @@ fn e_kind(e: &Event) -> crate::service::FabricEvent {
         Event::Connect { n, gw, net, vlan } => F::Connect { n: *n, gw: *gw, net: *net, vlan: *vlan },
         Event::Disconnect { n } => F::Disconnect { n: *n },
         _ => F::None,
+    }
+}
+
+fn refuse_or_commit(s: Snapshot, errors: &mut Vec<String>, r: Result<Vec<stitch_model::Change>, stitch_engine::EngineError>) -> Snapshot {
+    match r {
+        Ok(changes) => commit(&s, changes),
+        Err(e) => {
+            errors.push(e.to_string());
+            s
+        }
     }
 }
 

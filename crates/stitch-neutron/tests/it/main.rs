@@ -1,6 +1,7 @@
 //! The Neutron API through its router, on an in-memory catalog: envelopes,
 //! bindings in the response, bulk atomicity, list semantics and errors.
 
+mod bindings;
 mod qos;
 mod profile;
 mod security;

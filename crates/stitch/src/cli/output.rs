@@ -175,3 +175,22 @@ pub fn links(v: &Value, format: Format) -> anyhow::Result<()> {
     println!("{t}");
     Ok(())
 }
+
+/// LLDP cabling findings (`stitch node lldp`).
+pub fn findings(v: &Value, format: Format) -> anyhow::Result<()> {
+    if format == Format::Json {
+        println!("{}", serde_json::to_string_pretty(v)?);
+        return Ok(());
+    }
+    let place = |p: &Value| if p.is_null() { String::new() } else { format!("{}:{}", text(&p["switch"]), text(&p["switch_port"])) };
+    let mut t = new_table();
+    t.set_header(vec!["NIC", "VERDICT", "LLDP SEES", "RECORDED", "MESSAGE"]);
+    for f in v["findings"].as_array().into_iter().flatten() {
+        t.add_row(vec![text(&f["nic"]), text(&f["verdict"]), place(&f["seen"]), place(&f["recorded"]), text(&f["message"])]);
+    }
+    println!("{t}");
+    if v["applied"] == true {
+        println!("cabling recorded from LLDP");
+    }
+    Ok(())
+}

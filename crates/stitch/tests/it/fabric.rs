@@ -10,7 +10,7 @@ use crate::Server;
 
 const IPS: [&str; 3] = ["10.0.0.1", "10.0.0.2", "10.0.0.3"];
 
-async fn eventually_http<F: std::future::Future<Output = bool>>(what: &str, mut f: impl FnMut() -> F) {
+pub(crate) async fn eventually_http<F: std::future::Future<Output = bool>>(what: &str, mut f: impl FnMut() -> F) {
     let t = std::time::Instant::now();
     while !f().await {
         assert!(t.elapsed() < stitch_testkit::PATIENCE, "never happened: {what}");
@@ -18,16 +18,19 @@ async fn eventually_http<F: std::future::Future<Output = bool>>(what: &str, mut 
     }
 }
 
-struct Fabric {
-    leaves: Vec<VtepServer>,
-    server: Server,
+/// Three real leaves (`swp1`, `swp2`, `swp3` each) and the real binary with
+/// nodes n1 (leaf1 swp1), n2 (leaf2 swp1), n3 (leaf3 swp1), n4 (leaf1 swp2),
+/// whose one NIC `ens1f0` is labelled `sriov` and `physnet1`.
+pub(crate) struct Fabric {
+    pub leaves: Vec<VtepServer>,
+    pub server: Server,
     _dir: tempfile::TempDir,
-    switch_ids: Vec<String>,
+    pub switch_ids: Vec<String>,
 }
 
 impl Fabric {
-    async fn new() -> Fabric {
-        let leaves: Vec<_> = (0..3).map(|i| VtepServer::start(&format!("leaf{}", i + 1), IPS[i], &["swp1", "swp2"])).collect();
+    pub async fn new() -> Fabric {
+        let leaves: Vec<_> = (0..3).map(|i| VtepServer::start(&format!("leaf{}", i + 1), IPS[i], &["swp1", "swp2", "swp3"])).collect();
         let dir = tempfile::tempdir().unwrap();
         let cfg = crate::write(dir.path(), "stitch.toml", "[engine]\nresync_interval_secs = 1\nowner = \"e2e\"\n");
         let server = Server::start_with(dir.path(), &["--config", cfg.to_str().unwrap()]);
@@ -46,7 +49,7 @@ impl Fabric {
                     "fabrics": [{"name": "dc1", "vni_range": [7000, 7999], "vlan_range": [2900, 2999]}],
                     "switches": switches,
                     "hardware": [{"name": "r650"}],
-                    "cards": [{"name": "x710", "hardware": ["r650"], "interface_map": [{"name": "ens1f0", "labels": ["sriov"]}]}],
+                    "cards": [{"name": "x710", "hardware": ["r650"], "interface_map": [{"name": "ens1f0", "labels": ["sriov", "physnet1"]}]}],
                     "node_profiles": [{"name": "sriov", "hardware": ["r650"]}],
                     "nodes": [node("n1", "leaf1", "swp1"), node("n2", "leaf2", "swp1"), node("n3", "leaf3", "swp1"), node("n4", "leaf1", "swp2")],
                 }),
@@ -61,7 +64,7 @@ impl Fabric {
         Fabric { leaves, server, _dir: dir, switch_ids }
     }
 
-    async fn port(&self, net: &str, mac: &str, host: &str) -> Value {
+    pub async fn port(&self, net: &str, mac: &str, host: &str) -> Value {
         let (s, v) = self
             .server
             .http(Method::POST, "/v2.0/ports", Some(json!({"port": {"network_id": net, "mac_address": mac, "binding:host_id": host, "binding:vnic_type": "direct", "device_id": format!("vm-{mac}")}})))
@@ -70,11 +73,11 @@ impl Fabric {
         v["port"].clone()
     }
 
-    async fn status(&self, port: &str) -> String {
+    pub async fn status(&self, port: &str) -> String {
         self.server.get(&format!("/v2.0/ports/{port}")).await["port"]["status"].as_str().unwrap().to_string()
     }
 
-    async fn all_active(&self) -> bool {
+    pub async fn all_active(&self) -> bool {
         let v = self.server.get("/v2.0/ports?binding:vif_type=hw_veb").await;
         v["ports"].as_array().unwrap().iter().all(|p| p["status"] == "ACTIVE")
     }
@@ -139,9 +142,10 @@ async fn sriov_ports_bind_across_three_leaves_through_http_only() {
     let (s, moved) = f.server.http(Method::PUT, &format!("/v2.0/ports/{}", ids[0]), Some(json!({"port": {"binding:host_id": "n2"}}))).await;
     assert_eq!(s, 200, "{moved}");
     eventually_http("migration converged", || f.all_active()).await;
-    assert!(f.leaves[2].ctl(&["list-remote-macs", &net_id]).contains("fa:16:3e:00:00:01 -> vxlan_over_ipv4/10.0.0.2"));
+    // The other leaves switch once the new place is confirmed everywhere.
+    eventually_http("leaf3 follows", || async { f.leaves[2].ctl(&["list-remote-macs", &net_id]).contains("fa:16:3e:00:00:01 -> vxlan_over_ipv4/10.0.0.2") }).await;
     assert!(!f.leaves[1].ctl(&["list-remote-macs", &net_id]).contains("fa:16:3e:00:00:01"));
-    // Make-before-break: the old place is released once the new one is confirmed.
+    // Make-before-break: the old place is released once the others switched.
     eventually_http("old binding released", || async { lines(&f.leaves[0].ctl(&["list-bindings", "leaf1", "swp1"])).is_empty() }).await;
 
     // A manual group (a static attachment) programs the switch too; a
@@ -193,4 +197,63 @@ async fn futures_total(f: &Fabric) -> Vec<u64> {
         v.push(f.switch(i, "status").await["total_ops"].as_u64().unwrap());
     }
     v
+}
+
+/// Live migration as Nova drives it, through the binary: an inactive
+/// binding programs the destination (standby) without moving the MAC;
+/// activation moves it make-before-break; deleting the source's binding
+/// cleans the source leaf.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_migration_through_the_port_bindings_api() {
+    let f = Fabric::new().await;
+    let (_, net) = f.server.http(Method::POST, "/v2.0/networks", Some(json!({"network": {"name": "mig"}}))).await;
+    let net_id = net["network"]["id"].as_str().unwrap().to_string();
+    let vm = f.port(&net_id, "fa:16:3e:00:00:01", "n1").await;
+    f.port(&net_id, "fa:16:3e:00:00:03", "n3").await;
+    let id = vm["id"].as_str().unwrap().to_string();
+    eventually_http("ports ACTIVE", || f.all_active()).await;
+    let points = |leaf: usize, ip: &str| {
+        let macs = f.leaves[leaf].ctl(&["list-remote-macs", &net_id]);
+        macs.contains(&format!("fa:16:3e:00:00:01 -> vxlan_over_ipv4/{ip}"))
+    };
+    assert!(points(2, IPS[0]));
+
+    // Nova's pre-live-migration: an inactive binding on the destination.
+    let url = format!("/v2.0/ports/{id}/bindings");
+    let (s, b) = f.server.http(Method::POST, &url, Some(json!({"binding": {"host": "n2", "vnic_type": "direct"}}))).await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!((b["binding"]["status"].as_str(), b["binding"]["vif_details"]["vlan"].as_str()), (Some("INACTIVE"), Some("2900")));
+    eventually_http("destination programmed", || async { lines(&f.leaves[1].ctl(&["list-bindings", "leaf2", "swp1"])) == vec![format!("2900 {net_id}")] }).await;
+    eventually_http("in sync", || async { f.switch(1, "status").await["in_sync"] == true }).await;
+    assert!(points(2, IPS[0]) && points(1, IPS[0]), "the MAC stays where the VM runs");
+
+    // The VM runs on n2 now: activate; every leaf follows, the source keeps
+    // the (now inactive) binding programmed until Nova deletes it.
+    let (s, b) = f.server.http(Method::PUT, &format!("{url}/n2/activate"), None).await;
+    assert_eq!((s, b["binding"]["status"].as_str()), (200, Some("ACTIVE")), "{b}");
+    eventually_http("remote MACs moved", || async { points(2, IPS[1]) && points(0, IPS[1]) }).await;
+    assert_eq!(lines(&f.leaves[0].ctl(&["list-bindings", "leaf1", "swp1"])), vec![format!("2900 {net_id}")]);
+    let p = f.server.get(&format!("/v2.0/ports/{id}")).await;
+    assert_eq!(p["port"]["binding:host_id"], "n2");
+    eventually_http("port ACTIVE", || async { f.status(&id).await == "ACTIVE" }).await;
+
+    // The source leaf still has the VM's MAC learned (it ages it out by
+    // itself): it contradicts the binding, so it is not spread, and the
+    // metrics say so.
+    f.leaves[0].ctl(&["add-ucast-local", &net_id, "fa:16:3e:00:00:01", IPS[0]]);
+    let url_metrics = format!("{}/metrics", f.server.url);
+    eventually_http("contradiction reported", || async {
+        let m = reqwest::get(&url_metrics).await.unwrap().text().await.unwrap();
+        m.lines().any(|l| l.starts_with("stitch_learned_mac_contradictions{") && l.ends_with(" 1"))
+    })
+    .await;
+    assert!(points(2, IPS[1]), "the stale learned MAC is not spread");
+    f.leaves[0].ctl(&["del-ucast-local", &net_id, "fa:16:3e:00:00:01"]);
+
+    // Nova's post-live-migration: the source binding goes, and with it leaf1.
+    assert_eq!(f.server.http(Method::DELETE, &format!("{url}/n1"), None).await.0, 204);
+    eventually_http("source cleaned", || async { lines(&f.leaves[0].ctl(&["list-ls"])).is_empty() }).await;
+    assert!(points(2, IPS[1]));
+    let (_, v) = f.server.http(Method::GET, &url, None).await;
+    assert_eq!(v["bindings"].as_array().unwrap().len(), 1);
 }

@@ -130,21 +130,24 @@ impl Lab {
             }
         }
         lab.pids = lab.pids_now();
-        assert!(lab.pids.len() >= 11, "expected stitch + 10 OVS daemons, found pids {:?}", lab.pids);
+        assert!(lab.pids.len() >= 13, "expected stitch + 12 OVS daemons, found pids {:?}", lab.pids);
         lab
     }
 
-    fn script(&self, name: &str, args: &[&str]) -> Output {
-        Command::new(lab_dir().join(name))
-            .args(args)
+    fn command(&self, name: &str, args: &[&str]) -> Command {
+        let mut c = Command::new(lab_dir().join(name));
+        c.args(args)
             .env("LAB_DIR", self.dir.path())
             .env("LAB_NS_PREFIX", NS_PREFIX)
             .env("STITCH_BIN", STITCH)
             .env("STITCH_LISTEN", "127.0.0.1:0")
             .env("STITCH_LOG", "info,stitch_engine=debug")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run lab/{name}: {e}"))
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn script(&self, name: &str, args: &[&str]) -> Output {
+        self.command(name, args).output().unwrap_or_else(|e| panic!("cannot run lab/{name}: {e}"))
     }
 
     fn lab(&self, args: &[&str]) -> Output {
@@ -157,11 +160,12 @@ impl Lab {
         String::from_utf8(out.stdout).unwrap()
     }
 
-    /// Every PID the lab and Stitch wrote down.
+    /// Every PID the lab and Stitch wrote down (leaves, servers, guests
+    /// with VLAN sub-interfaces, Stitch): one directory each.
     fn pids_now(&self) -> Vec<u32> {
         let mut pids = Vec::new();
-        for comp in ["stitch", "leaf1", "leaf2", "srv1", "srv2"] {
-            let Ok(rd) = std::fs::read_dir(self.dir.path().join(comp)) else { continue };
+        for comp in std::fs::read_dir(self.dir.path()).unwrap().flatten() {
+            let Ok(rd) = std::fs::read_dir(comp.path()) else { continue };
             for e in rd.flatten() {
                 if e.path().extension().is_some_and(|x| x == "pid") {
                     if let Ok(p) = std::fs::read_to_string(e.path()).unwrap_or_default().trim().parse() {
@@ -198,9 +202,14 @@ impl Lab {
         }
     }
 
+    /// Three pings per pair, none answered; the pairs are tried at once.
     fn assert_isolated(&self, pairs: &[(&str, &str)]) {
-        for (a, b) in pairs {
-            assert!(self.isolated(a, b), "{a} reaches {b} across networks\n{}", self.status());
+        let children: Vec<_> = pairs
+            .iter()
+            .map(|(a, b)| self.command("lab.sh", &["ping", a, b, "3"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap())
+            .collect();
+        for ((a, b), mut c) in pairs.iter().zip(children) {
+            assert!(!c.wait().unwrap().success(), "{a} reaches {b} across networks\n{}", self.status());
         }
     }
 
@@ -270,9 +279,17 @@ impl Lab {
 
     /// VLANs bound on the leaf's port p1.
     fn bound_vlans(&self, leaf: &str) -> BTreeSet<u64> {
-        self.vtep(leaf, &["list-bindings", leaf, "p1"])
+        self.bound_on(leaf, "p1").into_keys().collect()
+    }
+
+    /// VLAN → logical switch (network id) bound on one port of the leaf.
+    fn bound_on(&self, leaf: &str, port: &str) -> BTreeMap<u64, String> {
+        self.vtep(leaf, &["list-bindings", leaf, port])
             .lines()
-            .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+            .filter_map(|l| {
+                let (v, ls) = l.trim().split_once(' ')?;
+                Some((v.parse().ok()?, ls.trim().to_string()))
+            })
             .collect()
     }
 
@@ -321,16 +338,47 @@ impl Lab {
         let vlan = v.as_u64().or_else(|| v.as_str()?.parse().ok()).unwrap_or_else(|| panic!("no VLAN in {p}"));
         let id = p["id"].as_str().unwrap().to_string();
         self.lab_ok(&["vf", vm, host, &vlan.to_string()]);
+        self.wait_status(&format!("/v2.0/ports/{id}"), "port", "ACTIVE");
+        (id, vlan)
+    }
+
+    /// Wait until the resource at `path` (envelope `key`) has `status`.
+    fn wait_status(&self, path: &str, key: &str, status: &str) {
         let start = Instant::now();
         loop {
-            let s = self.api.get(&format!("/v2.0/ports/{id}"));
-            if s["port"]["status"] == "ACTIVE" {
+            let s = self.api.get(path);
+            if s[key]["status"] == status {
                 break;
             }
-            assert!(start.elapsed() < CONVERGE, "port of {vm} not ACTIVE after {CONVERGE:?}: {s}\n{}", self.status());
+            assert!(start.elapsed() < CONVERGE, "{path} not {status} after {CONVERGE:?}: {s}\n{}", self.status());
             std::thread::sleep(Duration::from_millis(300));
         }
-        (id, vlan)
+    }
+
+    /// A port that no host binds by itself (a subport: its binding follows the trunk's parent).
+    fn subport(&self, name: &str, net: &str, mac: &str) -> String {
+        let p = self.api.post("/v2.0/ports", json!({"port": {"network_id": net, "name": name, "mac_address": mac}}));
+        p["port"]["id"].as_str().unwrap().to_string()
+    }
+
+    /// The VLANs a trunk parent's VF must allow (`binding:vif_details.trunk_vlans`).
+    fn trunk_vlans(&self, parent: &str) -> Vec<u64> {
+        let p = self.api.get(&format!("/v2.0/ports/{parent}"));
+        let v = &p["port"]["binding:vif_details"]["trunk_vlans"];
+        v.as_array().unwrap_or_else(|| panic!("no trunk_vlans: {p}")).iter().map(|x| x.as_u64().unwrap()).collect()
+    }
+
+    /// Stitch's virtual port groups on `switch` that hold `port` (as member or draining).
+    fn groups_holding(&self, switch: &str, port: &str) -> Vec<Value> {
+        let sw = self.api.get("/v1/switches")["switches"].as_array().unwrap().iter().find(|s| s["name"] == switch).unwrap()["id"].clone();
+        let g = self.api.get("/v1/virtual-port-groups");
+        g["virtual_port_groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|g| g["switch_id"] == sw && [&g["port_ids"], &g["draining"]].iter().any(|l| l.as_array().is_some_and(|a| a.iter().any(|p| p == port))))
+            .cloned()
+            .collect()
     }
 
     /// Bind the VM's SR-IOV port on `host` and tag its VF.
@@ -373,8 +421,9 @@ fn alive(pid: u32) -> bool {
 
 /// The whole story on one lab (building it dominates the runtime):
 /// negative control, cross-leaf ping, the VNI on the wire, isolation of a
-/// second network, deletion, migration, a third network, and a clean
-/// switch once everything is deleted.
+/// second network, deletion, migration (and nothing left at the old place),
+/// a third network, a trunk VM with two subports, a legacy VLAN host behind
+/// an L2 gateway, and a clean switch once everything is deleted.
 #[test]
 fn vms_ping_through_emulated_vteps_programmed_by_stitch() {
     let _serial = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
@@ -450,6 +499,15 @@ fn vms_ping_through_emulated_vteps_programmed_by_stitch() {
     lab.wait_ping("vm2", "vm1"); // same server, same VLAN: the NIC switches it
     let on_leaf2 = lab.remote_macs("leaf2");
     assert_eq!(on_leaf2.get(&lab.vms["vm2"].mac).map(String::as_str), Some("10.99.0.1"), "leaf2 should reach vm2 via leaf1: {on_leaf2:?}");
+    // ... and nothing is left of vm2's old place (issue 7): once the move is
+    // confirmed, no group on leaf2 holds its port (the red binding there
+    // stays for vm5), and no switch points vm2's MAC back at leaf2.
+    let vm2_mac = &lab.vms["vm2"].mac;
+    lab.wait_until("no switch points vm2's MAC at its old leaf", || {
+        !lab.remote_macs("leaf1").contains_key(vm2_mac) && lab.remote_macs("leaf2").get(vm2_mac).map(String::as_str) == Some("10.99.0.1")
+    });
+    lab.wait_until("leaf2 releases vm2's old place", || lab.groups_holding("leaf2", &p2).is_empty());
+    assert!(lab.pings("vm5", "vm2") && lab.pings("vm1", "vm2"), "vm2 lost its peers once its old place was released");
 
     // --- A VM on a third network stays unreachable.
     let (green, green_vni) = lab.network("green");
@@ -459,18 +517,100 @@ fn vms_ping_through_emulated_vteps_programmed_by_stitch() {
     lab.wait_until("leaf1 has green", || lab.ls_vnis("leaf1").contains(&green_vni));
     lab.assert_isolated(&[("vm6", "vm1"), ("vm6", "vm2"), ("vm6", "vm5"), ("vm5", "vm6")]);
 
+    // --- A trunk VM (issue 6): vm7's VF on srv1 is the parent port (on
+    // green), with subports on amber (wire VLAN 201) and violet (202). The
+    // host puts the VF in guest-tagging mode with the returned trunk_vlans;
+    // inside vm7, eth0.201 and eth0.202 carry the subports' MACs.
+    let (amber, amber_vni) = lab.network("amber");
+    let (violet, violet_vni) = lab.network("violet");
+    let (_p4, _) = lab.bind("vm4", "srv2", &amber);
+    let (_p8, _) = lab.bind("vm8", "srv2", &violet);
+    let (sub_mac_a, sub_ip_a, sub_mac_v, sub_ip_v) = ("02:5e:00:00:07:01", "10.10.0.71", "02:5e:00:00:07:02", "10.10.0.72");
+    let parent = api.post(
+        "/v2.0/ports",
+        json!({"port": {"network_id": green, "name": "vm7-vf", "mac_address": lab.vms["vm7"].mac, "binding:host_id": "srv1", "binding:vnic_type": "direct", "device_id": "vm7"}}),
+    );
+    let parent = parent["port"]["id"].as_str().unwrap().to_string();
+    let sub_a = lab.subport("vm7-amber", &amber, sub_mac_a);
+    let sub_v = lab.subport("vm7-violet", &violet, sub_mac_v);
+    let trunk = api.post(
+        "/v2.0/trunks",
+        json!({"trunk": {"name": "vm7", "port_id": parent, "sub_ports": [
+            {"port_id": sub_a, "segmentation_type": "vlan", "segmentation_id": 201},
+            {"port_id": sub_v, "segmentation_type": "vlan", "segmentation_id": 202},
+        ]}}),
+    );
+    let trunk = trunk["trunk"]["id"].as_str().unwrap().to_string();
+    let allowed = lab.trunk_vlans(&parent);
+    assert_eq!(allowed, vec![green_vlan, 201, 202], "the VF allows the parent's VLAN and each subport's");
+    let allowed: Vec<String> = allowed.iter().map(u64::to_string).collect();
+    lab.lab_ok(&["vf", "vm7", "srv1", "trunk", &allowed.join(",")]);
+    lab.lab_ok(&["subif", "vm7", "201", sub_mac_a, sub_ip_a]);
+    lab.lab_ok(&["subif", "vm7", "202", sub_mac_v, sub_ip_v]);
+    lab.wait_status(&format!("/v2.0/trunks/{trunk}"), "trunk", "ACTIVE");
+    let on_leaf1 = lab.bound_on("leaf1", "p1");
+    assert_eq!((on_leaf1.get(&201), on_leaf1.get(&202)), (Some(&amber), Some(&violet)), "the subports' VLANs on vm7's switch port: {on_leaf1:?}");
+    assert!(lab.ls_vnis("leaf1").is_superset(&BTreeSet::from([amber_vni, violet_vni])));
+    lab.wait_ping("vm7/eth0.201", "vm4");
+    lab.wait_ping("vm7/eth0.202", "vm8");
+    lab.wait_ping("vm4", sub_ip_a);
+    lab.wait_ping("vm8", sub_ip_v);
+    // ... and nothing else: not across its own subports, not red, not its
+    // parent's network untagged (the VF drops untagged frames).
+    lab.assert_isolated(&[
+        ("vm7/eth0.201", "vm8"),
+        ("vm7/eth0.202", "vm4"),
+        ("vm7/eth0.201", "vm5"),
+        ("vm7/eth0.202", "vm1"),
+        ("vm7/eth0.201", "vm6"),
+        ("vm7", "vm6"),
+        ("vm5", sub_ip_a),
+        ("vm4", sub_ip_v),
+    ]);
+    // Removing a subport cuts exactly that network, on the switch: the VF
+    // still allows VLAN 202 here, the fabric alone stops it.
+    let before = lab.bound_on("leaf1", "p1");
+    api.put(&format!("/v2.0/trunks/{trunk}/remove_subports"), json!({"sub_ports": [{"port_id": sub_v}]}));
+    lab.wait_until("leaf1 unbinds VLAN 202", || !lab.bound_on("leaf1", "p1").contains_key(&202));
+    let mut expected = before.clone();
+    expected.remove(&202);
+    assert_eq!(lab.bound_on("leaf1", "p1"), expected, "removing a subport touches only its binding");
+    assert_eq!(lab.trunk_vlans(&parent), vec![green_vlan, 201]);
+    lab.wait_until("violet leaves leaf1", || !lab.ls_vnis("leaf1").contains(&violet_vni));
+    lab.wait_isolated("vm7/eth0.202", "vm8");
+    assert!(lab.pings("vm7/eth0.201", "vm4"), "removing violet's subport cut amber too");
+
+    // --- A legacy VLAN host behind an L2 gateway (issue 6): leaf2 port p2
+    // (no Stitch node cabled) carries VLAN 300; a connection joins it to red,
+    // whose VMs now sit on srv1 behind leaf1.
+    let gw = api.post("/v2.0/l2-gateways", json!({"l2_gateway": {"name": "legacy-vlan300", "devices": [{"device_name": "leaf2", "interfaces": [{"name": "p2"}]}]}}));
+    let gw = gw["l2_gateway"]["id"].as_str().unwrap().to_string();
+    lab.assert_isolated(&[("legacy", "vm1")]);
+    let conn = api.post("/v2.0/l2-gateway-connections", json!({"l2_gateway_connection": {"l2_gateway_id": gw, "network_id": red, "segmentation_id": 300}}));
+    let conn = conn["l2_gateway_connection"]["id"].as_str().unwrap().to_string();
+    lab.wait_until("leaf2 binds VLAN 300 on p2 to red", || lab.bound_on("leaf2", "p2") == BTreeMap::from([(300, red.clone())]));
+    lab.wait_ping("legacy", "vm1");
+    lab.wait_ping("vm2", "legacy");
+    lab.assert_isolated(&[("legacy", "vm4"), ("legacy", "vm6"), ("vm7/eth0.201", "legacy")]);
+    api.delete(&format!("/v2.0/l2-gateway-connections/{conn}"));
+    lab.wait_until("leaf2 unbinds p2", || lab.bound_on("leaf2", "p2").is_empty());
+    lab.wait_isolated("legacy", "vm1");
+    api.delete(&format!("/v2.0/l2-gateways/{gw}"));
+
     // --- Delete everything through the API: the switches keep no row of Stitch's.
+    api.delete(&format!("/v2.0/trunks/{trunk}"));
     let ports = api.get("/v2.0/ports");
     for p in ports["ports"].as_array().unwrap() {
         api.delete(&format!("/v2.0/ports/{}", p["id"].as_str().unwrap()));
     }
-    for n in [&red, &blue, &green] {
+    for n in [&red, &blue, &green, &amber, &violet] {
         api.delete(&format!("/v2.0/networks/{n}"));
     }
     lab.wait_until("both leaves are empty", || {
         ["leaf1", "leaf2"].iter().all(|l| {
             lab.rows(l, "Logical_Switch") == 0
                 && lab.bound_vlans(l).is_empty()
+                && (*l != "leaf2" || lab.bound_on(l, "p2").is_empty())
                 && lab.rows(l, "Ucast_Macs_Remote") == 0
                 && lab.rows(l, "Mcast_Macs_Remote") == 0
         })
@@ -481,7 +621,8 @@ fn vms_ping_through_emulated_vteps_programmed_by_stitch() {
     lab.wait_isolated("vm5", "vm2");
 
     // --- Stop everything by PID; nothing survives.
-    let pids = lab.pids.clone();
+    let mut pids = lab.pids.clone();
+    pids.extend(lab.pids_now());
     let out = lab.down();
     assert!(out.status.success(), "demo.sh down: {}", String::from_utf8_lossy(&out.stderr));
     let left: Vec<u32> = pids.into_iter().filter(|p| alive(*p)).collect();

@@ -8,8 +8,10 @@ mod fabric;
 mod http;
 mod import;
 mod lab;
+mod lldp;
 mod openstack;
 mod restart;
+mod service;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

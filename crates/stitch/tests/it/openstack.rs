@@ -111,6 +111,64 @@ async fn openstacksdk_bulk_filters_and_pagination() {
     assert_eq!(v["left"], 0);
 }
 
+/// The trunk commands of the CLI (the networks and ports around them are
+/// made over HTTP: each CLI run costs seconds of Python start-up).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openstack_cli_manages_trunks_and_subports() {
+    let Some(venv) = venv() else { return };
+    let (_dir, server) = server_with_inventory().await;
+    let url = server.url.clone();
+    let os = |args: &[&str]| ok_json(&venv, &url, args);
+    let run = |args: &[&str]| {
+        let (ok, out) = openstack(&venv, &url, args);
+        assert!(ok, "openstack {args:?}: {out}");
+    };
+    let mut nets = Vec::new();
+    for n in ["net1", "sub1", "sub2"] {
+        nets.push(server.post("/v2.0/networks", json!({"network": {"name": n}})).await["network"]["id"].clone());
+    }
+    let parent = server.post("/v2.0/ports", json!({"port": {"network_id": nets[0], "name": "parent", "binding:vnic_type": "direct", "binding:host_id": "compute1"}})).await;
+    let parent = parent["port"]["id"].as_str().unwrap().to_string();
+    let sp1 = server.post("/v2.0/ports", json!({"port": {"network_id": nets[1], "name": "sp1"}})).await["port"]["id"].as_str().unwrap().to_string();
+    let sp2 = server.post("/v2.0/ports", json!({"port": {"network_id": nets[2], "name": "sp2"}})).await["port"]["id"].as_str().unwrap().to_string();
+    let port = |id: &str| {
+        let s = &server;
+        let path = format!("/v2.0/ports/{id}");
+        async move { s.get(&path).await["port"].clone() }
+    };
+
+    // Ports are given by name, as people do.
+    let trunk = os(&["network", "trunk", "create", "--parent-port", "parent", "--subport", "port=sp1,segmentation-type=vlan,segmentation-id=101", "trunk1"]);
+    assert_eq!(trunk["port_id"], parent.as_str(), "{trunk}");
+    assert_eq!(trunk["sub_ports"], json!([{"port_id": sp1, "segmentation_type": "vlan", "segmentation_id": 101}]), "{trunk}");
+    run(&["network", "trunk", "set", "--subport", "port=sp2,segmentation-type=vlan,segmentation-id=102", "trunk1"]);
+    let subs = os(&["network", "subport", "list", "--trunk", "trunk1"]);
+    let mut got: Vec<(String, u64)> = subs.as_array().unwrap().iter().map(|s| (s["Port"].as_str().unwrap().to_string(), s["Segmentation ID"].as_u64().unwrap())).collect();
+    got.sort();
+    let mut want = vec![(sp1.clone(), 101), (sp2.clone(), 102)];
+    want.sort();
+    assert_eq!(got, want, "{subs}");
+    let shown = os(&["network", "trunk", "show", "trunk1"]);
+    assert_eq!((shown["name"].as_str(), shown["sub_ports"].as_array().map(Vec::len)), (Some("trunk1"), Some(2)), "{shown}");
+    // The parent's VF must allow its own VLAN and the subports'; subports follow the parent.
+    assert_eq!(port(&parent).await["binding:vif_details"]["trunk_vlans"], json!([101, 102, 3000]));
+    let s1 = port(&sp1).await;
+    assert_eq!((s1["binding:host_id"].as_str(), s1["device_owner"].as_str()), (Some("compute1"), Some("trunk:subport")), "{s1}");
+    // The parent port cannot go while the trunk exists.
+    let (ok, out) = openstack(&venv, &url, &["port", "delete", "parent"]);
+    assert!(!ok && out.contains("parent port for trunk"), "{out}");
+
+    run(&["network", "trunk", "unset", "--subport", "sp2", "trunk1"]);
+    let subs = os(&["network", "subport", "list", "--trunk", "trunk1"]);
+    assert_eq!(subs, json!([{"Port": sp1, "Segmentation Type": "vlan", "Segmentation ID": 101}]));
+    assert_eq!(port(&parent).await["binding:vif_details"]["trunk_vlans"], json!([101, 3000]));
+    assert_eq!(port(&sp2).await["binding:host_id"], "", "a removed subport is unbound");
+
+    run(&["network", "trunk", "delete", "trunk1"]);
+    assert_eq!(os(&["network", "trunk", "list"]), json!([]));
+    assert!(port(&parent).await["binding:vif_details"].get("trunk_vlans").is_none());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openstack_cli_security_groups_and_qos() {
     let Some(venv) = venv() else { return };

@@ -1,0 +1,122 @@
+//! Reference versions of the indexed engine paths, written as plain scans
+//! of every table (as the engine did before the snapshot had indexes).
+//! `props.rs` checks that the indexed versions agree with these on random
+//! binding histories.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use stitch_engine::compile::{Learned, endpoint_key, ls_name};
+use stitch_model::inventory::{Object, SwitchSpec, VlanMode};
+use stitch_model::{MacAddr, Snapshot};
+use stitch_vtep::{DesiredLogicalSwitch, DesiredVtep, Owner, RemoteMac, ReplicationMode, UNKNOWN_DST};
+use uuid::Uuid;
+
+pub fn compile_endpoint(snap: &Snapshot, learned: &Learned, owner: &Owner, key: &str) -> DesiredVtep {
+    let mut d = DesiredVtep::empty(owner.clone());
+    let local: Vec<&Object<SwitchSpec>> = snap.switches.iter().filter(|s| endpoint_key(s) == key).collect();
+    let local_ids: BTreeSet<Uuid> = local.iter().map(|s| s.id).collect();
+    let local_ips: BTreeSet<IpAddr> = local.iter().map(|s| s.spec.tunnel_ip).collect();
+    let ip_of = |sw: &Uuid| snap.switches.get(sw).map(|s| s.spec.tunnel_ip);
+    let mut nets: BTreeSet<Uuid> = BTreeSet::new();
+    for g in snap.vpgs.iter().filter(|g| local_ids.contains(&g.spec.switch_id)) {
+        let (Some(net), Some(sw)) = (snap.networks.get(&g.spec.network_id), snap.switches.get(&g.spec.switch_id)) else {
+            continue;
+        };
+        nets.insert(net.id);
+        for port in &g.spec.switch_ports {
+            d.port_bindings.entry((sw.spec.name.clone(), port.clone())).or_default().insert(g.spec.vlan, ls_name(net.id));
+        }
+    }
+    for net in nets.iter().filter_map(|n| snap.networks.get(n)) {
+        let mut ls = DesiredLogicalSwitch::new(net.spec.vni.get() as i64);
+        ls.replication_mode = Some(ReplicationMode::SourceNode);
+        d.logical_switches.insert(ls_name(net.id), ls);
+    }
+    let mut remotes: BTreeMap<Uuid, BTreeSet<IpAddr>> = BTreeMap::new();
+    let mut bound: BTreeSet<(Uuid, MacAddr)> = BTreeSet::new();
+    // Per port: the groups advertising it (active and confirmed), else the
+    // groups it drains from.
+    let mut advertised: BTreeMap<Uuid, Vec<&Object<stitch_model::neutron::VpgSpec>>> = BTreeMap::new();
+    let mut draining: BTreeMap<Uuid, Vec<&Object<stitch_model::neutron::VpgSpec>>> = BTreeMap::new();
+    for g in snap.vpgs.iter().filter(|g| nets.contains(&g.spec.network_id)) {
+        let s = &g.spec;
+        for p in s.port_ids.iter().chain(&s.draining).chain(&s.standby).filter_map(|p| snap.ports.get(p)) {
+            bound.insert((s.network_id, p.spec.mac_address));
+        }
+        for p in s.port_ids.iter().filter(|p| !s.pending.contains(p)) {
+            advertised.entry(*p).or_default().push(g);
+        }
+        for p in &s.draining {
+            draining.entry(*p).or_default().push(g);
+        }
+        let Some(ip) = ip_of(&s.switch_id) else { continue };
+        if !local_ids.contains(&s.switch_id) && !local_ips.contains(&ip) {
+            remotes.entry(s.network_id).or_default().insert(ip);
+        }
+    }
+    for (p, gs) in draining {
+        advertised.entry(p).or_insert(gs);
+    }
+    for (p, gs) in advertised {
+        let Some(port) = snap.ports.get(&p) else { continue };
+        for g in gs {
+            let Some(ip) = ip_of(&g.spec.switch_id) else { continue };
+            if local_ids.contains(&g.spec.switch_id) || local_ips.contains(&ip) {
+                continue;
+            }
+            d.ucast_remote.entry((ls_name(g.spec.network_id), port.spec.mac_address)).or_insert_with(|| RemoteMac::at(ip));
+        }
+    }
+    for (net, ips) in remotes {
+        d.mcast_remote.insert((ls_name(net), UNKNOWN_DST.to_string()), ips);
+    }
+    for (_, macs) in learned.iter().filter(|(ep, _)| ep.as_str() != key) {
+        for ((ls, mac), ip) in macs {
+            let Ok(net) = Uuid::try_parse(ls) else { continue };
+            if !nets.contains(&net) || local_ips.contains(ip) || bound.contains(&(net, *mac)) {
+                continue;
+            }
+            d.ucast_remote.entry((ls.clone(), *mac)).or_insert_with(|| RemoteMac::at(*ip));
+        }
+    }
+    d
+}
+
+pub fn contradicting(snap: &Snapshot, learned: &Learned) -> Vec<(String, String, MacAddr)> {
+    let mut bound: BTreeMap<(Uuid, MacAddr), BTreeSet<IpAddr>> = BTreeMap::new();
+    for g in snap.vpgs.iter() {
+        let Some(ip) = snap.switches.get(&g.spec.switch_id).map(|s| s.spec.tunnel_ip) else { continue };
+        for p in g.spec.port_ids.iter().chain(&g.spec.draining).filter_map(|p| snap.ports.get(p)) {
+            bound.entry((g.spec.network_id, p.spec.mac_address)).or_default().insert(ip);
+        }
+    }
+    let mut out = Vec::new();
+    for (ep, macs) in learned {
+        for ((ls, mac), ip) in macs {
+            let Ok(net) = Uuid::try_parse(ls) else { continue };
+            if bound.get(&(net, *mac)).is_some_and(|ips| !ips.contains(ip)) {
+                out.push((ep.clone(), ls.clone(), *mac));
+            }
+        }
+    }
+    out
+}
+
+/// The VLAN `vlan_for` must answer, by scanning every group.
+pub fn vlan_for(snap: &Snapshot, sw: &Object<SwitchSpec>, network: Uuid) -> Option<u16> {
+    let mode = snap.fabrics.get(&sw.spec.fabric_id).map(|f| f.spec.vlan_mode).unwrap_or_default();
+    let range = stitch_engine::alloc::switch_range(snap, sw);
+    let fabric_switches: BTreeSet<Uuid> = match mode {
+        VlanMode::PerSwitch => [sw.id].into(),
+        VlanMode::FabricWide => snap.switches.iter().filter(|s| s.spec.fabric_id == sw.spec.fabric_id).map(|s| s.id).collect(),
+    };
+    let mut used = BTreeSet::new();
+    for g in snap.vpgs.iter().filter(|v| fabric_switches.contains(&v.spec.switch_id) && v.spec.vlan != 0) {
+        if g.spec.network_id == network && g.spec.automatic && !g.spec.dictated {
+            return Some(g.spec.vlan);
+        }
+        used.insert(g.spec.vlan);
+    }
+    (range.first.get()..=range.last.get()).find(|v| !used.contains(v))
+}

@@ -1,0 +1,131 @@
+//! Secondary indexes of a [`Snapshot`](crate::Snapshot), kept up to date on
+//! every insert and removal so that the questions the binding engine and
+//! `compile` ask on every write ("which ports use this MAC on this
+//! network?", "which groups sit on this switch?") cost O(log n + answer)
+//! instead of a scan of the whole table.
+//!
+//! Each index is a persistent ordered set of tuples (imbl), so cloning a
+//! snapshot stays O(1) and a lookup is a range over a tuple prefix. The
+//! indexes hold ids only; the objects stay in their tables. They are derived
+//! data: `tests/it/index.rs` checks every lookup against a naive scan.
+
+use imbl::OrdSet;
+use uuid::Uuid;
+
+use crate::MacAddr;
+use crate::inventory::{Object, SwitchSpec};
+use crate::neutron::{NetworkSpec, PortSpec, SegmentSpec, TrunkSpec, VpgSpec};
+
+const NIL: Uuid = Uuid::nil();
+const MAX: Uuid = Uuid::max();
+
+/// The indexes; every field is a set of (key..., object id).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Indexes {
+    /// (network, MAC, port)
+    pub port_mac: OrdSet<(Uuid, MacAddr, Uuid)>,
+    /// (switch, network, group)
+    pub vpg_switch: OrdSet<(Uuid, Uuid, Uuid)>,
+    /// (network, group)
+    pub vpg_network: OrdSet<(Uuid, Uuid)>,
+    /// (port, group) for members, draining and standby ports alike
+    pub vpg_port: OrdSet<(Uuid, Uuid)>,
+    /// (switch, switch port name, group)
+    pub vpg_switch_port: OrdSet<(Uuid, String, Uuid)>,
+    /// (switch, VLAN, group) for tagged groups
+    pub vlan_use: OrdSet<(Uuid, u16, Uuid)>,
+    /// (port, trunk) for parents and subports
+    pub trunk_port: OrdSet<(Uuid, Uuid)>,
+    /// (network, segment)
+    pub segment_network: OrdSet<(Uuid, Uuid)>,
+    /// (fabric, switch)
+    pub switch_fabric: OrdSet<(Uuid, Uuid)>,
+    /// groups with a move in progress (pending or draining ports)
+    pub vpg_moving: OrdSet<Uuid>,
+    /// (VNI, network)
+    pub network_vni: OrdSet<(u32, Uuid)>,
+}
+
+fn toggle<T: Ord + Clone>(set: &mut OrdSet<T>, v: T, add: bool) {
+    if add {
+        set.insert(v);
+    } else {
+        set.remove(&v);
+    }
+}
+
+impl Indexes {
+    pub fn port(&mut self, o: &Object<PortSpec>, add: bool) {
+        toggle(&mut self.port_mac, (o.spec.network_id, o.spec.mac_address, o.id), add);
+    }
+
+    pub fn vpg(&mut self, o: &Object<VpgSpec>, add: bool) {
+        let s = &o.spec;
+        toggle(&mut self.vpg_switch, (s.switch_id, s.network_id, o.id), add);
+        toggle(&mut self.vpg_network, (s.network_id, o.id), add);
+        for p in s.port_ids.iter().chain(&s.draining).chain(&s.standby) {
+            toggle(&mut self.vpg_port, (*p, o.id), add);
+        }
+        for sp in &s.switch_ports {
+            toggle(&mut self.vpg_switch_port, (s.switch_id, sp.clone(), o.id), add);
+        }
+        if s.vlan != 0 {
+            toggle(&mut self.vlan_use, (s.switch_id, s.vlan, o.id), add);
+        }
+        if !s.draining.is_empty() || !s.pending.is_empty() {
+            toggle(&mut self.vpg_moving, o.id, add);
+        }
+    }
+
+    pub fn network(&mut self, o: &Object<NetworkSpec>, add: bool) {
+        toggle(&mut self.network_vni, (o.spec.vni.get(), o.id), add);
+    }
+
+    pub fn trunk(&mut self, o: &Object<TrunkSpec>, add: bool) {
+        for p in o.spec.all_ports() {
+            toggle(&mut self.trunk_port, (p, o.id), add);
+        }
+    }
+
+    pub fn segment(&mut self, o: &Object<SegmentSpec>, add: bool) {
+        toggle(&mut self.segment_network, (o.spec.network_id, o.id), add);
+    }
+
+    pub fn switch(&mut self, o: &Object<SwitchSpec>, add: bool) {
+        toggle(&mut self.switch_fabric, (o.spec.fabric_id, o.id), add);
+    }
+
+    pub fn ports_with_mac(&self, network: Uuid, mac: MacAddr) -> impl Iterator<Item = Uuid> + '_ {
+        self.port_mac.range((network, mac, NIL)..=(network, mac, MAX)).map(|t| t.2)
+    }
+    pub fn vpgs_on_switch(&self, switch: Uuid) -> impl Iterator<Item = Uuid> + '_ {
+        self.vpg_switch.range((switch, NIL, NIL)..=(switch, MAX, MAX)).map(|t| t.2)
+    }
+    pub fn vpgs_on_switch_for(&self, switch: Uuid, network: Uuid) -> impl Iterator<Item = Uuid> + '_ {
+        self.vpg_switch.range((switch, network, NIL)..=(switch, network, MAX)).map(|t| t.2)
+    }
+    pub fn vpgs_of_network(&self, network: Uuid) -> impl Iterator<Item = Uuid> + '_ {
+        self.vpg_network.range((network, NIL)..=(network, MAX)).map(|t| t.1)
+    }
+    pub fn vpgs_of_port(&self, port: Uuid) -> impl Iterator<Item = Uuid> + '_ {
+        self.vpg_port.range((port, NIL)..=(port, MAX)).map(|t| t.1)
+    }
+    pub fn vpgs_on_switch_port(&self, switch: Uuid, port: &str) -> impl Iterator<Item = Uuid> + '_ {
+        self.vpg_switch_port.range((switch, port.to_string(), NIL)..=(switch, port.to_string(), MAX)).map(|t| t.2)
+    }
+    pub fn vlans_on_switch(&self, switch: Uuid) -> impl Iterator<Item = (u16, Uuid)> + '_ {
+        self.vlan_use.range((switch, 0, NIL)..=(switch, u16::MAX, MAX)).map(|t| (t.1, t.2))
+    }
+    pub fn trunks_of_port(&self, port: Uuid) -> impl Iterator<Item = Uuid> + '_ {
+        self.trunk_port.range((port, NIL)..=(port, MAX)).map(|t| t.1)
+    }
+    pub fn segments_of_network(&self, network: Uuid) -> impl Iterator<Item = Uuid> + '_ {
+        self.segment_network.range((network, NIL)..=(network, MAX)).map(|t| t.1)
+    }
+    pub fn networks_with_vni_in(&self, first: u32, last: u32) -> impl Iterator<Item = (u32, Uuid)> + '_ {
+        self.network_vni.range((first, NIL)..=(last, MAX)).copied()
+    }
+    pub fn switches_of_fabric(&self, fabric: Uuid) -> impl Iterator<Item = Uuid> + '_ {
+        self.switch_fabric.range((fabric, NIL)..=(fabric, MAX)).map(|t| t.1)
+    }
+}
