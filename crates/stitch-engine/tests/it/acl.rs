@@ -322,3 +322,36 @@ async fn a_profile_change_reconverges_the_acl_and_a_restart_keeps_it() {
     assert_eq!(entry_count(&lab.leaves[0]), want);
     lab.engine.take().unwrap().shutdown().await;
 }
+
+/// A group whose only user is a standby (inactive, live-migration
+/// target) binding is filtered already; a bound user's groups win over a
+/// draining one's.
+#[test]
+fn standby_and_draining_users_lend_their_groups_only_when_nobody_is_bound() {
+    let s = fixture::network(&fixture::fabric(), 10, NetworkType::Vxlan, None, None);
+    let s = with_group(&s, 50, web_rules());
+    let s = with_group(&s, 51, vec![]);
+    let mut p = fixture::port_spec(10, 1, "n1", VnicType::Direct);
+    p.security_groups = vec![fixture::id(50).to_string()];
+    let s = fixture::bind_port(&s, 20, p);
+    let owner = Owner::new("o").unwrap();
+    let keys = |s: &Snapshot| -> Vec<String> { compile(s, &Learned::new(), &owner).values().flat_map(|d| d.acls.keys().cloned()).collect() };
+    let key50 = acl::acl_key(&BTreeSet::from([fixture::id(50)]));
+    assert_eq!(keys(&s), vec![key50.clone()]);
+    // The same group, its only user now standby there.
+    let mut g = s.vpgs.iter().next().unwrap().clone();
+    let user = g.spec.port_ids.remove(0);
+    g.spec.standby = vec![user];
+    let standby = fixture::commit(&s, vec![fixture::put(g.clone())]);
+    assert_eq!(keys(&standby), vec![key50.clone()], "a standby user is filtered before activation");
+    // A bound user (group 51) and a draining one (group 50): the bound one decides.
+    let mut q = fixture::port_spec(10, 2, "", VnicType::Direct);
+    q.security_groups = vec![fixture::id(51).to_string()];
+    let s2 = fixture::bind_port(&s, 21, q);
+    let mut g2 = g.clone();
+    g2.spec.standby = vec![];
+    g2.spec.port_ids = vec![fixture::id(21)];
+    g2.spec.draining = vec![user];
+    let s2 = fixture::commit(&s2, vec![fixture::put(g2)]);
+    assert_eq!(keys(&s2), vec![acl::acl_key(&BTreeSet::from([fixture::id(51)]))]);
+}
