@@ -2,7 +2,7 @@
 //! ports re-bound when their profile changes, 409 while in use.
 
 use axum::http::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 use stitch_engine::bind;
 use stitch_model::inventory::*;
 use time::OffsetDateTime;
@@ -69,4 +69,23 @@ async fn profiles_are_validated_follow_their_ports_and_cannot_go_while_used() {
     api.catalog.update(|s| bind::delete_port(s, pid)).await.unwrap();
     assert_eq!(api.call(Method::DELETE, &format!("/v1/port-profiles/{pp}"), None).await.0, StatusCode::NO_CONTENT);
     let _ = s;
+}
+
+#[tokio::test]
+async fn apply_documents_carry_port_profiles() {
+    let api = Api::new().await;
+    let doc = json!({"port_profiles": [{"name": "jumbo", "mtu": 9000, "allowed_frames": "tagged_only"}]});
+    let (st, v) = api.call(Method::POST, "/v1/apply", Some(doc.clone())).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["kinds"]["port_profiles"]["created"], 1, "{v}");
+    let (_, v) = api.call(Method::POST, "/v1/apply", Some(doc)).await;
+    assert_eq!(v["kinds"]["port_profiles"]["unchanged"], 1, "idempotent: {v}");
+    // Fields left out keep their value; null clears an optional one.
+    let (_, v) = api.call(Method::POST, "/v1/apply", Some(json!({"port_profiles": [{"name": "jumbo", "mtu": null, "allowed_vlans": [5]}]}))).await;
+    assert_eq!(v["kinds"]["port_profiles"]["updated"], 1, "{v}");
+    let p = &api.get("/v1/port-profiles?name=jumbo").await.1["port_profiles"][0];
+    assert_eq!((p["mtu"].clone(), p["allowed_frames"].clone(), p["allowed_vlans"].clone()), (Value::Null, json!("tagged_only"), json!([5])));
+    let (st, v) = api.call(Method::POST, "/v1/apply", Some(json!({"port_profiles": [{"name": "bad", "mtu": 1}]}))).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["error"]["field"], "port_profiles[0].mtu", "{v}");
 }
