@@ -89,3 +89,24 @@ async fn apply_documents_carry_port_profiles() {
     assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
     assert_eq!(v["error"]["field"], "port_profiles[0].mtu", "{v}");
 }
+
+#[tokio::test]
+async fn renaming_a_profile_ports_name_is_refused() {
+    let api = Api::new().await;
+    let _s = api.seed().await;
+    let pp = api.create("port-profiles", json!({"name": "jumbo", "mtu": 9000})).await;
+    let snap = api.catalog.snapshot();
+    let net = obj(NetworkSpec { name: "a".into(), project_id: String::new(), description: String::new(), admin_state_up: true, shared: false, network_type: NetworkType::Vxlan, physical_network: None, segmentation_id: None, vni: stitch_model::Vni::new(1).unwrap(), mtu: 1500, qos_policy_id: None });
+    let net_id = net.id;
+    api.catalog.apply(bind::put_network(&snap, net, Some(5001)).unwrap()).await.unwrap();
+    let mut profile = serde_json::Map::new();
+    profile.insert("port_profile".into(), json!("jumbo"));
+    let port = obj(PortSpec { name: String::new(), network_id: net_id, mac_address: "fa:16:3e:00:00:01".parse().unwrap(), fixed_ips: vec![], device_id: String::new(), device_owner: String::new(), project_id: String::new(), description: String::new(), admin_state_up: true, security_groups: vec![], host_id: "n1".into(), vnic_type: VnicType::Direct, profile, binding: Default::default(), qos_policy_id: None, inactive_bindings: vec![] });
+    let pid = port.id;
+    api.catalog.update(|s| bind::put_port(s, port)).await.unwrap();
+    let (st, v) = api.call(Method::PATCH, &format!("/v1/port-profiles/{pp}"), Some(json!({"name": "jumbo2"}))).await;
+    assert_eq!(st, StatusCode::CONFLICT, "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains(&pid.to_string()), "{v}");
+    assert_eq!(api.get(&format!("/v1/port-profiles/{pp}")).await.1["name"], "jumbo", "unchanged");
+    assert_eq!(api.catalog.snapshot().ports.get(&pid).unwrap().spec.binding.vif_details["mtu"], 9000);
+}
