@@ -222,6 +222,21 @@ impl<'a> Plan<'a> {
             };
             self.put("nodes", path, old, spec);
         }
+        for (i, it) in doc.port_profiles.iter().enumerate() {
+            let path = format!("port_profiles[{i}]");
+            let old = self.existing::<PortProfileSpec>(None, &it.name, &path)?;
+            let base = old.as_ref().map(|o| &o.spec);
+            let spec = PortProfileSpec {
+                name: it.name.clone(),
+                allowed_frames: it.allowed_frames.or(base.map(|b| b.allowed_frames)).unwrap_or_default(),
+                allowed_vlans: it.allowed_vlans.clone().or(base.map(|b| b.allowed_vlans.clone())).unwrap_or_default(),
+                mtu: it.mtu.unwrap_or(base.and_then(|b| b.mtu)),
+                security_groups: it.security_groups.clone().or(base.map(|b| b.security_groups.clone())).unwrap_or_default(),
+                qos_policy_id: it.qos_policy_id.unwrap_or(base.and_then(|b| b.qos_policy_id)),
+                networks: it.networks.clone().or(base.map(|b| b.networks.clone())).unwrap_or_default(),
+            };
+            self.put("port_profiles", path, old, spec);
+        }
         Ok(())
     }
 }
@@ -282,7 +297,11 @@ pub async fn apply(State(st): State<AppState>, body: Bytes) -> Result<Json<Apply
             base_revision = snap.revision;
             paths = plan.paths;
             report = plan.report;
-            Ok::<_, ApiError>(plan.changes)
+            // Ports of a changed port profile are re-bound with it.
+            stitch_engine::profile::with_rebound_ports(snap, plan.changes).map_err(|e| match e {
+                stitch_engine::EngineError::Model(m) => locate(m, &paths),
+                other => crate::dependents::engine_error(other),
+            })
         })
         .await;
     report.revision = base_revision;

@@ -9,7 +9,7 @@ use stitch_model::snapshot::Change;
 use crate::AppState;
 use crate::error::{ApiError, code};
 
-fn engine_error(e: EngineError) -> ApiError {
+pub(crate) fn engine_error(e: EngineError) -> ApiError {
     match e {
         EngineError::Model(m) => m.into(),
         other => ApiError::new(StatusCode::CONFLICT, code::CONFLICT, other.to_string()),

@@ -35,7 +35,8 @@ use crate::schema;
         schema::Node, schema::ErrorDetail, schema::ErrorBody, schema::Link, schema::Links, schema::Health,
         schema::FabricItem, schema::SwitchItem, schema::SwitchPortItem, schema::HardwareItem, schema::CardItem,
         schema::NodeProfileItem, schema::PortItem, schema::NodeItem, schema::ApplyDocument, schema::Counts,
-        schema::ApplyReport, schema::AllowedFrames, schema::PortProfileSpec, schema::PortProfile
+        schema::ApplyReport, schema::AllowedFrames, schema::PortProfileSpec, schema::PortProfile,
+        schema::PortProfileItem
     ))
 )]
 struct ApiDoc;

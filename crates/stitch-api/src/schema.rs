@@ -176,6 +176,13 @@ pub struct PortProfileSpec {
     networks: Option<Vec<Uuid>>,
 }
 
+/// A port profile in an apply document (groups, policy and networks by id).
+#[derive(Serialize, ToSchema)]
+pub struct PortProfileItem {
+    #[serde(flatten)]
+    spec: PortProfileSpec,
+}
+
 macro_rules! objects {
     ($($obj:ident => $spec:ident),*) => {$(
         /// A stored object: metadata plus the spec fields.
@@ -305,6 +312,7 @@ pub struct ApplyDocument {
     cards: Option<Vec<CardItem>>,
     node_profiles: Option<Vec<NodeProfileItem>>,
     nodes: Option<Vec<NodeItem>>,
+    port_profiles: Option<Vec<PortProfileItem>>,
 }
 
 #[derive(Serialize, ToSchema)]

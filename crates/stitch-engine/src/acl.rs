@@ -123,12 +123,20 @@ pub fn compile_acls(snap: &Snapshot, local: &BTreeSet<Uuid>, d: &mut DesiredVtep
     }
 }
 
-/// The groups of a group's ports (bound and draining), or `None` if none
-/// has any. Ports of one group agree ([`check_port`]); if stored state
-/// disagrees anyway, the lowest port id decides, deterministically.
+/// The groups of a virtual port group's ports, or `None` if they have
+/// none. Its bound ports decide (they agree, see [`check_port`]); only
+/// when none is bound there do the ports draining from it (a move not yet
+/// confirmed elsewhere) keep theirs, and then the ports with an inactive
+/// (standby) binding there: a live-migration target is filtered before
+/// it is activated. If stored state disagrees anyway, the lowest port id
+/// decides, deterministically.
 fn vpg_groups(snap: &Snapshot, g: &VpgSpec) -> Option<BTreeSet<Uuid>> {
-    let ids: BTreeSet<Uuid> = g.port_ids.iter().chain(g.draining.iter()).copied().collect();
-    ids.iter().filter_map(|p| snap.ports.get(p)).map(|p| groups_of(snap, &p.spec)).find(|s| !s.is_empty())
+    let pick = |ids: &[Uuid]| -> Option<BTreeSet<Uuid>> {
+        let ids: BTreeSet<Uuid> = ids.iter().copied().collect();
+        let ports: Vec<_> = ids.iter().filter_map(|p| snap.ports.get(p)).collect();
+        ports.first().map(|p| groups_of(snap, &p.spec))
+    };
+    pick(&g.port_ids).or_else(|| pick(&g.draining)).or_else(|| pick(&g.standby)).filter(|s| !s.is_empty())
 }
 
 /// Every entry of the ACL for a set of groups: permits, their mirrors,

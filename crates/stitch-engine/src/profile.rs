@@ -101,6 +101,16 @@ pub fn with_rebound_ports(snap: &Snapshot, changes: Vec<Change>) -> Result<Vec<C
         })
         .map(|p| p.id)
         .collect();
+    // A rename must not strand ports that name the profile by its name.
+    for id in &users {
+        let (Some(old), Some(new)) = (snap.ports.get(id), cur.ports.get(id)) else { continue };
+        if let (Some(before), Err(_)) = (id_of(snap, &old.spec), resolve(&cur, &new.spec)) {
+            let name = snap.port_profiles.get(&before).map_or(String::new(), |o| o.spec.name.clone());
+            return Err(EngineError::Conflict(format!(
+                "port profile {name:?} ({before}) is named by port {id} (binding:profile.port_profile); change the port first"
+            )));
+        }
+    }
     let mut changes = changes;
     for id in users {
         let Some(o) = cur.ports.get(&id).cloned() else { continue };

@@ -11,7 +11,8 @@
 use std::net::IpAddr;
 
 use serde::{Deserialize, Deserializer, Serialize};
-use stitch_model::inventory::{Interface, NodeType, SwitchRole, VlanMode};
+use stitch_model::inventory::{AllowedFrames, Interface, NodeType, SwitchRole, VlanMode};
+use uuid::Uuid;
 use stitch_model::net::{MacAddr, OvsdbTarget, Range, VlanId, Vni};
 
 /// Every inventory kind, in the order the server applies them.
@@ -32,6 +33,8 @@ pub struct ApplyDocument {
     pub node_profiles: Vec<NodeProfileItem>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub nodes: Vec<NodeItem>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub port_profiles: Vec<PortProfileItem>,
 }
 
 impl ApplyDocument {
@@ -44,11 +47,32 @@ impl ApplyDocument {
             + self.cards.len()
             + self.node_profiles.len()
             + self.nodes.len()
+            + self.port_profiles.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// A port profile. Security groups, the QoS policy and the networks are
+/// Neutron objects, given by id.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortProfileItem {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_frames: Option<AllowedFrames>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_vlans: Option<Vec<u16>>,
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
+    pub mtu: Option<Option<u32>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_groups: Option<Vec<Uuid>>,
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
+    pub qos_policy_id: Option<Option<Uuid>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub networks: Option<Vec<Uuid>>,
 }
 
 /// Deserialize a field that may be absent (`None`), `null` (`Some(None)`) or

@@ -193,9 +193,11 @@ pub struct SecurityGroupRule {
 }
 
 impl SecurityGroupRule {
-    /// The protocol number (`None` = any).
+    /// The protocol number (`None` = any). `icmp` on an IPv6 rule means
+    /// ICMPv6, as Neutron's legacy spelling does.
     pub fn protocol_number(&self) -> Option<u8> {
-        self.protocol.as_deref().and_then(protocol_number)
+        let p = self.protocol.as_deref().and_then(protocol_number)?;
+        Some(if p == 1 && self.ethertype == EtherType::IPv6 { 58 } else { p })
     }
 
     /// The remote prefix, parsed.
@@ -217,15 +219,13 @@ impl SecurityGroupRule {
                 )
             })?),
         };
-        match (self.ethertype, proto) {
-            (EtherType::IPv4, Some(58)) => {
-                return Err(ModelError::invalid("protocol", "protocol icmpv6 (58) needs ethertype IPv6"));
-            }
-            (EtherType::IPv6, Some(1)) => {
-                return Err(ModelError::invalid("protocol", "protocol icmp (1) needs ethertype IPv4; use ipv6-icmp"));
-            }
-            _ => {}
+        if let (EtherType::IPv4, Some(p @ (41 | 43 | 44 | 58 | 59 | 60))) = (self.ethertype, proto) {
+            return Err(ModelError::invalid(
+                "ethertype",
+                format!("Ethertype IPv4 conflicts with IPv6 protocol {p}; use ethertype IPv6"),
+            ));
         }
+        let proto = self.protocol_number().or(proto);
         let (min, max) = (self.port_range_min, self.port_range_max);
         match proto {
             Some(p) if has_ports(p) => {
@@ -334,6 +334,27 @@ mod tests {
         for bad in ["10.0.0.0/33", "10.0.0/8", "x", "::/129", "10.0.0.0/"] {
             assert!(Cidr::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn icmp_on_ipv6_is_icmpv6_and_ipv6_protocols_need_ipv6() {
+        let r = |ethertype, p: &str| SecurityGroupRule {
+            id: Uuid::nil(),
+            description: String::new(),
+            project_id: String::new(),
+            direction: RuleDirection::Ingress,
+            ethertype,
+            protocol: Some(p.into()),
+            port_range_min: None,
+            port_range_max: None,
+            remote_ip_prefix: None,
+            created_at: time::OffsetDateTime::UNIX_EPOCH,
+        };
+        assert_eq!(r(EtherType::IPv6, "icmp").protocol_number(), Some(58));
+        assert!(r(EtherType::IPv6, "icmp").check().is_ok());
+        assert_eq!(r(EtherType::IPv4, "icmp").protocol_number(), Some(1));
+        assert!(r(EtherType::IPv4, "ipv6-icmp").check().is_err());
+        assert!(r(EtherType::IPv6, "ipv6-icmp").check().is_ok());
     }
 
     #[test]

@@ -292,6 +292,12 @@ async fn delete_group(State(st): State<NeutronState>, Path(id): Path<String>) ->
                     format!("Security Group {id} in use (ports {}).", ports.join(", ")),
                 ));
             }
+            if let Some(p) = snap.port_profiles.iter().find(|p| p.spec.security_groups.contains(&id)) {
+                return Err(NeutronError::conflict(
+                    "SecurityGroupInUse",
+                    format!("Security Group {id} in use (default of port profile {:?}, {}).", p.spec.name, p.id),
+                ));
+            }
             Ok(vec![Change::Delete(Kind::SecurityGroup, id)])
         })
         .await?;

@@ -59,6 +59,9 @@ enum Command {
     /// Servers and their cabling.
     #[command(subcommand)]
     Node(NodeCommand),
+    /// Port profiles: allowed frames and VLANs, MTU, default security groups and QoS.
+    #[command(subcommand)]
+    PortProfile(cli::PortProfileCmd),
     /// Import servers from a CSV with header node,node_profile,nic,mac,switch,switch_port (all or nothing).
     Import {
         file: PathBuf,
@@ -130,6 +133,7 @@ fn client(url: String, format: Format, command: Command) -> anyhow::Result<()> {
             Command::Hardware(a) => cli::run(&c, Kind::Hardware, Action::from(a), format).await,
             Command::Card(a) => cli::run(&c, Kind::Card, Action::from(a), format).await,
             Command::NodeProfile(a) => cli::run(&c, Kind::NodeProfile, Action::from(a), format).await,
+            Command::PortProfile(a) => cli::run(&c, Kind::PortProfile, Action::from(a), format).await,
             Command::Node(NodeCommand::Crud(a)) => cli::run(&c, Kind::Node, Action::from(a), format).await,
             Command::Node(NodeCommand::Resolve { reference, label }) => {
                 let id = c.resolve(Kind::Node, &reference).await?;

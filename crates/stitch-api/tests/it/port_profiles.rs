@@ -2,7 +2,7 @@
 //! ports re-bound when their profile changes, 409 while in use.
 
 use axum::http::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 use stitch_engine::bind;
 use stitch_model::inventory::*;
 use time::OffsetDateTime;
@@ -69,4 +69,44 @@ async fn profiles_are_validated_follow_their_ports_and_cannot_go_while_used() {
     api.catalog.update(|s| bind::delete_port(s, pid)).await.unwrap();
     assert_eq!(api.call(Method::DELETE, &format!("/v1/port-profiles/{pp}"), None).await.0, StatusCode::NO_CONTENT);
     let _ = s;
+}
+
+#[tokio::test]
+async fn apply_documents_carry_port_profiles() {
+    let api = Api::new().await;
+    let doc = json!({"port_profiles": [{"name": "jumbo", "mtu": 9000, "allowed_frames": "tagged_only"}]});
+    let (st, v) = api.call(Method::POST, "/v1/apply", Some(doc.clone())).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["kinds"]["port_profiles"]["created"], 1, "{v}");
+    let (_, v) = api.call(Method::POST, "/v1/apply", Some(doc)).await;
+    assert_eq!(v["kinds"]["port_profiles"]["unchanged"], 1, "idempotent: {v}");
+    // Fields left out keep their value; null clears an optional one.
+    let (_, v) = api.call(Method::POST, "/v1/apply", Some(json!({"port_profiles": [{"name": "jumbo", "mtu": null, "allowed_vlans": [5]}]}))).await;
+    assert_eq!(v["kinds"]["port_profiles"]["updated"], 1, "{v}");
+    let p = &api.get("/v1/port-profiles?name=jumbo").await.1["port_profiles"][0];
+    assert_eq!((p["mtu"].clone(), p["allowed_frames"].clone(), p["allowed_vlans"].clone()), (Value::Null, json!("tagged_only"), json!([5])));
+    let (st, v) = api.call(Method::POST, "/v1/apply", Some(json!({"port_profiles": [{"name": "bad", "mtu": 1}]}))).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["error"]["field"], "port_profiles[0].mtu", "{v}");
+}
+
+#[tokio::test]
+async fn renaming_a_profile_ports_name_is_refused() {
+    let api = Api::new().await;
+    let _s = api.seed().await;
+    let pp = api.create("port-profiles", json!({"name": "jumbo", "mtu": 9000})).await;
+    let snap = api.catalog.snapshot();
+    let net = obj(NetworkSpec { name: "a".into(), project_id: String::new(), description: String::new(), admin_state_up: true, shared: false, network_type: NetworkType::Vxlan, physical_network: None, segmentation_id: None, vni: stitch_model::Vni::new(1).unwrap(), mtu: 1500, qos_policy_id: None });
+    let net_id = net.id;
+    api.catalog.apply(bind::put_network(&snap, net, Some(5001)).unwrap()).await.unwrap();
+    let mut profile = serde_json::Map::new();
+    profile.insert("port_profile".into(), json!("jumbo"));
+    let port = obj(PortSpec { name: String::new(), network_id: net_id, mac_address: "fa:16:3e:00:00:01".parse().unwrap(), fixed_ips: vec![], device_id: String::new(), device_owner: String::new(), project_id: String::new(), description: String::new(), admin_state_up: true, security_groups: vec![], host_id: "n1".into(), vnic_type: VnicType::Direct, profile, binding: Default::default(), qos_policy_id: None, inactive_bindings: vec![] });
+    let pid = port.id;
+    api.catalog.update(|s| bind::put_port(s, port)).await.unwrap();
+    let (st, v) = api.call(Method::PATCH, &format!("/v1/port-profiles/{pp}"), Some(json!({"name": "jumbo2"}))).await;
+    assert_eq!(st, StatusCode::CONFLICT, "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains(&pid.to_string()), "{v}");
+    assert_eq!(api.get(&format!("/v1/port-profiles/{pp}")).await.1["name"], "jumbo", "unchanged");
+    assert_eq!(api.catalog.snapshot().ports.get(&pid).unwrap().spec.binding.vif_details["mtu"], 9000);
 }

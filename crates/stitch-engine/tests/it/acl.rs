@@ -211,3 +211,147 @@ async fn acl_rows_follow_the_port_its_rules_and_the_switch() {
     assert_eq!(entry_count(&lab.leaves[0]), 1);
     lab.engine.take().unwrap().shutdown().await;
 }
+
+// ------------------------------------------------------------------ properties
+
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn arb_rule() -> impl Strategy<Value = SecurityGroupRule> {
+        let proto = prop_oneof![Just(None), Just(Some("tcp")), Just(Some("udp")), Just(Some("icmp")), Just(Some("47"))];
+        (any::<bool>(), any::<bool>(), proto, proptest::option::of((1u32..100, 0u32..50)), proptest::option::of(0u8..3)).prop_map(
+            |(ingress, v6, proto, ports, net)| {
+                let ethertype = if v6 { EtherType::IPv6 } else { EtherType::IPv4 };
+                let proto = match (proto, v6) {
+                    (Some("icmp"), true) => Some("ipv6-icmp"),
+                    (p, _) => p,
+                };
+                let ports = match proto {
+                    Some("tcp" | "udp") => ports.map(|(a, d)| (a, a + d)),
+                    Some("icmp" | "ipv6-icmp") => ports.map(|(a, d)| (a % 256, d)),
+                    _ => None,
+                };
+                let remote = net.map(|n| if v6 { format!("2001:db8:{n}::/48") } else { format!("10.{n}.0.0/16") });
+                let dir = if ingress { RuleDirection::Ingress } else { RuleDirection::Egress };
+                rule(dir, ethertype, proto, ports, remote.as_deref())
+            },
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+        /// Whatever the rules: valid entries (schema enums, unique
+        /// sequences, ordered ranges), permits before the final denies,
+        /// and the same ACL for the same rules in any order.
+        #[test]
+        fn acl_entries_are_valid_and_order_independent(rules in proptest::collection::vec(arb_rule(), 0..8), seed in any::<u64>()) {
+            for r in &rules {
+                prop_assert!(r.check().is_ok(), "generator made an invalid rule {r:?}");
+            }
+            let s = fixture::fabric();
+            let s = with_group(&s, 50, rules.clone());
+            let groups = BTreeSet::from([fixture::id(50)]);
+            let a = acl::entries(&s, &groups);
+            let mut shuffled = rules.clone();
+            let n = shuffled.len();
+            if n > 1 {
+                shuffled.rotate_left((seed as usize) % n);
+            }
+            let s2 = with_group(&s, 50, shuffled);
+            prop_assert_eq!(&a, &acl::entries(&s2, &groups));
+            let seqs: BTreeSet<_> = a.iter().map(|e| e.sequence).collect();
+            prop_assert_eq!(seqs.len(), a.len());
+            prop_assert_eq!(a.iter().filter(|e| e.action == "deny").count(), 4);
+            let last_permit = a.iter().filter(|e| e.action == "permit").map(|e| e.sequence).max().unwrap_or(0);
+            prop_assert!(last_permit < acl::DENY_SEQUENCE);
+            for e in &a {
+                prop_assert!(e.direction == "ingress" || e.direction == "egress");
+                prop_assert!(e.action == "permit" || e.action == "deny");
+                if let (Some(lo), Some(hi)) = (e.dest_port_min, e.dest_port_max) { prop_assert!(lo <= hi); }
+                if let (Some(lo), Some(hi)) = (e.source_port_min, e.source_port_max) { prop_assert!(lo <= hi); }
+                prop_assert!(e.source_mac.is_none() && e.dest_mac.is_none() && e.ethertype.is_none(), "L3/L4 fields only: {e:?}");
+                prop_assert_eq!(e.tcp_flags.is_some(), e.protocol == Some(6) && e.tcp_flags_mask.is_some());
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------------ profiles on real leaves
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profile_change_reconverges_the_acl_and_a_restart_keeps_it() {
+    let ips = ["10.0.0.1"];
+    let ports = ["swp1"];
+    let mut lab = Lab::build(&ips, &ports, &["sriov"], &[("n1", 0, "swp1")]).await;
+    let net = lab.network().await;
+    let (a, b) = (obj(group(web_rules())), obj(group(vec![rule(RuleDirection::Ingress, EtherType::IPv4, Some("udp"), Some((53, 53)), None)])));
+    let (ga, gb) = (a.id, b.id);
+    let profile = obj(PortProfileSpec { name: "vf".into(), allowed_frames: AllowedFrames::All, allowed_vlans: vec![], mtu: None, security_groups: vec![ga], qos_policy_id: None, networks: vec![net] });
+    let pp = profile.id;
+    lab.catalog
+        .apply(vec![Change::Put(AnyObject::SecurityGroup(a)), Change::Put(AnyObject::SecurityGroup(b)), Change::Put(AnyObject::PortProfile(profile))])
+        .await
+        .unwrap();
+    // A port naming no group and no profile gets the network default's groups.
+    lab.port(None, net, "fa:16:3e:00:00:01", "n1").await;
+    lab.converge().await;
+    let name = |g: Uuid| format!("test-stitch/{}", acl::acl_key(&BTreeSet::from([g])));
+    assert_eq!(acl_bindings(&lab.leaves[0], "swp1"), vec![format!("100={}", name(ga))]);
+
+    // The profile now gives group b: the leaf's ACL follows.
+    lab.catalog
+        .update(|s| {
+            let mut p = s.port_profiles.get(&pp).unwrap().clone();
+            p.spec.security_groups = vec![gb];
+            stitch_engine::profile::with_rebound_ports(s, vec![Change::Put(AnyObject::PortProfile(p))])
+        })
+        .await
+        .unwrap();
+    lab.converge().await;
+    assert_eq!(acl_bindings(&lab.leaves[0], "swp1"), vec![format!("100={}", name(gb))]);
+    assert_eq!(acl_names(&lab.leaves[0]), vec![name(gb)], "the old ACL is gone");
+    let want = acl::entries(&lab.catalog.snapshot(), &BTreeSet::from([gb])).len();
+    assert_eq!(entry_count(&lab.leaves[0]), want);
+
+    // The switch's server restarts (same database): nothing lost or doubled.
+    lab.leaves[0].restart();
+    lab.converge().await;
+    assert_eq!(acl_bindings(&lab.leaves[0], "swp1"), vec![format!("100={}", name(gb))]);
+    assert_eq!(entry_count(&lab.leaves[0]), want);
+    lab.engine.take().unwrap().shutdown().await;
+}
+
+/// A group whose only user is a standby (inactive, live-migration
+/// target) binding is filtered already; a bound user's groups win over a
+/// draining one's.
+#[test]
+fn standby_and_draining_users_lend_their_groups_only_when_nobody_is_bound() {
+    let s = fixture::network(&fixture::fabric(), 10, NetworkType::Vxlan, None, None);
+    let s = with_group(&s, 50, web_rules());
+    let s = with_group(&s, 51, vec![]);
+    let mut p = fixture::port_spec(10, 1, "n1", VnicType::Direct);
+    p.security_groups = vec![fixture::id(50).to_string()];
+    let s = fixture::bind_port(&s, 20, p);
+    let owner = Owner::new("o").unwrap();
+    let keys = |s: &Snapshot| -> Vec<String> { compile(s, &Learned::new(), &owner).values().flat_map(|d| d.acls.keys().cloned()).collect() };
+    let key50 = acl::acl_key(&BTreeSet::from([fixture::id(50)]));
+    assert_eq!(keys(&s), vec![key50.clone()]);
+    // The same group, its only user now standby there.
+    let mut g = s.vpgs.iter().next().unwrap().clone();
+    let user = g.spec.port_ids.remove(0);
+    g.spec.standby = vec![user];
+    let standby = fixture::commit(&s, vec![fixture::put(g.clone())]);
+    assert_eq!(keys(&standby), vec![key50.clone()], "a standby user is filtered before activation");
+    // A bound user (group 51) and a draining one (group 50): the bound one decides.
+    let mut q = fixture::port_spec(10, 2, "", VnicType::Direct);
+    q.security_groups = vec![fixture::id(51).to_string()];
+    let s2 = fixture::bind_port(&s, 21, q);
+    let mut g2 = g.clone();
+    g2.spec.standby = vec![];
+    g2.spec.port_ids = vec![fixture::id(21)];
+    g2.spec.draining = vec![user];
+    let s2 = fixture::commit(&s2, vec![fixture::put(g2)]);
+    assert_eq!(keys(&s2), vec![acl::acl_key(&BTreeSet::from([fixture::id(51)]))]);
+}

@@ -58,6 +58,11 @@ async fn profiles_give_defaults_and_refuse_frame_types() {
     assert_eq!(bad["binding:vif_type"], "binding_failed");
     assert!(bad["binding:failure_reason"].as_str().unwrap().contains("\"gold\" names no port profile"), "{bad}");
 
+    // A group or policy a profile names cannot go (Neutron's in-use 409s).
+    let (s, v) = api.call("DELETE", &format!("/v2.0/qos/policies/{pol}"), None).await;
+    assert_eq!((s, v["NeutronError"]["type"].as_str()), (StatusCode::CONFLICT, Some("QosPolicyInUse")), "{v}");
+    assert!(v["NeutronError"]["message"].as_str().unwrap().contains("port profile"), "{v}");
+
     // A network default applies to ports that name no profile.
     let net2 = api.network("m").await;
     api.profile(PortProfileSpec { mtu: Some(1450), networks: vec![net2.parse().unwrap()], ..spec("overlay") }).await;

@@ -2,6 +2,7 @@
 //! check, scenarios checked with vtep-ctl, a few property cases) and an
 //! in-memory simulation of its transaction semantics (many property cases).
 
+mod acl;
 mod model;
 mod prop;
 mod scenario;

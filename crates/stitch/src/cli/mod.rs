@@ -6,6 +6,7 @@ pub mod client;
 pub mod fields;
 pub mod import;
 pub mod output;
+pub mod port_profile;
 
 use std::future::Future;
 
@@ -15,6 +16,7 @@ use stitch_model::inventory::Kind;
 
 use client::Client;
 use fields::*;
+use port_profile::PortProfileFields;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -98,6 +100,7 @@ kind_commands! {
     CardCmd => CardFields,
     NodeProfileCmd => NodeProfileFields,
     NodeCmd => NodeFields,
+    PortProfileCmd => PortProfileFields,
 }
 
 pub enum Action<F> {
@@ -122,7 +125,7 @@ macro_rules! fill_impl {
         }
     )*};
 }
-fill_impl!(FabricFields, SwitchFields, SwitchPortFields, HardwareFields, CardFields, NodeProfileFields, NodeFields);
+fill_impl!(FabricFields, SwitchFields, SwitchPortFields, HardwareFields, CardFields, NodeProfileFields, NodeFields, PortProfileFields);
 
 /// Run one kind's action and print its result.
 pub async fn run<F: Fill>(c: &Client, kind: Kind, action: Action<F>, format: Format) -> anyhow::Result<()> {

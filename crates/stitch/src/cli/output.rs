@@ -62,6 +62,7 @@ fn columns(kind: Kind) -> &'static [&'static str] {
         Kind::Card => &["NAME", "HARDWARE", "INTERFACES", "ID"],
         Kind::NodeProfile => &["NAME", "HARDWARE", "ID"],
         Kind::Node => &["NAME", "PROFILE", "TYPE", "ALIASES", "PORTS", "ID"],
+        Kind::PortProfile => &["NAME", "FRAMES", "VLANS", "MTU", "SECURITY GROUPS", "QOS POLICY", "NETWORKS", "ID"],
         _ => &["NAME", "ID"],
     }
 }
@@ -86,6 +87,16 @@ fn row(kind: Kind, o: &Value, n: &Names) -> Vec<String> {
             f("type"),
             join(&o["aliases"], text),
             join(&o["ports"], |p| format!("{}={}:{}", text(&p["name"]), n.of(&p["switch_id"]), text(&p["switch_port"]))),
+            f("id"),
+        ],
+        Kind::PortProfile => vec![
+            f("name"),
+            f("allowed_frames"),
+            join(&o["allowed_vlans"], text),
+            f("mtu"),
+            join(&o["security_groups"], text),
+            f("qos_policy_id"),
+            join(&o["networks"], text),
             f("id"),
         ],
         _ => vec![f("name"), f("id")],

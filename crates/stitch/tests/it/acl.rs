@@ -83,3 +83,21 @@ async fn security_groups_profiles_and_qos_through_the_binary() {
     eventually_http("ACL removed", || async { acl_names(&leaves[0]).is_empty() }).await;
     assert_eq!(lines(&leaves[0].ctl(&["--bare", "--columns=_uuid", "list", "ACL_entry"])), Vec::<String>::new());
 }
+
+#[test]
+fn cli_port_profiles() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(tmp.path());
+    srv.ok(&["port-profile", "create", "jumbo", "--allowed-frames", "tagged_only", "--allowed-vlan", "10", "--allowed-vlan", "20", "--mtu", "9000"]);
+    let t = srv.ok(&["port-profile", "list"]);
+    let row = t.lines().find(|l| l.contains("jumbo")).unwrap_or_else(|| panic!("{t}"));
+    for cell in ["tagged_only", "10, 20", "9000"] {
+        assert!(row.contains(cell), "{cell} missing from {row}");
+    }
+    let p = srv.json(&["port-profile", "update", "jumbo", "--mtu", "1600"]);
+    assert_eq!((p["mtu"].clone(), p["allowed_vlans"].clone()), (json!(1600), json!([10, 20])));
+    let out = srv.cli(&["port-profile", "create", "bad", "--allowed-frames", "some"]);
+    assert!(!out.status.success(), "an unknown frame type is refused");
+    srv.ok(&["port-profile", "delete", "jumbo"]);
+    assert_eq!(srv.json(&["port-profile", "list"]), json!([]));
+}
