@@ -58,7 +58,6 @@ pub fn compile_endpoint(snap: &Snapshot, learned: &Learned, owner: &Owner, key: 
     let local: Vec<&Object<SwitchSpec>> = snap.switches.iter().filter(|s| endpoint_key(s) == key).collect();
     let local_ids: BTreeSet<Uuid> = local.iter().map(|s| s.id).collect();
     let local_ips: BTreeSet<IpAddr> = local.iter().map(|s| s.spec.tunnel_ip).collect();
-    let ip_of = |sw: &Uuid| snap.switches.get(sw).map(|s| s.spec.tunnel_ip);
 
     // Networks present here, with their bindings: only the groups on this
     // endpoint's switches (by index), visited in id order so that clashing
@@ -84,16 +83,44 @@ pub fn compile_endpoint(snap: &Snapshot, learned: &Learned, owner: &Owner, key: 
         d.logical_switches.insert(ls_name(net.id), ls);
     }
 
-    // Remote VTEPs and bound MACs of those networks. A port's MAC is
-    // advertised where it is active and confirmed; while its new place is
-    // pending, where it is draining from (see `bind::moves`).
+    // Every group of those networks, wherever it is (by index): the work is
+    // proportional to what this endpoint carries, not to the fabric.
+    let bound = remote_macs(snap, nets.iter().flat_map(|n| snap.vpgs_of_network(*n)), &local_ids, &local_ips, &mut d);
+
+    // MACs learned elsewhere, unless a binding says where the MAC lives.
+    for (ep, macs) in learned.iter().filter(|(ep, _)| ep.as_str() != key) {
+        let _ = ep;
+        for ((ls, mac), ip) in macs {
+            let Ok(net) = Uuid::try_parse(ls) else { continue };
+            if !nets.contains(&net) || local_ips.contains(ip) || bound.contains(&(net, *mac)) {
+                continue;
+            }
+            d.ucast_remote.entry((ls.clone(), *mac)).or_insert_with(|| RemoteMac::at(*ip));
+        }
+    }
+    crate::acl::compile_acls(snap, &local_ids, &mut d);
+    d
+}
+
+/// The remote unicast MACs and flood lists an endpoint (its switches
+/// `local_ids`, its tunnel IPs `local_ips`) gets from `groups`: every group
+/// of the networks present there. A port's MAC is advertised where it is
+/// active and confirmed; while its new place is pending, where it is
+/// draining from (see `bind::moves`). Returns every (network, MAC) a binding
+/// places, so learned MACs never contradict one.
+pub fn remote_macs<'a>(
+    snap: &'a Snapshot,
+    groups: impl Iterator<Item = &'a Object<VpgSpec>>,
+    local_ids: &BTreeSet<Uuid>,
+    local_ips: &BTreeSet<IpAddr>,
+    d: &mut DesiredVtep,
+) -> BTreeSet<(Uuid, MacAddr)> {
+    let ip_of = |sw: &Uuid| snap.switches.get(sw).map(|s| s.spec.tunnel_ip);
     let mut remotes: BTreeMap<Uuid, BTreeSet<IpAddr>> = BTreeMap::new();
     let mut bound: BTreeSet<(Uuid, MacAddr)> = BTreeSet::new();
     let mut advertised: BTreeMap<Uuid, Vec<&Object<VpgSpec>>> = BTreeMap::new();
     let mut draining: BTreeMap<Uuid, Vec<&Object<VpgSpec>>> = BTreeMap::new();
-    // Every group of those networks, wherever it is (by index): the work is
-    // proportional to what this endpoint carries, not to the fabric.
-    for g in nets.iter().flat_map(|n| snap.vpgs_of_network(*n)) {
+    for g in groups {
         let s = &g.spec;
         for p in s.port_ids.iter().chain(&s.draining).chain(&s.standby).filter_map(|p| snap.ports.get(p)) {
             bound.insert((s.network_id, p.spec.mac_address));
@@ -125,20 +152,7 @@ pub fn compile_endpoint(snap: &Snapshot, learned: &Learned, owner: &Owner, key: 
     for (net, ips) in remotes {
         d.mcast_remote.insert((ls_name(net), UNKNOWN_DST.to_string()), ips);
     }
-
-    // MACs learned elsewhere, unless a binding says where the MAC lives.
-    for (ep, macs) in learned.iter().filter(|(ep, _)| ep.as_str() != key) {
-        let _ = ep;
-        for ((ls, mac), ip) in macs {
-            let Ok(net) = Uuid::try_parse(ls) else { continue };
-            if !nets.contains(&net) || local_ips.contains(ip) || bound.contains(&(net, *mac)) {
-                continue;
-            }
-            d.ucast_remote.entry((ls.clone(), *mac)).or_insert_with(|| RemoteMac::at(*ip));
-        }
-    }
-    crate::acl::compile_acls(snap, &local_ids, &mut d);
-    d
+    bound
 }
 
 /// Learned MACs that contradict a binding (the MAC is bound to a port

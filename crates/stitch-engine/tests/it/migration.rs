@@ -185,14 +185,8 @@ async fn migration_switches_remote_macs_only_after_the_destination_confirms() {
     lab.port(None, net, "fa:16:3e:00:00:04", "n4").await; // leaf1 keeps the network after the move
     lab.converge().await;
 
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let recorders: Vec<_> = lab.leaves.iter().enumerate().map(|(i, l)| tokio::spawn(record(i, l.target(), tx.clone()))).collect();
-    let mut checker = Checker::new();
-    while checker.latest.len() < 3 {
-        let (leaf, seen) = rx.recv().await.unwrap();
-        checker.observe(leaf, seen, &ls, mac);
-    }
-    assert_eq!(checker.latest[&2].remote.get(&(ls.clone(), mac.to_string())), Some(&IPS[0].parse().unwrap()));
+    let mut rec = Recording::start(&lab, &ls, mac).await;
+    assert_eq!(rec.checker.latest[&2].remote.get(&(ls.clone(), mac.to_string())), Some(&IPS[0].parse().unwrap()));
 
     // The destination cannot confirm when the move starts.
     lab.leaves[1].ctl(&["set", "Physical_Switch", "leaf2", "name=leaf2-renamed"]);
@@ -200,14 +194,12 @@ async fn migration_switches_remote_macs_only_after_the_destination_confirms() {
     let deadline = tokio::time::Instant::now() + stitch_testkit::PATIENCE;
     while lab.status.get(&sw2).is_none_or(|s| s.last_error.is_none()) {
         assert!(tokio::time::Instant::now() < deadline, "leaf2's identity error never showed");
-        if let Ok(Some((leaf, seen))) = tokio::time::timeout(Duration::from_millis(50), rx.recv()).await {
-            checker.observe(leaf, seen, &ls, mac);
-        }
+        rec.next(Duration::from_millis(50)).await;
     }
     lab.port(Some(vm), net, mac, "n2").await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
-    while let Ok(Some((leaf, seen))) = tokio::time::timeout_at(deadline, rx.recv()).await {
-        checker.observe(leaf, seen, &ls, mac);
+    while tokio::time::Instant::now() < deadline {
+        rec.next(Duration::from_millis(100)).await;
     }
     let remote3 = lab.leaves[2].ctl(&["list-remote-macs", &ls]);
     assert!(remote3.contains(&format!("{mac} -> vxlan_over_ipv4/{}", IPS[0])), "leaf3 still points at the source:\n{remote3}");
@@ -215,13 +207,8 @@ async fn migration_switches_remote_macs_only_after_the_destination_confirms() {
 
     // The destination answers again: the move completes, phase by phase.
     lab.leaves[1].ctl(&["set", "Physical_Switch", "leaf2-renamed", "name=leaf2"]);
-    watch_until_settled(&lab, &mut rx, &mut checker, &ls, mac).await;
-    for r in recorders {
-        r.abort();
-    }
-    checker.finish();
-
-    assert!(checker.violations.is_empty(), "invariant broken:\n{}\nevents: {:?}", checker.violations.join("\n"), checker.events);
+    rec.settle(&lab).await;
+    let checker = rec.stop();
     let (src, dst) = (Some(IPS[0].parse().unwrap()), Some(IPS[1].parse().unwrap()));
     assert_eq!(checker.trail[&2], vec![src, dst], "leaf3 went straight from the source to the destination");
     assert_eq!(checker.trail[&0], vec![None, dst], "the source points at the destination once it let go");
@@ -232,20 +219,61 @@ async fn migration_switches_remote_macs_only_after_the_destination_confirms() {
     lab.engine.take();
 }
 
-/// Watch every leaf until the catalog has no move in progress and every
-/// switch holds the current revision, then drain what is in flight.
-async fn watch_until_settled(lab: &Lab, rx: &mut mpsc::UnboundedReceiver<(usize, Seen)>, checker: &mut Checker, ls: &str, mac: &str) {
-    let done = |s: &stitch_model::Snapshot| s.vpgs.iter().all(|g| g.spec.pending.is_empty() && g.spec.draining.is_empty());
-    let deadline = tokio::time::Instant::now() + stitch_testkit::PATIENCE;
-    while !(done(&lab.catalog.snapshot()) && (0..3).all(|i| lab.status.switch_holds(&lab.switch_ids[i], lab.catalog.snapshot().revision))) {
-        match tokio::time::timeout(Duration::from_millis(100), rx.recv()).await {
-            Ok(Some((leaf, seen))) => checker.observe(leaf, seen, ls, mac),
+/// Monitors on every leaf feeding one checker.
+struct Recording {
+    rx: mpsc::UnboundedReceiver<(usize, Seen)>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    checker: Checker,
+    ls: String,
+    mac: String,
+}
+
+impl Recording {
+    /// Start a recorder per leaf and wait for each one's first state.
+    async fn start(lab: &Lab, ls: &str, mac: &str) -> Recording {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let tasks = lab.leaves.iter().enumerate().map(|(i, l)| tokio::spawn(record(i, l.target(), tx.clone()))).collect();
+        let mut r = Recording { rx, tasks, checker: Checker::new(), ls: ls.into(), mac: mac.into() };
+        while r.checker.latest.len() < IPS.len() {
+            r.next(stitch_testkit::PATIENCE).await;
+        }
+        r
+    }
+
+    /// Check the next recorded state, if one comes `within`.
+    async fn next(&mut self, within: Duration) -> bool {
+        match tokio::time::timeout(within, self.rx.recv()).await {
+            Ok(Some((leaf, seen))) => {
+                self.checker.observe(leaf, seen, &self.ls, &self.mac);
+                true
+            }
             Ok(None) => panic!("recorders ended"),
-            Err(_) => assert!(tokio::time::Instant::now() < deadline, "never settled: {:?}", checker.events),
+            Err(_) => false,
         }
     }
-    while let Ok(Some((leaf, seen))) = tokio::time::timeout(Duration::from_millis(500), rx.recv()).await {
-        checker.observe(leaf, seen, ls, mac);
+
+    /// Watch until the catalog has no move in progress and every switch
+    /// holds the current revision, then drain what is in flight.
+    async fn settle(&mut self, lab: &Lab) {
+        let done = |s: &stitch_model::Snapshot| s.vpgs.iter().all(|g| g.spec.pending.is_empty() && g.spec.draining.is_empty());
+        let deadline = tokio::time::Instant::now() + stitch_testkit::PATIENCE;
+        while !(done(&lab.catalog.snapshot()) && (0..3).all(|i| lab.status.switch_holds(&lab.switch_ids[i], lab.catalog.snapshot().revision))) {
+            if !self.next(Duration::from_millis(100)).await {
+                assert!(tokio::time::Instant::now() < deadline, "never settled: {:?}", self.checker.events);
+            }
+        }
+        while self.next(Duration::from_millis(500)).await {}
+    }
+
+    /// Stop recording; the invariant must have held on every state.
+    fn stop(mut self) -> Checker {
+        for t in &self.tasks {
+            t.abort();
+        }
+        self.checker.finish();
+        let c = self.checker;
+        assert!(c.violations.is_empty(), "invariant broken:\n{}\nevents: {:?}", c.violations.join("\n"), c.events);
+        c
     }
 }
 
@@ -259,22 +287,12 @@ async fn a_reincarnated_mac_is_withdrawn_everywhere_before_it_reappears() {
     set_device(&lab, vm, "vm-a", "n1").await;
     lab.port(None, net, "fa:16:3e:00:00:02", "n2").await; // leaf2: an observer
     lab.converge().await;
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let recorders: Vec<_> = lab.leaves.iter().enumerate().map(|(i, l)| tokio::spawn(record(i, l.target(), tx.clone()))).collect();
-    let mut checker = Checker::new();
-    while checker.latest.len() < 3 {
-        let (leaf, seen) = rx.recv().await.unwrap();
-        checker.observe(leaf, seen, &ls, mac);
-    }
+    let mut rec = Recording::start(&lab, &ls, mac).await;
 
     // The same port (same MAC) now belongs to another VM on n3 (leaf3).
     set_device(&lab, vm, "vm-b", "n3").await;
-    watch_until_settled(&lab, &mut rx, &mut checker, &ls, mac).await;
-    for r in recorders {
-        r.abort();
-    }
-    checker.finish();
-    assert!(checker.violations.is_empty(), "invariant broken:\n{}\nevents: {:?}", checker.violations.join("\n"), checker.events);
+    rec.settle(&lab).await;
+    let checker = rec.stop();
     let (old, new) = (Some(IPS[0].parse().unwrap()), Some(IPS[2].parse().unwrap()));
     assert_eq!(checker.trail[&1], vec![old, None, new], "leaf2 forgot the old owner before learning the new one");
     assert!(lab.leaves[0].ctl(&["list-ls"]).trim().is_empty(), "nothing of the old owner is left on leaf1");

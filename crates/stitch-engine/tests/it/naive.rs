@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use stitch_engine::compile::{Learned, endpoint_key, ls_name};
 use stitch_model::inventory::{Object, SwitchSpec, VlanMode};
 use stitch_model::{MacAddr, Snapshot};
-use stitch_vtep::{DesiredLogicalSwitch, DesiredVtep, Owner, RemoteMac, ReplicationMode, UNKNOWN_DST};
+use stitch_vtep::{DesiredLogicalSwitch, DesiredVtep, Owner, RemoteMac, ReplicationMode};
 use uuid::Uuid;
 
 pub fn compile_endpoint(snap: &Snapshot, learned: &Learned, owner: &Owner, key: &str) -> DesiredVtep {
@@ -17,7 +17,6 @@ pub fn compile_endpoint(snap: &Snapshot, learned: &Learned, owner: &Owner, key: 
     let local: Vec<&Object<SwitchSpec>> = snap.switches.iter().filter(|s| endpoint_key(s) == key).collect();
     let local_ids: BTreeSet<Uuid> = local.iter().map(|s| s.id).collect();
     let local_ips: BTreeSet<IpAddr> = local.iter().map(|s| s.spec.tunnel_ip).collect();
-    let ip_of = |sw: &Uuid| snap.switches.get(sw).map(|s| s.spec.tunnel_ip);
     let mut nets: BTreeSet<Uuid> = BTreeSet::new();
     for g in snap.vpgs.iter().filter(|g| local_ids.contains(&g.spec.switch_id)) {
         let (Some(net), Some(sw)) = (snap.networks.get(&g.spec.network_id), snap.switches.get(&g.spec.switch_id)) else {
@@ -33,44 +32,10 @@ pub fn compile_endpoint(snap: &Snapshot, learned: &Learned, owner: &Owner, key: 
         ls.replication_mode = Some(ReplicationMode::SourceNode);
         d.logical_switches.insert(ls_name(net.id), ls);
     }
-    let mut remotes: BTreeMap<Uuid, BTreeSet<IpAddr>> = BTreeMap::new();
-    let mut bound: BTreeSet<(Uuid, MacAddr)> = BTreeSet::new();
-    // Per port: the groups advertising it (active and confirmed), else the
-    // groups it drains from.
-    let mut advertised: BTreeMap<Uuid, Vec<&Object<stitch_model::neutron::VpgSpec>>> = BTreeMap::new();
-    let mut draining: BTreeMap<Uuid, Vec<&Object<stitch_model::neutron::VpgSpec>>> = BTreeMap::new();
-    for g in snap.vpgs.iter().filter(|g| nets.contains(&g.spec.network_id)) {
-        let s = &g.spec;
-        for p in s.port_ids.iter().chain(&s.draining).chain(&s.standby).filter_map(|p| snap.ports.get(p)) {
-            bound.insert((s.network_id, p.spec.mac_address));
-        }
-        for p in s.port_ids.iter().filter(|p| !s.pending.contains(p)) {
-            advertised.entry(*p).or_default().push(g);
-        }
-        for p in &s.draining {
-            draining.entry(*p).or_default().push(g);
-        }
-        let Some(ip) = ip_of(&s.switch_id) else { continue };
-        if !local_ids.contains(&s.switch_id) && !local_ips.contains(&ip) {
-            remotes.entry(s.network_id).or_default().insert(ip);
-        }
-    }
-    for (p, gs) in draining {
-        advertised.entry(p).or_insert(gs);
-    }
-    for (p, gs) in advertised {
-        let Some(port) = snap.ports.get(&p) else { continue };
-        for g in gs {
-            let Some(ip) = ip_of(&g.spec.switch_id) else { continue };
-            if local_ids.contains(&g.spec.switch_id) || local_ips.contains(&ip) {
-                continue;
-            }
-            d.ucast_remote.entry((ls_name(g.spec.network_id), port.spec.mac_address)).or_insert_with(|| RemoteMac::at(ip));
-        }
-    }
-    for (net, ips) in remotes {
-        d.mcast_remote.insert((ls_name(net), UNKNOWN_DST.to_string()), ips);
-    }
+    // Which groups count is what the index must agree on; what they
+    // advertise is one rule, shared with the engine.
+    let groups = snap.vpgs.iter().filter(|g| nets.contains(&g.spec.network_id));
+    let bound = stitch_engine::compile::remote_macs(snap, groups, &local_ids, &local_ips, &mut d);
     for (_, macs) in learned.iter().filter(|(ep, _)| ep.as_str() != key) {
         for ((ls, mac), ip) in macs {
             let Ok(net) = Uuid::try_parse(ls) else { continue };
