@@ -44,6 +44,8 @@ pub(crate) struct Indexes {
     pub vpg_draining: OrdSet<Uuid>,
     /// (VNI, network)
     pub network_vni: OrdSet<(u32, Uuid)>,
+    /// (endpoint key, switch)
+    pub switch_endpoint: OrdSet<(String, Uuid)>,
     /// How many ports are bound.
     pub bound_ports: usize,
 }
@@ -102,6 +104,7 @@ impl Indexes {
 
     pub fn switch(&mut self, o: &Object<SwitchSpec>, add: bool) {
         toggle(&mut self.switch_fabric, (o.spec.fabric_id, o.id), add);
+        toggle(&mut self.switch_endpoint, (o.spec.endpoint_key(), o.id), add);
     }
 
     pub fn ports_with_mac(&self, network: Uuid, mac: MacAddr) -> impl Iterator<Item = Uuid> + '_ {
@@ -133,6 +136,9 @@ impl Indexes {
     }
     pub fn networks_with_vni_in(&self, first: u32, last: u32) -> impl Iterator<Item = (u32, Uuid)> + '_ {
         self.network_vni.range((first, NIL)..=(last, MAX)).copied()
+    }
+    pub fn switches_at_endpoint(&self, key: &str) -> impl Iterator<Item = Uuid> + '_ {
+        self.switch_endpoint.range((key.to_string(), NIL)..=(key.to_string(), MAX)).map(|t| t.1)
     }
     pub fn switches_of_fabric(&self, fabric: Uuid) -> impl Iterator<Item = Uuid> + '_ {
         self.switch_fabric.range((fabric, NIL)..=(fabric, MAX)).map(|t| t.1)

@@ -517,6 +517,12 @@ impl Snapshot {
         self.idx.networks_with_vni_in(first, last).filter_map(|(v, n)| self.networks.get(&n).map(|n| (v, n)))
     }
 
+    /// Switches served by one OVSDB endpoint ([`SwitchSpec::endpoint_key`]),
+    /// ordered by id.
+    pub fn switches_at_endpoint<'a>(&'a self, key: &str) -> impl Iterator<Item = &'a Object<SwitchSpec>> + 'a {
+        self.idx.switches_at_endpoint(key).filter_map(|s| self.switches.get(&s))
+    }
+
     /// Switches of a fabric, ordered by id.
     pub fn switches_of_fabric(&self, fabric: Uuid) -> impl Iterator<Item = &Object<SwitchSpec>> + '_ {
         self.idx.switches_of_fabric(fabric).filter_map(|s| self.switches.get(&s))

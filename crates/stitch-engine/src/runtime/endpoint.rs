@@ -14,7 +14,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::Shared;
-use crate::compile::{Learned, compile_endpoint, contradicting_at, endpoint_key};
+use crate::compile::{Learned, compile_endpoint, contradicting_at};
 
 /// How long a pass that sent a transaction waits for the monitor update
 /// carrying its rows before planning again anyway.
@@ -203,7 +203,7 @@ async fn setup(client: &Client) -> Result<VtepCache, PassError> {
 }
 
 fn local_switches(snap: &Snapshot, key: &str) -> Vec<Uuid> {
-    snap.switches.iter().filter(|s| endpoint_key(s) == key).map(|s| s.id).collect()
+    snap.switches_at_endpoint(key).map(|s| s.id).collect()
 }
 
 fn set_connected(shared: &Shared, key: &str, up: bool) {
@@ -298,7 +298,7 @@ fn planned_since(
     let mut errors = BTreeMap::new();
     let mut faults = BTreeMap::new();
     let mut discovered = Vec::new();
-    for sw in snap.switches.iter().filter(|s| endpoint_key(s) == key) {
+    for sw in snap.switches_at_endpoint(key) {
         match c.physical_switch_by_name(&sw.spec.name) {
             None => {
                 errors.insert(sw.id, format!("the switch reports no Physical_Switch named {:?}", sw.spec.name));
@@ -345,7 +345,7 @@ async fn pass(
     let started = Instant::now();
     let snap = shared.catalog.snapshot();
     let learned: Learned = shared.learned.read().unwrap_or_else(|e| e.into_inner()).clone();
-    let locals: Vec<_> = snap.switches.iter().filter(|s| endpoint_key(s) == key).cloned().collect();
+    let locals: Vec<_> = snap.switches_at_endpoint(key).cloned().collect();
     let (Planned { plan: the_plan, errors, mut faults, discovered }, desired) = {
         let c = cache.read().unwrap_or_else(|e| e.into_inner());
         planned_since(&snap, &learned, &shared.config.owner, key, &c, converged.as_ref().map(|v| (v, cache_gen)))
