@@ -13,6 +13,7 @@
 pub mod alloc;
 pub mod bind;
 pub mod compile;
+pub mod fingerprint;
 mod error;
 pub mod runtime;
 pub mod status;

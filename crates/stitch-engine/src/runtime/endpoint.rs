@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::Shared;
 use crate::compile::{Learned, compile_endpoint, contradicting_at};
+use crate::fingerprint::endpoint_fingerprint;
 
 /// How long a pass that sent a transaction waits for the monitor update
 /// carrying its rows before planning again anyway.
@@ -273,6 +274,10 @@ pub(crate) struct Converged {
     desired: stitch_vtep::DesiredVtep,
     cache_gen: u64,
     problems: Vec<stitch_vtep::PlanProblem>,
+    /// The digest of what compiling read ([`endpoint_fingerprint`]): when
+    /// the next pass finds the same digest and cache generation, it skips
+    /// compiling too.
+    fingerprint: Option<u64>,
 }
 
 /// Compile, check each switch's identity (it must report its
@@ -280,12 +285,13 @@ pub(crate) struct Converged {
 /// bindings), and plan. Shared by the reconcile pass and the dry run, so a
 /// dry run shows exactly what the next pass sends.
 pub(crate) fn planned(snap: &Snapshot, learned: &Learned, owner: &stitch_vtep::Owner, key: &str, c: &VtepCache) -> Planned {
-    planned_since(snap, learned, owner, key, c, None).0
+    planned_since(snap, learned, owner, key, c, None, None).0
 }
 
 /// [`planned`], reusing `last` when it was planned from the same desired
 /// state against the same cache generation `gen`. Also returns the desired
-/// state, for the caller to remember.
+/// state, for the caller to remember (`None` when `fingerprint` matched
+/// `last`'s: nothing compiled, `last` still holds).
 fn planned_since(
     snap: &Snapshot,
     learned: &Learned,
@@ -293,8 +299,8 @@ fn planned_since(
     key: &str,
     c: &VtepCache,
     last: Option<(&Converged, u64)>,
-) -> (Planned, stitch_vtep::DesiredVtep) {
-    let mut desired = compile_endpoint(snap, learned, owner, key);
+    fingerprint: Option<u64>,
+) -> (Planned, Option<stitch_vtep::DesiredVtep>) {
     let mut errors = BTreeMap::new();
     let mut faults = BTreeMap::new();
     let mut discovered = Vec::new();
@@ -320,6 +326,14 @@ fn planned_since(
             }
         }
     }
+    if let Some((conv, cache_gen)) = last {
+        if conv.cache_gen == cache_gen && fingerprint.is_some() && conv.fingerprint == fingerprint {
+            metrics::counter!("stitch_reconcile_compiles_skipped_total", "endpoint" => key.to_string()).increment(1);
+            let the_plan = stitch_vtep::Plan { problems: conv.problems.clone(), ..Default::default() };
+            return (Planned { plan: the_plan, errors, faults, discovered }, None);
+        }
+    }
+    let mut desired = compile_endpoint(snap, learned, owner, key);
     let bad: BTreeSet<String> =
         errors.keys().filter_map(|id| snap.switches.get(id)).map(|s| s.spec.name.clone()).collect();
     desired.port_bindings.retain(|(sw, _), _| !bad.contains(sw));
@@ -330,7 +344,7 @@ fn planned_since(
         }
         _ => plan(&desired, c),
     };
-    (Planned { plan: the_plan, errors, faults, discovered }, desired)
+    (Planned { plan: the_plan, errors, faults, discovered }, Some(desired))
 }
 
 /// One reconcile pass. Returns whether a transaction was sent.
@@ -344,14 +358,22 @@ async fn pass(
 ) -> Result<bool, PassError> {
     let started = Instant::now();
     let snap = shared.catalog.snapshot();
+    // The version is read first: a change racing with the copy below only
+    // makes the next pass compile again.
+    let learned_version = *shared.learned_tx.borrow();
     let learned: Learned = shared.learned.read().unwrap_or_else(|e| e.into_inner()).clone();
+    let fingerprint = endpoint_fingerprint(&snap, key, learned_version);
     let locals: Vec<_> = snap.switches_at_endpoint(key).cloned().collect();
     let (Planned { plan: the_plan, errors, mut faults, discovered }, desired) = {
         let c = cache.read().unwrap_or_else(|e| e.into_inner());
-        planned_since(&snap, &learned, &shared.config.owner, key, &c, converged.as_ref().map(|v| (v, cache_gen)))
+        planned_since(&snap, &learned, &shared.config.owner, key, &c, converged.as_ref().map(|v| (v, cache_gen)), fingerprint)
     };
     // Remember a converged pass; anything else plans afresh next time.
-    *converged = the_plan.ops.is_empty().then(|| Converged { desired, cache_gen, problems: the_plan.problems.clone() });
+    if !the_plan.ops.is_empty() {
+        *converged = None;
+    } else if let Some(desired) = desired {
+        *converged = Some(Converged { desired, cache_gen, problems: the_plan.problems.clone(), fingerprint });
+    }
     for (ep, ls, mac) in contradicting_at(&snap, &learned, key) {
         metrics::counter!("stitch_learned_mac_contradictions_total", "endpoint" => ep.clone()).increment(1);
         tracing::debug!(endpoint = %ep, logical_switch = %ls, %mac, "learned MAC contradicts a binding; not spread");
