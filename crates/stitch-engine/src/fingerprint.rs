@@ -2,10 +2,11 @@
 //! reads for one endpoint, so a reconciler can tell that a new catalog
 //! revision cannot change its desired state and skip compiling at all.
 //!
-//! The digest walks the same objects `compile_endpoint` visits (the
+//! The digest covers the same objects `compile_endpoint` visits (the
 //! endpoint's switches, their groups, the networks present, every group of
-//! those networks with its switch, their member ports) but only hashes ids
-//! and store revisions: no strings, no maps. It is `None` — compile, do
+//! those networks with its switch, their member ports) through generation
+//! numbers the snapshot keeps per network and for switches: no strings, no
+//! maps, one lookup per network present. It is `None` — compile, do
 //! not guess — whenever the snapshot holds objects of a kind this module
 //! does not know (a kind added later, e.g. security groups read by an ACL
 //! compile), so an extension of `compile_endpoint` can never be skipped by
@@ -18,7 +19,6 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 
 use stitch_model::inventory::Kind;
 use stitch_model::Snapshot;
-use uuid::Uuid;
 
 /// Kinds whose effect on an endpoint's desired state goes through the
 /// objects the walk covers: switches, networks, groups, ports (binding,
@@ -42,31 +42,24 @@ const KNOWN: &[Kind] = &[
 ];
 
 /// The digest of endpoint `key`'s compile inputs, with `learned_version`
-/// standing for the MACs the switches learned. Relies on the catalog's
-/// `mod_revision`s (every stored write changes the object's).
+/// standing for the MACs the switches learned: the snapshot's switch
+/// generation and, for every network with a group on the endpoint's
+/// switches, its generation (which moves on any write to the network, its
+/// groups anywhere, or their ports). O(networks present here), read from
+/// the snapshot's indexes only.
 pub fn endpoint_fingerprint(snap: &Snapshot, key: &str, learned_version: u64) -> Option<u64> {
     if Kind::ALL.iter().any(|k| !KNOWN.contains(k) && snap.len(*k) > 0) {
         return None;
     }
     let mut h = DefaultHasher::new();
-    learned_version.hash(&mut h);
-    let rev = |id: &Uuid| snap.mod_revision(id);
+    (learned_version, snap.switch_generation()).hash(&mut h);
     let mut nets = BTreeSet::new();
     for sw in snap.switches_at_endpoint(key) {
-        (sw.id, rev(&sw.id)).hash(&mut h);
-        for g in snap.vpgs_on_switch(sw.id) {
-            (g.id, rev(&g.id)).hash(&mut h);
-            nets.insert(g.spec.network_id);
-        }
+        sw.id.hash(&mut h);
+        nets.extend(snap.networks_on_switch(sw.id));
     }
     for n in &nets {
-        (n, rev(n)).hash(&mut h);
-        for g in snap.vpgs_of_network(*n) {
-            (g.id, rev(&g.id), g.spec.switch_id, rev(&g.spec.switch_id)).hash(&mut h);
-            for p in &g.spec.port_ids {
-                (p, rev(p)).hash(&mut h);
-            }
-        }
+        (n, snap.network_generation(*n)).hash(&mut h);
     }
     Some(h.finish())
 }
