@@ -13,17 +13,14 @@ use std::net::IpAddr;
 
 use stitch_model::inventory::{Object, SwitchSpec};
 use stitch_model::neutron::VpgSpec;
-use stitch_model::{MacAddr, OvsdbTarget, Snapshot};
+use stitch_model::{MacAddr, Snapshot};
 use stitch_vtep::{DesiredLogicalSwitch, DesiredVtep, Owner, RemoteMac, ReplicationMode, UNKNOWN_DST};
 use uuid::Uuid;
 
 /// Identifies one OVSDB endpoint (one database). Switches with the same
 /// `ovsdb` target share it; each passive switch is its own.
 pub fn endpoint_key(sw: &Object<SwitchSpec>) -> String {
-    match &sw.spec.ovsdb {
-        OvsdbTarget::Passive => format!("passive:{}", sw.spec.name),
-        t => t.to_string(),
-    }
+    sw.spec.endpoint_key()
 }
 
 /// MACs the switches learned (`Ucast_Macs_Local`), per endpoint:
@@ -55,7 +52,7 @@ pub fn compile(snap: &Snapshot, learned: &Learned, owner: &Owner) -> BTreeMap<St
 /// The desired state of one endpoint.
 pub fn compile_endpoint(snap: &Snapshot, learned: &Learned, owner: &Owner, key: &str) -> DesiredVtep {
     let mut d = DesiredVtep::empty(owner.clone());
-    let local: Vec<&Object<SwitchSpec>> = snap.switches.iter().filter(|s| endpoint_key(s) == key).collect();
+    let local: Vec<&Object<SwitchSpec>> = snap.switches_at_endpoint(key).collect();
     let local_ids: BTreeSet<Uuid> = local.iter().map(|s| s.id).collect();
     let local_ips: BTreeSet<IpAddr> = local.iter().map(|s| s.spec.tunnel_ip).collect();
 

@@ -18,6 +18,7 @@ pub mod acl;
 pub mod alloc;
 pub mod bind;
 pub mod compile;
+pub mod fingerprint;
 pub mod profile;
 pub mod qos;
 mod error;

@@ -9,7 +9,7 @@
 //! indexes hold ids only; the objects stay in their tables. They are derived
 //! data: `tests/it/index.rs` checks every lookup against a naive scan.
 
-use imbl::OrdSet;
+use imbl::{OrdMap, OrdSet};
 use uuid::Uuid;
 
 use crate::MacAddr;
@@ -44,8 +44,17 @@ pub(crate) struct Indexes {
     pub vpg_moving: OrdSet<Uuid>,
     /// (VNI, network)
     pub network_vni: OrdSet<(u32, Uuid)>,
+    /// (endpoint key, switch)
+    pub switch_endpoint: OrdSet<(String, Uuid)>,
     /// How many ports are bound.
     pub bound_ports: usize,
+    /// Write counter of this line of snapshots.
+    pub generation: u64,
+    /// Per network: the generation of the last write to it, to one of its
+    /// groups or to a port of it or of one of its groups.
+    pub network_gen: OrdMap<Uuid, u64>,
+    /// The generation of the last write to any switch.
+    pub switch_gen: u64,
 }
 
 fn toggle<T: Ord + Clone>(set: &mut OrdSet<T>, v: T, add: bool) {
@@ -57,7 +66,14 @@ fn toggle<T: Ord + Clone>(set: &mut OrdSet<T>, v: T, add: bool) {
 }
 
 impl Indexes {
+    /// Mark `network` as written.
+    pub fn touch(&mut self, network: Uuid) {
+        self.generation += 1;
+        self.network_gen.insert(network, self.generation);
+    }
+
     pub fn port(&mut self, o: &Object<PortSpec>, add: bool) {
+        self.touch(o.spec.network_id);
         toggle(&mut self.port_mac, (o.spec.network_id, o.spec.mac_address, o.id), add);
         if o.spec.binding.is_bound() {
             if add {
@@ -70,6 +86,7 @@ impl Indexes {
 
     pub fn vpg(&mut self, o: &Object<VpgSpec>, add: bool) {
         let s = &o.spec;
+        self.touch(s.network_id);
         toggle(&mut self.vpg_switch, (s.switch_id, s.network_id, o.id), add);
         toggle(&mut self.vpg_network, (s.network_id, o.id), add);
         for p in s.port_ids.iter().chain(&s.draining).chain(&s.standby) {
@@ -87,6 +104,7 @@ impl Indexes {
     }
 
     pub fn network(&mut self, o: &Object<NetworkSpec>, add: bool) {
+        self.touch(o.id);
         toggle(&mut self.network_vni, (o.spec.vni.get(), o.id), add);
     }
 
@@ -101,7 +119,10 @@ impl Indexes {
     }
 
     pub fn switch(&mut self, o: &Object<SwitchSpec>, add: bool) {
+        self.generation += 1;
+        self.switch_gen = self.generation;
         toggle(&mut self.switch_fabric, (o.spec.fabric_id, o.id), add);
+        toggle(&mut self.switch_endpoint, (o.spec.endpoint_key(), o.id), add);
     }
 
     pub fn ports_with_mac(&self, network: Uuid, mac: MacAddr) -> impl Iterator<Item = Uuid> + '_ {
@@ -109,6 +130,16 @@ impl Indexes {
     }
     pub fn vpgs_on_switch(&self, switch: Uuid) -> impl Iterator<Item = Uuid> + '_ {
         self.vpg_switch.range((switch, NIL, NIL)..=(switch, MAX, MAX)).map(|t| t.2)
+    }
+    /// Networks with a group on `switch`, each once, in order.
+    pub fn networks_on_switch(&self, switch: Uuid) -> impl Iterator<Item = Uuid> + '_ {
+        let mut last = None;
+        self.vpg_switch.range((switch, NIL, NIL)..=(switch, MAX, MAX)).filter_map(move |t| {
+            (last != Some(t.1)).then(|| {
+                last = Some(t.1);
+                t.1
+            })
+        })
     }
     pub fn vpgs_on_switch_for(&self, switch: Uuid, network: Uuid) -> impl Iterator<Item = Uuid> + '_ {
         self.vpg_switch.range((switch, network, NIL)..=(switch, network, MAX)).map(|t| t.2)
@@ -133,6 +164,9 @@ impl Indexes {
     }
     pub fn networks_with_vni_in(&self, first: u32, last: u32) -> impl Iterator<Item = (u32, Uuid)> + '_ {
         self.network_vni.range((first, NIL)..=(last, MAX)).copied()
+    }
+    pub fn switches_at_endpoint(&self, key: &str) -> impl Iterator<Item = Uuid> + '_ {
+        self.switch_endpoint.range((key.to_string(), NIL)..=(key.to_string(), MAX)).map(|t| t.1)
     }
     pub fn switches_of_fabric(&self, fabric: Uuid) -> impl Iterator<Item = Uuid> + '_ {
         self.switch_fabric.range((fabric, NIL)..=(fabric, MAX)).map(|t| t.1)

@@ -300,6 +300,18 @@ pub struct SwitchSpec {
     pub chassis_mac: Option<MacAddr>,
 }
 
+impl SwitchSpec {
+    /// Identifies the OVSDB endpoint (one database) serving this switch:
+    /// switches with the same `ovsdb` target share it; each passive switch
+    /// is its own.
+    pub fn endpoint_key(&self) -> String {
+        match &self.ovsdb {
+            OvsdbTarget::Passive => format!("passive:{}", self.name),
+            t => t.to_string(),
+        }
+    }
+}
+
 impl Rules for SwitchSpec {
     fn refs(&self) -> Vec<Ref> {
         vec![Ref::new("fabric_id", Kind::Fabric, self.fabric_id)]

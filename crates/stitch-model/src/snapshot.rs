@@ -201,6 +201,7 @@ impl Snapshot {
                     self.idx.port(old, false);
                 }
                 self.idx.port(&o, true);
+                self.touch_groups_of(o.id);
                 self.ports.insert(o)
             }
             AnyObject::Trunk(o) => {
@@ -223,6 +224,31 @@ impl Snapshot {
             AnyObject::QosPolicy(o) => self.qos_policies.insert(o),
             AnyObject::PortProfile(o) => self.port_profiles.insert(o),
         }
+    }
+
+    /// A port changed: so did what the groups holding it mean.
+    fn touch_groups_of(&mut self, port: Uuid) {
+        let nets: Vec<Uuid> = self.vpgs_of_port(port).map(|g| g.spec.network_id).collect();
+        for n in nets {
+            self.idx.touch(n);
+        }
+    }
+
+    /// A number that changes whenever the network, one of its groups, or a
+    /// port of it or of its groups is written (0: never written in this
+    /// line of snapshots). Cheap change detection for one network.
+    pub fn network_generation(&self, network: Uuid) -> u64 {
+        self.idx.network_gen.get(&network).copied().unwrap_or(0)
+    }
+
+    /// A number that changes whenever any switch is written.
+    pub fn switch_generation(&self) -> u64 {
+        self.idx.switch_gen
+    }
+
+    /// Networks with a group on `switch`, each once, ordered by id.
+    pub fn networks_on_switch(&self, switch: Uuid) -> impl Iterator<Item = Uuid> + '_ {
+        self.idx.networks_on_switch(switch)
     }
 
     /// The store revision at which an object was last written (0 if unknown).
@@ -257,6 +283,7 @@ impl Snapshot {
             Kind::Port => {
                 if let Some(o) = self.ports.remove(id) {
                     self.idx.port(&o, false);
+                    self.touch_groups_of(o.id);
                 }
             }
             Kind::Trunk => {
@@ -530,6 +557,12 @@ impl Snapshot {
     /// Networks whose VNI lies in `[first, last]`, in VNI order.
     pub fn networks_with_vni_in(&self, first: u32, last: u32) -> impl Iterator<Item = (u32, &Object<NetworkSpec>)> + '_ {
         self.idx.networks_with_vni_in(first, last).filter_map(|(v, n)| self.networks.get(&n).map(|n| (v, n)))
+    }
+
+    /// Switches served by one OVSDB endpoint ([`SwitchSpec::endpoint_key`]),
+    /// ordered by id.
+    pub fn switches_at_endpoint<'a>(&'a self, key: &str) -> impl Iterator<Item = &'a Object<SwitchSpec>> + 'a {
+        self.idx.switches_at_endpoint(key).filter_map(|s| self.switches.get(&s))
     }
 
     /// Switches of a fabric, ordered by id.

@@ -111,6 +111,7 @@ impl<K: Ord + Clone> MultiIndex<K> {
 #[derive(Debug, Clone, Default, PartialEq)]
 struct Indexes {
     ls_by_name: MultiIndex<String>,
+    ls_by_tunnel_key: MultiIndex<i64>,
     ps_by_name: MultiIndex<String>,
     locator_by_key: MultiIndex<(String, String, Option<i64>)>,
     locator_set_by_members: MultiIndex<BTreeSet<Uuid>>,
@@ -242,6 +243,8 @@ impl VtepCache {
             Table::Tunnel => swap(&mut t.tunnels, table, uuid, raw).1.map(drop),
             Table::LogicalSwitch => {
                 let (old, new) = swap(&mut t.logical_switches, table, uuid, raw);
+                let key = |r: &LogicalSwitch| r.tunnel_key;
+                reindex(&mut idx.ls_by_tunnel_key, uuid, old.as_ref().and_then(key), ok(&new).and_then(key));
                 reindex(&mut idx.ls_by_name, uuid, old.map(|r| r.name), ok(&new).map(|r| r.name.clone()));
                 new.map(drop)
             }
@@ -291,6 +294,11 @@ impl VtepCache {
     /// A logical switch by name (the name is unique in the schema).
     pub fn logical_switch_by_name(&self, name: &str) -> Option<&LogicalSwitch> {
         self.idx.ls_by_name.get(&name.to_owned()).find_map(|u| self.tables.logical_switches.get(&u))
+    }
+
+    /// Logical switches with this `tunnel_key` (VNI), in UUID order.
+    pub fn logical_switches_with_key(&self, key: i64) -> impl Iterator<Item = &LogicalSwitch> {
+        self.idx.ls_by_tunnel_key.get(&key).filter_map(|u| self.tables.logical_switches.get(&u))
     }
 
     /// A physical switch by name.

@@ -14,7 +14,8 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::Shared;
-use crate::compile::{Learned, compile_endpoint, contradicting_at, endpoint_key};
+use crate::compile::{Learned, compile_endpoint, contradicting_at};
+use crate::fingerprint::endpoint_fingerprint;
 
 /// How long a pass that sent a transaction waits for the monitor update
 /// carrying its rows before planning again anyway.
@@ -204,7 +205,7 @@ async fn setup(client: &Client) -> Result<VtepCache, PassError> {
 }
 
 fn local_switches(snap: &Snapshot, key: &str) -> Vec<Uuid> {
-    snap.switches.iter().filter(|s| endpoint_key(s) == key).map(|s| s.id).collect()
+    snap.switches_at_endpoint(key).map(|s| s.id).collect()
 }
 
 fn set_connected(shared: &Shared, key: &str, up: bool) {
@@ -274,6 +275,10 @@ pub(crate) struct Converged {
     desired: stitch_vtep::DesiredVtep,
     cache_gen: u64,
     problems: Vec<stitch_vtep::PlanProblem>,
+    /// The digest of what compiling read ([`endpoint_fingerprint`]): when
+    /// the next pass finds the same digest and cache generation, it skips
+    /// compiling too.
+    fingerprint: Option<u64>,
 }
 
 /// Compile, check each switch's identity (it must report its
@@ -281,12 +286,13 @@ pub(crate) struct Converged {
 /// bindings), and plan. Shared by the reconcile pass and the dry run, so a
 /// dry run shows exactly what the next pass sends.
 pub(crate) fn planned(snap: &Snapshot, learned: &Learned, owner: &stitch_vtep::Owner, key: &str, c: &VtepCache) -> Planned {
-    planned_since(snap, learned, owner, key, c, None).0
+    planned_since(snap, learned, owner, key, c, None, None).0
 }
 
 /// [`planned`], reusing `last` when it was planned from the same desired
 /// state against the same cache generation `gen`. Also returns the desired
-/// state, for the caller to remember.
+/// state, for the caller to remember (`None` when `fingerprint` matched
+/// `last`'s: nothing compiled, `last` still holds).
 fn planned_since(
     snap: &Snapshot,
     learned: &Learned,
@@ -294,12 +300,12 @@ fn planned_since(
     key: &str,
     c: &VtepCache,
     last: Option<(&Converged, u64)>,
-) -> (Planned, stitch_vtep::DesiredVtep) {
-    let mut desired = compile_endpoint(snap, learned, owner, key);
+    fingerprint: Option<u64>,
+) -> (Planned, Option<stitch_vtep::DesiredVtep>) {
     let mut errors = BTreeMap::new();
     let mut faults = BTreeMap::new();
     let mut discovered = Vec::new();
-    for sw in snap.switches.iter().filter(|s| endpoint_key(s) == key) {
+    for sw in snap.switches_at_endpoint(key) {
         match c.physical_switch_by_name(&sw.spec.name) {
             None => {
                 errors.insert(sw.id, format!("the switch reports no Physical_Switch named {:?}", sw.spec.name));
@@ -321,6 +327,14 @@ fn planned_since(
             }
         }
     }
+    if let Some((conv, cache_gen)) = last {
+        if conv.cache_gen == cache_gen && fingerprint.is_some() && conv.fingerprint == fingerprint {
+            metrics::counter!("stitch_reconcile_compiles_skipped_total", "endpoint" => key.to_string()).increment(1);
+            let the_plan = stitch_vtep::Plan { problems: conv.problems.clone(), ..Default::default() };
+            return (Planned { plan: the_plan, errors, faults, discovered }, None);
+        }
+    }
+    let mut desired = compile_endpoint(snap, learned, owner, key);
     let bad: BTreeSet<String> =
         errors.keys().filter_map(|id| snap.switches.get(id)).map(|s| s.spec.name.clone()).collect();
     desired.port_bindings.retain(|(sw, _), _| !bad.contains(sw));
@@ -331,7 +345,7 @@ fn planned_since(
         }
         _ => plan(&desired, c),
     };
-    (Planned { plan: the_plan, errors, faults, discovered }, desired)
+    (Planned { plan: the_plan, errors, faults, discovered }, Some(desired))
 }
 
 /// One reconcile pass. Returns whether a transaction was sent.
@@ -346,14 +360,22 @@ async fn pass(
 ) -> Result<bool, PassError> {
     let started = Instant::now();
     let snap = shared.catalog.snapshot();
+    // The version is read first: a change racing with the copy below only
+    // makes the next pass compile again.
+    let learned_version = *shared.learned_tx.borrow();
     let learned: Learned = shared.learned.read().unwrap_or_else(|e| e.into_inner()).clone();
-    let locals: Vec<_> = snap.switches.iter().filter(|s| endpoint_key(s) == key).cloned().collect();
+    let fingerprint = endpoint_fingerprint(&snap, key, learned_version);
+    let locals: Vec<_> = snap.switches_at_endpoint(key).cloned().collect();
     let (Planned { plan: the_plan, errors, mut faults, discovered }, desired) = {
         let c = cache.read().unwrap_or_else(|e| e.into_inner());
-        planned_since(&snap, &learned, &shared.config.owner, key, &c, converged.as_ref().map(|v| (v, cache_gen)))
+        planned_since(&snap, &learned, &shared.config.owner, key, &c, converged.as_ref().map(|v| (v, cache_gen)), fingerprint)
     };
     // Remember a converged pass; anything else plans afresh next time.
-    *converged = the_plan.ops.is_empty().then(|| Converged { desired, cache_gen, problems: the_plan.problems.clone() });
+    if !the_plan.ops.is_empty() {
+        *converged = None;
+    } else if let Some(desired) = desired {
+        *converged = Some(Converged { desired, cache_gen, problems: the_plan.problems.clone(), fingerprint });
+    }
     // Learned MACs this switch holds that contradict a binding (the MAC
     // lives elsewhere now, e.g. after a migration): the switch ages its
     // `Ucast_Macs_Local` itself, Stitch only refuses to spread them.

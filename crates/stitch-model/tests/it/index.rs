@@ -91,7 +91,7 @@ fn step(s: &mut Snapshot, op: Op) {
             let spec = SwitchSpec {
                 name: format!("leaf{n}"),
                 fabric_id: fabric_id(fabric),
-                ovsdb: "unix:/tmp/s.sock".parse().unwrap(),
+                ovsdb: if n == 2 { stitch_model::OvsdbTarget::Passive } else { format!("unix:/tmp/s{}.sock", fabric).parse().unwrap() },
                 tunnel_ip: "192.0.2.1".parse().unwrap(),
                 management_ip: None,
                 vlan_range: None,
@@ -168,6 +168,10 @@ fn check(s: &Snapshot) {
     assert_eq!(indexed, naive, "networks_with_vni_in");
     let mid: Vec<(u32, Uuid)> = naive.iter().copied().filter(|(v, _)| (5001..=5002).contains(v)).collect();
     assert_eq!(s.networks_with_vni_in(5001, 5002).map(|(v, n)| (v, n.id)).collect::<Vec<_>>(), mid, "networks_with_vni_in range");
+    for key in s.switches.iter().map(|w| w.spec.endpoint_key()).chain(["nowhere".to_string()]) {
+        let naive = ids(s.switches.iter().filter(|w| w.spec.endpoint_key() == key));
+        assert_eq!(ids(s.switches_at_endpoint(&key)), naive, "switches_at_endpoint");
+    }
     for f in (0..2).map(fabric_id) {
         assert_eq!(ids(s.switches_of_fabric(f)), ids(s.switches.iter().filter(|w| w.spec.fabric_id == f)), "switches_of_fabric");
     }

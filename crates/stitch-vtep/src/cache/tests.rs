@@ -127,9 +127,15 @@ fn update_format_old_new_is_applied_too() {
         .unwrap();
     assert!(c.logical_switch_by_name("a").is_none());
     assert!(c.logical_switch_by_name("b").is_some());
+    assert_eq!(c.logical_switches_with_key(1).map(|l| l.name.as_str()).collect::<Vec<_>>(), ["b"]);
+    c.apply(&upd1(json!({"Logical_Switch": {us(10): {"old": {"name": "b"}, "new": {"name": "b", "tunnel_key": 2}}}})))
+        .unwrap();
+    assert_eq!(c.logical_switches_with_key(1).count(), 0, "the VNI index follows a tunnel_key change");
+    assert_eq!(c.logical_switches_with_key(2).count(), 1);
     c.apply(&upd1(json!({"Logical_Switch": {us(10): {"old": {"name": "b"}}}}))).unwrap();
     assert!(c.is_empty());
     assert!(c.logical_switch_by_name("b").is_none());
+    assert_eq!(c.logical_switches_with_key(2).count(), 0);
 }
 
 #[test]

@@ -105,11 +105,9 @@ impl Planner<'_> {
     /// A logical switch that is not Stitch's and uses this VNI.
     fn foreign_with_key(&self, key: i64) -> Option<&LogicalSwitch> {
         let owner = &self.desired.owner;
-        self.cache
-            .tables()
-            .logical_switches
-            .values()
-            .find(|ls| ls.tunnel_key == Some(key) && !owner.owns(ls))
+        // By index: a scan of every logical switch per desired one made
+        // planning quadratic in the number of networks.
+        self.cache.logical_switches_with_key(key).find(|ls| !owner.owns(ls))
     }
 
     /// Last phases: delete owned logical switches no longer desired, with
