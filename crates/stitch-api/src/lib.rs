@@ -13,6 +13,7 @@ pub mod inventory;
 pub mod lldp;
 pub mod openapi;
 mod schema;
+pub mod ui;
 
 use std::sync::Arc;
 
@@ -68,7 +69,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi_json))
         .route("/v1/apply", post(apply::apply).layer(DefaultBodyLimit::max(APPLY_BODY_LIMIT)));
-    fabric::routes(inventory::all_routes(r))
+    ui::routes(fabric::routes(inventory::all_routes(r)))
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::no_method)
         .with_state(state)

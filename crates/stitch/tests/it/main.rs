@@ -11,6 +11,7 @@ mod lab;
 mod lldp;
 mod openstack;
 mod restart;
+mod ui;
 mod service;
 
 use std::io::{BufRead, BufReader};
