@@ -1,12 +1,15 @@
 //! What Stitch's integration tests share: real `ovsdb-server`s with the
-//! `hardware_vtep` schema playing top-of-rack switches, and polling helpers.
+//! `hardware_vtep` schema playing top-of-rack switches, a real etcd, and
+//! polling helpers.
 //! Dev-only; never a dependency of production code.
 
+pub mod etcd;
 pub mod pki;
 pub mod vtep_server;
 
 use std::time::{Duration, Instant};
 
+pub use etcd::Etcd;
 pub use pki::Pki;
 pub use vtep_server::VtepServer;
 

@@ -7,7 +7,10 @@
 //! listen = "127.0.0.1:9696"
 //!
 //! [store]
-//! data_dir = "/var/lib/stitch"
+//! data_dir = "/var/lib/stitch"  # the embedded store (default backend)
+//! # or an etcd cluster instead (then no data_dir is needed):
+//! # etcd_endpoints = ["http://10.0.0.5:2379"]
+//! # etcd_prefix = "/stitch/"
 //!
 //! [log]
 //! filter = "info,stitch=debug"
@@ -73,6 +76,8 @@ pub struct ApiSection {
 #[serde(deny_unknown_fields)]
 pub struct StoreSection {
     pub data_dir: Option<PathBuf>,
+    pub etcd_endpoints: Option<Vec<String>>,
+    pub etcd_prefix: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -90,6 +95,10 @@ pub struct ServeArgs {
     /// Directory of the embedded store (`stitch.redb` inside it).
     #[arg(long, env = "STITCH_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Use an etcd cluster instead of the embedded store: its client URLs,
+    /// comma-separated (e.g. `http://10.0.0.5:2379`).
+    #[arg(long, env = "STITCH_ETCD_ENDPOINTS", value_delimiter = ',')]
+    pub etcd_endpoints: Option<Vec<String>>,
     /// Address of the HTTP API; port 0 picks a free port (the bound address is printed).
     #[arg(long, env = "STITCH_LISTEN")]
     pub listen: Option<SocketAddr>,
@@ -107,7 +116,7 @@ pub struct ServeArgs {
 /// The effective configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    pub data_dir: PathBuf,
+    pub store: StoreBackend,
     pub listen: SocketAddr,
     pub log: String,
     pub owner: String,
@@ -120,6 +129,15 @@ pub struct Config {
 
 pub const DEFAULT_OWNER: &str = "stitch";
 
+/// Where the model is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreBackend {
+    /// The embedded store in this directory (the default).
+    Embedded(PathBuf),
+    /// An etcd cluster; every key under `prefix`.
+    Etcd { endpoints: Vec<String>, prefix: String },
+}
+
 impl Config {
     /// Merge flags/env over the file over defaults.
     pub fn load(args: &ServeArgs) -> anyhow::Result<Config> {
@@ -127,12 +145,28 @@ impl Config {
             Some(p) => read_file(p)?,
             None => FileConfig::default(),
         };
-        let data_dir = args.data_dir.clone().or(file.store.data_dir).context(
-            "no data directory: pass --data-dir, set STITCH_DATA_DIR, or set data_dir in the [store] section of --config",
-        )?;
-        if data_dir.as_os_str().is_empty() {
-            bail!("the data directory must not be empty");
-        }
+        let data_dir = args.data_dir.clone().or(file.store.data_dir);
+        let etcd = args.etcd_endpoints.clone().or(file.store.etcd_endpoints).filter(|e| !e.is_empty());
+        let store = match (etcd, data_dir) {
+            (Some(_), Some(_)) => bail!("choose one store: a data directory (embedded) or etcd endpoints, not both"),
+            (Some(endpoints), None) => {
+                for e in &endpoints {
+                    if !(e.starts_with("http://") || e.starts_with("https://")) {
+                        bail!("invalid etcd endpoint {e:?}: expected http://HOST:PORT");
+                    }
+                }
+                let prefix = file.store.etcd_prefix.unwrap_or_else(|| "/stitch/".to_string());
+                if !prefix.starts_with('/') || !prefix.ends_with('/') {
+                    bail!("etcd_prefix {prefix:?} must start and end with '/'");
+                }
+                StoreBackend::Etcd { endpoints, prefix }
+            }
+            (None, Some(d)) if d.as_os_str().is_empty() => bail!("the data directory must not be empty"),
+            (None, Some(d)) => StoreBackend::Embedded(d),
+            (None, None) => bail!(
+                "no data directory: pass --data-dir, set STITCH_DATA_DIR, or set data_dir in the [store] section of --config (or use etcd: --etcd-endpoints)"
+            ),
+        };
         let listen = match args.listen.or(file.api.listen) {
             Some(l) => l,
             None => DEFAULT_LISTEN.parse().context("default listen address")?,
@@ -161,7 +195,7 @@ impl Config {
             _ => bail!("[ovsdb] TLS needs all of ca_cert, certificate and private_key"),
         };
         Ok(Config {
-            data_dir,
+            store,
             listen,
             log,
             owner,
@@ -193,12 +227,12 @@ mod tests {
         let (_d, p) = file("[api]\nlisten = \"127.0.0.1:1000\"\n[store]\ndata_dir = \"/from/file\"\n");
         let args = ServeArgs { config: Some(p.clone()), ..Default::default() };
         let c = Config::load(&args).unwrap();
-        assert_eq!(c.data_dir, PathBuf::from("/from/file"));
+        assert_eq!(c.store, StoreBackend::Embedded(PathBuf::from("/from/file")));
         assert_eq!(c.listen.port(), 1000);
         assert_eq!(c.log, "info");
         let args = ServeArgs { config: Some(p), data_dir: Some("/flag".into()), listen: Some("127.0.0.1:2".parse().unwrap()), ..Default::default() };
         let c = Config::load(&args).unwrap();
-        assert_eq!((c.data_dir, c.listen.port()), (PathBuf::from("/flag"), 2));
+        assert_eq!((c.store, c.listen.port()), (StoreBackend::Embedded(PathBuf::from("/flag")), 2));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! `stitch serve`: open the embedded store, load the catalog, serve the API
+//! `stitch serve`: open the store (embedded, or etcd), load the catalog, serve the API
 //! until SIGTERM or ctrl-c, then drain in-flight requests and exit.
 
 use std::sync::Arc;
@@ -9,26 +9,35 @@ use stitch_api::{AppState, router};
 use stitch_engine::runtime::{Engine, EngineConfig};
 use stitch_engine::status::StatusBoard;
 use stitch_neutron::NeutronState;
-use stitch_store::{Catalog, RedbStore, Store};
+use stitch_store::{Catalog, EtcdStore, RedbStore, Store};
 
-use crate::config::Config;
+use crate::config::{Config, StoreBackend};
 
 pub const STORE_FILE: &str = "stitch.redb";
 
 pub async fn run(cfg: Config) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&cfg.data_dir)
-        .with_context(|| format!("cannot create data directory {}", cfg.data_dir.display()))?;
-    let path = cfg.data_dir.join(STORE_FILE);
-    let store = tokio::task::spawn_blocking({
-        let path = path.clone();
-        move || RedbStore::open(&path)
-    })
-    .await?
-    .with_context(|| format!("cannot open store {}", path.display()))?;
-    let store: Arc<dyn Store> = Arc::new(store);
+    let (store, place): (Arc<dyn Store>, String) = match &cfg.store {
+        StoreBackend::Embedded(dir) => {
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create data directory {}", dir.display()))?;
+            let path = dir.join(STORE_FILE);
+            let store = tokio::task::spawn_blocking({
+                let path = path.clone();
+                move || RedbStore::open(&path)
+            })
+            .await?
+            .with_context(|| format!("cannot open store {}", path.display()))?;
+            (Arc::new(store), path.display().to_string())
+        }
+        StoreBackend::Etcd { endpoints, prefix } => {
+            let store = EtcdStore::connect(endpoints.clone(), prefix)
+                .await
+                .with_context(|| format!("cannot reach etcd at {}", endpoints.join(", ")))?;
+            (Arc::new(store), format!("etcd {} under {prefix}", endpoints.join(",")))
+        }
+    };
     let catalog = Catalog::open(store).await.context("cannot load the catalog")?;
     let snap = catalog.snapshot();
-    tracing::info!(store = %path.display(), revision = snap.revision, "store opened");
+    tracing::info!(store = %place, revision = snap.revision, "store opened");
 
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()

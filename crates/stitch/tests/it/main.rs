@@ -36,10 +36,18 @@ impl Server {
 
     /// Start with extra `serve` arguments (e.g. `--config FILE`).
     pub fn start_with(dir: &Path, extra: &[&str]) -> Server {
+        let data = dir.join("data");
+        let mut args = vec!["--data-dir", data.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        Self::start_args(dir, &args)
+    }
+
+    /// Start with exactly these `serve` arguments besides `--listen` (no
+    /// embedded data directory unless given: e.g. an etcd store).
+    pub fn start_args(dir: &Path, extra: &[&str]) -> Server {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("server.log")).unwrap();
         let mut child = Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir.join("data"))
+            .args(["serve", "--listen", "127.0.0.1:0"])
             .args(extra)
             .env_remove("STITCH_CONFIG")
             .env("STITCH_LOG", "info")
