@@ -83,6 +83,23 @@ pub fn put_network(snap: &Snapshot, mut net: Object<NetworkSpec>, requested_vni:
         if net.spec.network_type == NetworkType::Vxlan {
             net.spec.segmentation_id = Some(vni.get());
         }
+        // A provider VLAN is one L2 domain per physical network: two
+        // networks cannot share it (Neutron's VlanIdInUse).
+        if let (NetworkType::Vlan, Some(v)) = (net.spec.network_type, net.spec.segmentation_id) {
+            let pn = net.spec.physical_network.clone();
+            for other in snap.networks.iter().filter(|n| n.id != net.id) {
+                if vlan_segments(snap, other).iter().any(|s| u32::from(s.vlan) == v && s.physical_network == pn) {
+                    return Err(EngineError::InUse {
+                        kind: "VlanIdInUse",
+                        message: format!(
+                            "Unable to create the network. The VLAN {v} on physical network {} is in use by network {}.",
+                            pn.as_deref().unwrap_or("(none)"),
+                            other.id
+                        ),
+                    });
+                }
+            }
+        }
     }
     Ok(vec![Change::Put(AnyObject::Network(net))])
 }

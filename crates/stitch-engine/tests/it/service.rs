@@ -343,3 +343,17 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_provider_vlan_belongs_to_one_network_per_physical_network() {
+    let s = network(&fabric(), 700, NetworkType::Vlan, Some(2001), Some("physnet1"));
+    let before = format!("{:?}", s.list_any(stitch_model::Kind::Network));
+    let dup = obj(701, NetworkSpec { name: "dup".into(), project_id: String::new(), description: String::new(), admin_state_up: true, shared: false, network_type: NetworkType::Vlan, physical_network: Some("physnet1".into()), segmentation_id: Some(2001), vni: stitch_model::Vni::new(1).unwrap(), mtu: 1500, qos_policy_id: None });
+    let err = bind::put_network(&s, dup.clone(), None).unwrap_err();
+    assert!(matches!(err, EngineError::InUse { kind: "VlanIdInUse", ref message } if message.contains("2001") && message.contains("physnet1")), "{err:?}");
+    assert_eq!(format!("{:?}", s.list_any(stitch_model::Kind::Network)), before);
+    // The same VLAN on another physical network is another domain.
+    let mut other = dup;
+    other.spec.physical_network = Some("physnet2".into());
+    assert!(bind::put_network(&s, other, None).is_ok());
+}
