@@ -312,6 +312,7 @@ async fn main() {
         let f = ovn::bench(a.ports, a.leaves, a.incremental).await;
         println!("ovn bulk: {} bindings in {:.2} s (writes done {:.2} s) = {:.0} bindings/s; all rows verified on every leaf", a.ports, f.bulk_secs, f.driver_secs, f.bulk_rate);
         println!("ovn incremental after N={}: median {:.1} ms, p99 {:.1} ms, CPU {:.2} ms/binding (NB+SB ovsdb-servers, ovn-northd, ovn-controller-vtep); peak RSS {} MiB (sum over those processes)", a.ports, f.median, f.p99, f.cpu_ms, f.rss_kib / 1024);
+        println!("ovn CPU per incremental binding by process: {}", f.cpu_split.iter().map(|(n, c)| format!("{n} {c:.1} ms")).collect::<Vec<_>>().join(", "));
         Ok(f)
     };
     if let Err(why) = &ovn {

@@ -65,6 +65,8 @@ pub struct Figures {
     pub p99: f64,
     pub cpu_ms: f64,
     pub rss_kib: u64,
+    /// CPU per incremental binding, ms, by process.
+    pub cpu_split: Vec<(String, f64)>,
 }
 
 /// A process of the pipeline, killed by PID on drop.
@@ -217,6 +219,17 @@ impl Ovn {
     /// which stands in for the CMS).
     fn pids(&self) -> Vec<u32> {
         self.dbs.iter().chain(&self.northd).chain(&self.controllers).map(|p| p.child.id()).collect()
+    }
+
+    /// CPU seconds per kind of process.
+    fn cpu_split(&self) -> Vec<(String, f64)> {
+        let cpu = |ps: &mut dyn Iterator<Item = &Proc>| ps.map(|p| super::cpu_and_rss(p.child.id()).0).sum::<f64>();
+        vec![
+            ("NB ovsdb-server".into(), cpu(&mut self.dbs.iter().take(1))),
+            ("SB ovsdb-server".into(), cpu(&mut self.dbs.iter().skip(1))),
+            ("ovn-northd".into(), cpu(&mut self.northd.iter())),
+            ("ovn-controller-vtep (all)".into(), cpu(&mut self.controllers.iter())),
+        ]
     }
 
     /// (CPU seconds, sum of the processes' peak RSS in KiB).
@@ -394,6 +407,7 @@ pub async fn bench(ports: usize, n_leaves: usize, incremental: usize) -> Figures
     // Incremental: one more network with one port behind leaf1, timed from
     // the first write until leaf1's logical switch carries its key.
     let (cpu0, _) = ovn.cpu_and_rss();
+    let split0 = ovn.cpu_split();
     let mut lat = Vec::with_capacity(incremental);
     for j in 0..incremental {
         let n = format!("inc{j}");
@@ -421,6 +435,7 @@ pub async fn bench(ports: usize, n_leaves: usize, incremental: usize) -> Figures
         lat.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     let (cpu1, rss_kib) = ovn.cpu_and_rss();
+    let cpu_split = ovn.cpu_split().into_iter().zip(split0).map(|((n, c1), (_, c0))| (n, (c1 - c0) * 1000.0 / incremental as f64)).collect();
     lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p).round() as usize];
     let f = Figures {
@@ -431,6 +446,7 @@ pub async fn bench(ports: usize, n_leaves: usize, incremental: usize) -> Figures
         p99: pct(0.99),
         cpu_ms: (cpu1 - cpu0) * 1000.0 / incremental as f64,
         rss_kib,
+        cpu_split,
     };
     drop(ovn);
     drop(leaves);
