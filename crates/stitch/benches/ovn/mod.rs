@@ -23,9 +23,9 @@
 //!   drove `ovn-nbctl` in daemon mode: at N=8,000 that daemon was the
 //!   busiest process of the run (its commands look names up across the
 //!   whole database), so it measured the driver, not OVN;
-//! - the hypervisors: ovn-controller-vtep only advertises MACs of ports
-//!   bound to a chassis with a VXLAN encap that is not a VTEP (it even
-//!   unbinds other ports from VTEP chassis), and no ovn-controller runs for
+//! - the hypervisors: ovn-controller-vtep only advertises MACs of
+//!   non-`vtep` ports bound to a chassis with a VXLAN encap (and it unbinds
+//!   such ports from VTEP chassis), and no ovn-controller runs for
 //!   SR-IOV VMs behind a hardware VTEP. So each leaf gets an emulated
 //!   hypervisor chassis `hv-leafK` (VXLAN encap 10.1.x.y: the SB `Encap`
 //!   table allows one chassis per (type, IP), and leafK's own IP is taken
