@@ -10,6 +10,12 @@
 //! flood list: the run checks every expected row on every leaf before it
 //! reports a time. Prints figures and ratios; asserts nothing about speed.
 //! `STITCH_BIN=/path/to/stitch` benchmarks another build of the controller.
+//! When the Debian packages `ovn-central` and `ovn-controller-vtep` are
+//! installed, the same workload then runs through OVN (ovn-northd +
+//! ovn-controller-vtep, see `ovn/mod.rs`) and the table compares the three;
+//! `--no-ovn` skips it.
+
+mod ovn;
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -25,10 +31,11 @@ struct Args {
     leaves: usize,
     incremental: usize,
     clients: usize,
+    ovn: bool,
 }
 
 fn args() -> Args {
-    let mut a = Args { ports: 1000, leaves: 2, incremental: 20, clients: 16 };
+    let mut a = Args { ports: 1000, leaves: 2, incremental: 20, clients: 16, ovn: true };
     let v: Vec<String> = std::env::args().collect();
     let mut i = 1;
     while i < v.len() {
@@ -38,6 +45,7 @@ fn args() -> Args {
             "--leaves" => { a.leaves = num(i + 1); i += 1; }
             "--incremental" => { a.incremental = num(i + 1); i += 1; }
             "--clients" => { a.clients = num(i + 1); i += 1; }
+            "--no-ovn" => a.ovn = false,
             _ => {} // cargo bench passes --bench
         }
         i += 1;
@@ -285,15 +293,43 @@ async fn main() {
     lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p).round() as usize];
     println!("stitch incremental after N={}: median {:.1} ms, p99 {:.1} ms, CPU {:.2} ms/binding; controller peak RSS {} MiB", a.ports, pct(0.5), pct(0.99), (cpu1 - cpu0) * 1000.0 / a.incremental as f64, rss / 1024);
+    // The controller and its leaves stop before OVN runs on fresh ones.
+    let stitch_rss = rss / 1024;
+    let stitch_cpu = (cpu1 - cpu0) * 1000.0 / a.incremental as f64;
+    let (med, p99) = (pct(0.5), pct(0.99));
+    drop(clients);
+    drop(s);
+    drop(leaves);
+
+    let nets = a.ports / 2 + a.incremental;
+    let ovn = if !ovn::available() {
+        Err("not run (install ovn-central ovn-controller-vtep)".to_string())
+    } else if !a.ovn {
+        Err("not run (--no-ovn)".to_string())
+    } else if nets > ovn::MAX_VXLAN_DATAPATHS {
+        Err(format!("not run: {nets} networks; OVN with VTEPs runs in VXLAN mode, where ovn-northd allocates at most {} logical switches (12-bit datapath keys)", ovn::MAX_VXLAN_DATAPATHS))
+    } else {
+        let f = ovn::bench(a.ports, a.leaves, a.incremental).await;
+        println!("ovn bulk: {} bindings in {:.2} s (writes done {:.2} s) = {:.0} bindings/s; all rows verified on every leaf", a.ports, f.bulk_secs, f.driver_secs, f.bulk_rate);
+        println!("ovn incremental after N={}: median {:.1} ms, p99 {:.1} ms, CPU {:.2} ms/binding (NB+SB ovsdb-servers, ovn-northd, ovn-controller-vtep); peak RSS {} MiB (sum over those processes)", a.ports, f.median, f.p99, f.cpu_ms, f.rss_kib / 1024);
+        println!("ovn CPU per incremental binding by process: {}", f.cpu_split.iter().map(|(n, c)| format!("{n} {c:.1} ms")).collect::<Vec<_>>().join(", "));
+        Ok(f)
+    };
+    if let Err(why) = &ovn {
+        println!("OVN: {why}");
+    }
+
     println!();
-    println!("| figure | value | ratio |");
-    println!("|---|---|---|");
-    println!("| raw ovsdb-server limit | {raw:.0} bindings/s | 1.00 |");
-    println!("| stitch bulk (N={}, {} leaves) | {rate:.0} bindings/s | {:.2} of raw |", a.ports, a.leaves, rate / raw);
-    println!("| stitch incremental median | {:.1} ms | |", pct(0.5));
-    println!("| stitch incremental p99 | {:.1} ms | |", pct(0.99));
-    println!("| stitch concurrent single creates ({} clients) | {conc_rate:.0} bindings/s | {:.2} of raw |", a.clients, conc_rate / raw);
-    let ovn = ["/usr/bin/ovn-northd", "/usr/bin/ovn-controller-vtep"].iter().all(|p| std::path::Path::new(p).exists());
-    let why = if ovn { "packages present, harness not built yet (issue 8)" } else { "ovn-central / ovn-controller-vtep not installed; harness not built yet (issue 8)" };
-    println!("| OVN pipeline | not run: {why} | |");
+    println!("(bulk: higher is better; times, CPU and memory: lower is better)");
+    println!("| figure | stitch | OVN | raw ovsdb-server | stitch / OVN | stitch / raw |");
+    println!("|---|---|---|---|---|---|");
+    let o = ovn.as_ref().ok();
+    let cell = |v: Option<String>| v.unwrap_or_else(|| "not run".into());
+    let ratio = |x: f64, y: Option<f64>| y.map_or("".into(), |y| format!("{:.2}", x / y));
+    println!("| bulk bindings/s (N={}, {} leaves) | {rate:.0} | {} | {raw:.0} | {} | {:.2} |", a.ports, a.leaves, cell(o.map(|f| format!("{:.0}", f.bulk_rate))), ratio(rate, o.map(|f| f.bulk_rate)), rate / raw);
+    println!("| incremental median, ms | {med:.1} | {} | | {} | |", cell(o.map(|f| format!("{:.1}", f.median))), ratio(med, o.map(|f| f.median)));
+    println!("| incremental p99, ms | {p99:.1} | {} | | {} | |", cell(o.map(|f| format!("{:.1}", f.p99))), ratio(p99, o.map(|f| f.p99)));
+    println!("| CPU per incremental binding, ms | {stitch_cpu:.1} | {} | | {} | |", cell(o.map(|f| format!("{:.1}", f.cpu_ms))), ratio(stitch_cpu, o.map(|f| f.cpu_ms)));
+    println!("| peak RSS, MiB | {stitch_rss} | {} | | {} | |", cell(o.map(|f| format!("{}", f.rss_kib / 1024))), ratio(stitch_rss as f64, o.map(|f| (f.rss_kib / 1024) as f64)));
+    println!("| concurrent single creates ({} clients), bindings/s | {conc_rate:.0} | not measured | | | {:.2} |", a.clients, conc_rate / raw);
 }
