@@ -145,6 +145,11 @@ fn check(s: &Snapshot) {
         for p in PORTS {
             let naive = ids(s.vpgs.iter().filter(|g| g.spec.switch_id == sw && g.spec.switch_ports.iter().any(|x| x == p)));
             assert_eq!(ids(s.vpgs_on_switch_port(sw, p)), naive, "vpgs_on_switch_port");
+            let vlans: std::collections::BTreeSet<u16> = s.vpgs.iter().map(|g| g.spec.vlan).chain([0, 7]).collect();
+            for v in vlans {
+                let naive = ids(s.vpgs.iter().filter(|g| g.spec.switch_id == sw && g.spec.vlan == v && g.spec.switch_ports.iter().any(|x| x == p)));
+                assert_eq!(ids(s.vpgs_on_switch_port_with_vlan(sw, p, v)), naive, "vpgs_on_switch_port_with_vlan");
+            }
         }
         let mut naive: Vec<(u16, Uuid)> =
             s.vpgs.iter().filter(|g| g.spec.switch_id == sw && g.spec.vlan != 0).map(|g| (g.spec.vlan, g.id)).collect();
