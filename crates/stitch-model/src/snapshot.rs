@@ -551,6 +551,12 @@ impl Snapshot {
         self.idx.vlans_on_switch(switch).filter_map(|(v, g)| self.vpgs.get(&g).map(|g| (v, g)))
     }
 
+    /// Tagged VLANs in use on a switch, ascending (once per group using
+    /// it), read from the index alone: no group is looked up.
+    pub fn vlans_used_on_switch(&self, switch: Uuid) -> impl Iterator<Item = u16> + '_ {
+        self.idx.vlans_on_switch(switch).map(|(v, _)| v)
+    }
+
     /// Stored segments of a network, ordered by id.
     pub fn segments_of_network(&self, network: Uuid) -> impl Iterator<Item = &Object<SegmentSpec>> + '_ {
         self.idx.segments_of_network(network).filter_map(|s| self.segments.get(&s))

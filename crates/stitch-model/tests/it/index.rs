@@ -156,6 +156,8 @@ fn check(s: &Snapshot) {
         naive.sort();
         let indexed: Vec<(u16, Uuid)> = s.vlans_on_switch(sw).map(|(v, g)| (v, g.id)).collect();
         assert_eq!(indexed, naive, "vlans_on_switch (in VLAN order)");
+        let used: Vec<u16> = s.vlans_used_on_switch(sw).collect();
+        assert_eq!(used, naive.iter().map(|(v, _)| *v).collect::<Vec<_>>(), "vlans_used_on_switch");
     }
     for p in (0..8).map(port_id) {
         let naive = ids(s.vpgs.iter().filter(|g| g.spec.involves(&p)));
