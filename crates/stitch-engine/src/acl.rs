@@ -82,9 +82,15 @@ pub fn check_port(snap: &Snapshot, port: &Object<PortSpec>, atts: &[Attachment])
     }
     let mine = groups_of(snap, &port.spec);
     for a in atts {
-        for g in snap.vpgs.iter().filter(|g| {
-            g.spec.switch_id == a.switch_id && g.spec.vlan == a.vlan && g.spec.switch_ports.iter().any(|p| a.switch_ports.contains(p))
-        }) {
+        // The groups with this VLAN on these switch ports (by index, in id
+        // order as a scan of every group would visit them).
+        let near: BTreeSet<Uuid> = a
+            .switch_ports
+            .iter()
+            .flat_map(|p| snap.vpgs_on_switch_port_with_vlan(a.switch_id, p, a.vlan))
+            .map(|g| g.id)
+            .collect();
+        for g in near.iter().filter_map(|id| snap.vpgs.get(id)) {
             for other in g.spec.port_ids.iter().filter(|p| **p != port.id).filter_map(|p| snap.ports.get(p)) {
                 let theirs = groups_of(snap, &other.spec);
                 if theirs != mine {

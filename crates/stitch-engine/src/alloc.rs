@@ -84,11 +84,12 @@ pub fn vlan_for(snap: &Snapshot, sw: &Object<SwitchSpec>, network: Uuid) -> Resu
     }
     let (first, last) = (range.first.get() as u32, range.last.get() as u32);
     let free = if let [only] = fabric_switches.as_slice() {
-        // The index yields this switch's VLANs in order: no set to build.
-        first_free_sorted(first, last, snap.vlans_on_switch(*only).map(|(v, _)| v as u32))
+        // The index yields this switch's VLANs in order: no set to build,
+        // no group to look up (this walk is O(VLANs in use) per binding).
+        first_free_sorted(first, last, snap.vlans_used_on_switch(*only).map(u32::from))
     } else {
         let used: BTreeSet<u32> =
-            fabric_switches.iter().flat_map(|s| snap.vlans_on_switch(*s)).map(|(v, _)| v as u32).collect();
+            fabric_switches.iter().flat_map(|s| snap.vlans_used_on_switch(*s)).map(u32::from).collect();
         first_free(first, last, &used)
     };
     free.map(|v| v as u16).ok_or_else(|| {

@@ -17,7 +17,7 @@ use stitch_model::inventory::{Kind, NodeType, Object, SwitchSpec};
 use stitch_model::neutron::*;
 use stitch_model::resolve::resolve;
 use stitch_model::snapshot::{Change, SystemContext};
-use stitch_model::{AnyObject, Snapshot, Vni};
+use stitch_model::{AnyObject, Draft, Snapshot, Vni};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -106,25 +106,20 @@ pub fn put_network(snap: &Snapshot, mut net: Object<NetworkSpec>, requested_vni:
 
 // ------------------------------------------------------------------ ports
 
-/// A working copy of the snapshot: changes are applied as they are
-/// decided, so later decisions in one request (a trunk's subports after its
-/// parent) see earlier ones. `changes` is what the caller commits.
-pub(crate) struct Work {
-    pub snap: Snapshot,
-    pub changes: Vec<Change>,
+/// A working copy of the snapshot: changes are applied (validated) as they
+/// are decided, so later decisions in one request (a trunk's subports after
+/// its parent) see earlier ones; its changes are what the caller commits.
+/// A [`Draft`], so the catalog can store it without applying it again.
+pub(crate) use stitch_model::Draft as Work;
+
+/// Applying decided changes to the working copy.
+pub(crate) trait Commit {
+    fn commit(&mut self, cs: Vec<Change>) -> Result<(), EngineError>;
 }
 
-impl Work {
-    pub(crate) fn new(snap: &Snapshot) -> Self {
-        Work { snap: snap.clone(), changes: Vec::new() }
-    }
-    pub(crate) fn commit(&mut self, cs: Vec<Change>) -> Result<(), EngineError> {
-        if cs.is_empty() {
-            return Ok(());
-        }
-        self.snap = self.snap.apply(cs.clone(), &mut SystemContext)?.0;
-        self.changes.extend(cs);
-        Ok(())
+impl Commit for Draft {
+    fn commit(&mut self, cs: Vec<Change>) -> Result<(), EngineError> {
+        Ok(self.apply(cs, &mut SystemContext)?)
     }
 }
 
@@ -141,32 +136,42 @@ struct Bound {
 /// The port's `binding` field is ignored on input: it is recomputed here.
 /// A trunk parent's subports follow it; a subport's binding follows its
 /// parent (its host cannot be set to anything else).
-pub fn put_port(snap: &Snapshot, mut port: Object<PortSpec>) -> Result<Vec<Change>, EngineError> {
-    snap.networks.get(&port.spec.network_id).ok_or(EngineError::NetworkNotFound(port.spec.network_id))?;
-    if let Some(old) = snap.ports.get(&port.id) {
-        if old.spec.network_id != port.spec.network_id {
-            return Err(EngineError::Invalid { field: "network_id".into(), message: "a port cannot move to another network".into() });
+pub fn put_port(snap: &Snapshot, port: Object<PortSpec>) -> Result<Vec<Change>, EngineError> {
+    let mut d = Draft::new(snap);
+    put_port_in(&mut d, port)?;
+    Ok(d.into_changes())
+}
+
+/// [`put_port`] into a draft (a bulk request binds its ports one after the
+/// other into one draft, which the catalog stores as it is). On error the
+/// draft is left as it was.
+pub fn put_port_in(d: &mut Draft, mut port: Object<PortSpec>) -> Result<(), EngineError> {
+    d.attempt(|w| {
+        let snap = w.snap();
+        snap.networks.get(&port.spec.network_id).ok_or(EngineError::NetworkNotFound(port.spec.network_id))?;
+        if let Some(old) = snap.ports.get(&port.id) {
+            if old.spec.network_id != port.spec.network_id {
+                return Err(EngineError::Invalid { field: "network_id".into(), message: "a port cannot move to another network".into() });
+            }
         }
-    }
-    if let Some(other) = snap.ports_with_mac(port.spec.network_id, port.spec.mac_address).find(|p| p.id != port.id) {
-        return Err(EngineError::Conflict(format!(
-            "MAC address {} is already used by port {} on this network",
-            port.spec.mac_address, other.id
-        )));
-    }
-    if let Some(t) = snap.trunk_of(port.id).filter(|t| t.spec.port_id != port.id) {
-        let parent = snap.ports.get(&t.spec.port_id).ok_or(EngineError::PortNotFound(t.spec.port_id))?;
-        if port.spec.host_id != parent.spec.host_id {
+        if let Some(other) = snap.ports_with_mac(port.spec.network_id, port.spec.mac_address).find(|p| p.id != port.id) {
             return Err(EngineError::Conflict(format!(
-                "port {} is a subport of trunk {}: its binding follows the parent port {} (host {:?})",
-                port.id, t.id, parent.id, parent.spec.host_id
+                "MAC address {} is already used by port {} on this network",
+                port.spec.mac_address, other.id
             )));
         }
-        follow_parent(&mut port.spec, t, parent);
-    }
-    let mut w = Work::new(snap);
-    bind_cascade(&mut w, port)?;
-    Ok(w.changes)
+        if let Some(t) = snap.trunk_of(port.id).filter(|t| t.spec.port_id != port.id) {
+            let parent = snap.ports.get(&t.spec.port_id).ok_or(EngineError::PortNotFound(t.spec.port_id))?;
+            if port.spec.host_id != parent.spec.host_id {
+                return Err(EngineError::Conflict(format!(
+                    "port {} is a subport of trunk {}: its binding follows the parent port {} (host {:?})",
+                    port.id, t.id, parent.id, parent.spec.host_id
+                )));
+            }
+            follow_parent(&mut port.spec, t, parent);
+        }
+        bind_cascade(w, port)
+    })
 }
 
 /// Make a subport's host and vNIC type those of its trunk's parent, as
@@ -188,11 +193,11 @@ fn cascade(w: &mut Work, port: Object<PortSpec>, reincarnated: bool) -> Result<(
     let id = port.id;
     let at = port.updated_at;
     let reincarnated = bind_into(w, port, reincarnated)?;
-    let trunk = w.snap.trunk_with_parent(id).cloned();
+    let trunk = w.snap().trunk_with_parent(id).cloned();
     if let Some(t) = trunk {
         for sp in &t.spec.sub_ports {
-            let Some(mut p) = w.snap.ports.get(&sp.port_id).cloned() else { continue };
-            if let Some(parent) = w.snap.ports.get(&id).cloned() {
+            let Some(mut p) = w.snap().ports.get(&sp.port_id).cloned() else { continue };
+            if let Some(parent) = w.snap().ports.get(&id).cloned() {
                 follow_parent(&mut p.spec, &t, &parent);
             }
             p.updated_at = at;
@@ -206,10 +211,10 @@ fn cascade(w: &mut Work, port: Object<PortSpec>, reincarnated: bool) -> Result<(
 /// (its trunk, its parent, its network's segments); `edit` adjusts it
 /// first. Writes nothing when nothing changes.
 pub(crate) fn rebind(w: &mut Work, id: Uuid, at: OffsetDateTime, edit: impl FnOnce(&mut PortSpec)) -> Result<(), EngineError> {
-    let Some(mut p) = w.snap.ports.get(&id).cloned() else { return Ok(()) };
+    let Some(mut p) = w.snap().ports.get(&id).cloned() else { return Ok(()) };
     edit(&mut p.spec);
-    if let Some(t) = w.snap.trunk_of(id).filter(|t| t.spec.port_id != id).cloned() {
-        if let Some(parent) = w.snap.ports.get(&t.spec.port_id).cloned() {
+    if let Some(t) = w.snap().trunk_of(id).filter(|t| t.spec.port_id != id).cloned() {
+        if let Some(parent) = w.snap().ports.get(&t.spec.port_id).cloned() {
             follow_parent(&mut p.spec, &t, &parent);
         }
     }
@@ -259,7 +264,7 @@ fn failed(reason: String, generation: u64) -> PortBinding {
 /// Store the port with its bindings computed and its groups adjusted.
 /// Returns whether the port was re-incarnated (so its subports are too).
 fn bind_into(w: &mut Work, mut port: Object<PortSpec>, parent_reincarnated: bool) -> Result<bool, EngineError> {
-    let snap = &w.snap;
+    let snap = w.snap();
     let net = snap.networks.get(&port.spec.network_id).ok_or(EngineError::NetworkNotFound(port.spec.network_id))?;
     let old = snap.ports.get(&port.id);
     let reincarnated = parent_reincarnated || old.is_some_and(|o| is_reincarnation(&o.spec, &port.spec));
@@ -425,9 +430,22 @@ pub(crate) fn check_ports(
     me: Option<Uuid>,
     family: &BTreeSet<Uuid>,
 ) -> Result<(), String> {
-    // Only the groups on these switch ports can clash; visited in id order
-    // so the first clash reported is the same whatever the index order.
-    let near: BTreeSet<Uuid> = ports.iter().flat_map(|p| snap.vpgs_on_switch_port(sw.id, p)).map(|g| g.id).collect();
+    // Only the groups on these switch ports can clash, and of those, for a
+    // tagged VLAN, only the ones with that VLAN or untagged (by index: a
+    // switch port carrying thousands of networks is not scanned for each
+    // binding). Visited in id order so the first clash reported is the
+    // same whatever the index order.
+    let near: BTreeSet<Uuid> = ports
+        .iter()
+        .flat_map(|p| -> Box<dyn Iterator<Item = &Object<VpgSpec>>> {
+            if vlan == 0 {
+                Box::new(snap.vpgs_on_switch_port(sw.id, p))
+            } else {
+                Box::new(snap.vpgs_on_switch_port_with_vlan(sw.id, p, vlan).chain(snap.vpgs_on_switch_port_with_vlan(sw.id, p, 0)))
+            }
+        })
+        .map(|g| g.id)
+        .collect();
     for g in near.iter().filter_map(|id| snap.vpgs.get(id)).filter(|g| {
         g.spec.switch_id == sw.id
             && g.spec.network_id != net

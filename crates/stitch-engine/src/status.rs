@@ -71,7 +71,10 @@ impl StatusBoard {
 
     /// Whether `switch` holds everything written up to `revision`.
     pub fn switch_holds(&self, switch: &Uuid, revision: u64) -> bool {
-        self.get(switch).is_some_and(|s| s.connected && s.in_sync && s.applied_revision >= revision)
+        // Read in place: this runs for every group of every port a response
+        // shows, and a status holds strings (problems, errors).
+        let m = self.switches.read().unwrap_or_else(|e| e.into_inner());
+        m.get(switch).is_some_and(|s| s.connected && s.in_sync && s.applied_revision >= revision)
     }
 
     /// `in_sync` of one group: its switch holds the group as last written.

@@ -30,8 +30,8 @@ pub(crate) struct Indexes {
     pub vpg_network: OrdSet<(Uuid, Uuid)>,
     /// (port, group) for members, draining and standby ports alike
     pub vpg_port: OrdSet<(Uuid, Uuid)>,
-    /// (switch, switch port name, group)
-    pub vpg_switch_port: OrdSet<(Uuid, String, Uuid)>,
+    /// (switch, switch port name, VLAN, group)
+    pub vpg_switch_port: OrdSet<(Uuid, String, u16, Uuid)>,
     /// (switch, VLAN, group) for tagged groups
     pub vlan_use: OrdSet<(Uuid, u16, Uuid)>,
     /// (port, trunk) for parents and subports
@@ -93,7 +93,7 @@ impl Indexes {
             toggle(&mut self.vpg_port, (*p, o.id), add);
         }
         for sp in &s.switch_ports {
-            toggle(&mut self.vpg_switch_port, (s.switch_id, sp.clone(), o.id), add);
+            toggle(&mut self.vpg_switch_port, (s.switch_id, sp.clone(), s.vlan, o.id), add);
         }
         if s.vlan != 0 {
             toggle(&mut self.vlan_use, (s.switch_id, s.vlan, o.id), add);
@@ -151,7 +151,10 @@ impl Indexes {
         self.vpg_port.range((port, NIL)..=(port, MAX)).map(|t| t.1)
     }
     pub fn vpgs_on_switch_port(&self, switch: Uuid, port: &str) -> impl Iterator<Item = Uuid> + '_ {
-        self.vpg_switch_port.range((switch, port.to_string(), NIL)..=(switch, port.to_string(), MAX)).map(|t| t.2)
+        self.vpg_switch_port.range((switch, port.to_string(), 0, NIL)..=(switch, port.to_string(), u16::MAX, MAX)).map(|t| t.3)
+    }
+    pub fn vpgs_on_switch_port_vlan(&self, switch: Uuid, port: &str, vlan: u16) -> impl Iterator<Item = Uuid> + '_ {
+        self.vpg_switch_port.range((switch, port.to_string(), vlan, NIL)..=(switch, port.to_string(), vlan, MAX)).map(|t| t.3)
     }
     pub fn vlans_on_switch(&self, switch: Uuid) -> impl Iterator<Item = (u16, Uuid)> + '_ {
         self.vlan_use.range((switch, 0, NIL)..=(switch, u16::MAX, MAX)).map(|t| (t.1, t.2))

@@ -5,6 +5,7 @@
 //! them from requests; the engine compiles them into switch state.
 
 pub mod error;
+pub mod draft;
 mod index;
 pub mod inventory;
 pub mod net;
@@ -18,4 +19,5 @@ pub mod snapshot;
 pub use error::{FieldError, ModelError};
 pub use inventory::*;
 pub use net::{MacAddr, OvsdbTarget, Range, VlanId, Vni};
+pub use draft::Draft;
 pub use snapshot::{Change, Snapshot};

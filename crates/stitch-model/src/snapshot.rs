@@ -528,15 +528,33 @@ impl Snapshot {
         self.idx.vpgs_of_port(port).filter_map(|g| self.vpgs.get(&g))
     }
 
-    /// Virtual port groups using one port of a switch.
+    /// Virtual port groups using one port of a switch, ordered by (VLAN, id).
     pub fn vpgs_on_switch_port<'a>(&'a self, switch: Uuid, port: &str) -> impl Iterator<Item = &'a Object<VpgSpec>> + 'a {
         self.idx.vpgs_on_switch_port(switch, port).filter_map(|g| self.vpgs.get(&g))
+    }
+
+    /// Virtual port groups using one port of a switch with one VLAN (0:
+    /// untagged), ordered by id: O(log n + answer) however many other VLANs
+    /// the port carries.
+    pub fn vpgs_on_switch_port_with_vlan<'a>(
+        &'a self,
+        switch: Uuid,
+        port: &str,
+        vlan: u16,
+    ) -> impl Iterator<Item = &'a Object<VpgSpec>> + 'a {
+        self.idx.vpgs_on_switch_port_vlan(switch, port, vlan).filter_map(|g| self.vpgs.get(&g))
     }
 
     /// Tagged VLANs in use on a switch by any group, in VLAN order (a VLAN
     /// appears once per group using it), with the group.
     pub fn vlans_on_switch(&self, switch: Uuid) -> impl Iterator<Item = (u16, &Object<VpgSpec>)> + '_ {
         self.idx.vlans_on_switch(switch).filter_map(|(v, g)| self.vpgs.get(&g).map(|g| (v, g)))
+    }
+
+    /// Tagged VLANs in use on a switch, ascending (once per group using
+    /// it), read from the index alone: no group is looked up.
+    pub fn vlans_used_on_switch(&self, switch: Uuid) -> impl Iterator<Item = u16> + '_ {
+        self.idx.vlans_on_switch(switch).map(|(v, _)| v)
     }
 
     /// Stored segments of a network, ordered by id.

@@ -162,13 +162,12 @@ async fn create_gw(State(st): State<NeutronState>, body: Bytes) -> Result<Respon
     let mut ids = Vec::new();
     let (snap, _) = st
         .catalog
-        .update(|snap| {
-            let (i, changes) = bulk(snap, items, |cur, body| {
+        .update_draft(|d| {
+            ids = bulk(d, items, |cur, body| {
                 let g = parse_gw(cur, &body)?;
                 Ok((g.id, vec![Change::Put(stitch_model::AnyObject::L2Gateway(g))]))
             })?;
-            ids = i;
-            Ok::<_, NeutronError>(changes)
+            Ok::<_, NeutronError>(())
         })
         .await?;
     let reps: Vec<_> = ids.iter().filter_map(|id| snap.l2_gateways.get(id)).map(|g| Value::Object(gw_json(g))).collect();
@@ -259,10 +258,9 @@ async fn create_conn(State(st): State<NeutronState>, body: Bytes) -> Result<Resp
     let mut ids = Vec::new();
     let (snap, _) = st
         .catalog
-        .update(|snap| {
-            let (i, changes) = bulk(snap, parsed, |cur, c| Ok((c.id, bind::connect_l2gw(cur, c)?)))?;
-            ids = i;
-            Ok::<_, NeutronError>(changes)
+        .update_draft(|d| {
+            ids = bulk(d, parsed, |cur, c| Ok((c.id, bind::connect_l2gw(cur, c)?)))?;
+            Ok::<_, NeutronError>(())
         })
         .await?;
     let reps: Vec<_> = ids.iter().filter_map(|id| snap.l2gw_connections.get(id)).map(|c| Value::Object(conn_json(c))).collect();

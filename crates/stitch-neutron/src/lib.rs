@@ -37,7 +37,7 @@ use serde_json::{Map, Value, json};
 use stitch_engine::bind;
 use stitch_engine::status::StatusBoard;
 use stitch_model::snapshot::{Change, SystemContext};
-use stitch_model::{Kind, Snapshot};
+use stitch_model::{Draft, Kind, Snapshot};
 use stitch_store::Catalog;
 use uuid::Uuid;
 
@@ -104,31 +104,35 @@ fn created(v: Value) -> Response {
     (StatusCode::CREATED, axum::Json(v)).into_response()
 }
 
-/// Run `step` for each item on an evolving copy of the snapshot so later
-/// items see earlier ones (a bulk request is one transaction).
+/// Run `step` for each item on a draft of the snapshot (a bulk request is
+/// one transaction): each item's changes are applied to the draft, so later
+/// items see earlier ones, and the catalog stores the draft as it is.
 fn bulk<T>(
-    snap: &Snapshot,
+    d: &mut Draft,
     items: Vec<T>,
     mut step: impl FnMut(&Snapshot, T) -> Result<(Uuid, Vec<Change>)>,
-) -> Result<(Vec<Uuid>, Vec<Change>)> {
-    let mut cur = snap.clone();
-    let mut ids = Vec::new();
-    let mut all = Vec::new();
+) -> Result<Vec<Uuid>> {
+    bulk_in(d, items, |d, item| {
+        let (id, changes) = step(d.snap(), item)?;
+        d.apply(changes, &mut SystemContext)?;
+        Ok(id)
+    })
+}
+
+/// As [`bulk`], for steps that apply their changes to the draft themselves.
+fn bulk_in<T>(d: &mut Draft, items: Vec<T>, mut step: impl FnMut(&mut Draft, T) -> Result<Uuid>) -> Result<Vec<Uuid>> {
     let many = items.len() > 1;
+    let mut ids = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
-        let (id, changes) = step(&cur, item).map_err(|mut e| {
+        let id = step(d, item).map_err(|mut e| {
             if many {
                 e.message = format!("item {i}: {}", e.message);
             }
             e
         })?;
-        if many {
-            cur = cur.apply(changes.clone(), &mut SystemContext)?.0;
-        }
         ids.push(id);
-        all.extend(changes);
     }
-    Ok((ids, all))
+    Ok(ids)
 }
 
 // ------------------------------------------------------------------ networks
@@ -154,22 +158,18 @@ async fn create_networks(State(st): State<NeutronState>, body: Bytes) -> Result<
     let mut ids = Vec::new();
     let (snap, _) = st
         .catalog
-        .update(|snap| {
-            let (i, changes) = bulk(snap, parsed, |cur, new| {
+        .update_draft(|d| {
+            ids = bulk_in(d, parsed, |d, new| {
                 let id = new.net.id;
-                let mut changes = qos::with_network_policy(cur, id, bind::put_network(cur, new.net, new.vni)?)?;
-                if !new.segments.is_empty() {
-                    let mut s = cur.apply(changes.clone(), &mut SystemContext)?.0;
-                    for seg in new.segments {
-                        let more = bind::put_segment(&s, seg)?;
-                        s = s.apply(more.clone(), &mut SystemContext)?.0;
-                        changes.extend(more);
-                    }
+                let changes = bind::put_network(d.snap(), new.net, new.vni)?;
+                qos::with_network_policy(d, id, changes)?;
+                for seg in new.segments {
+                    let more = bind::put_segment(d.snap(), seg)?;
+                    d.apply(more, &mut SystemContext)?;
                 }
-                Ok((id, changes))
+                Ok(id)
             })?;
-            ids = i;
-            Ok::<_, NeutronError>(changes)
+            Ok::<_, NeutronError>(())
         })
         .await?;
     let reps: Vec<_> = ids.iter().filter_map(|id| snap.networks.get(id)).map(|n| Value::Object(network::to_json(&snap, n))).collect();
@@ -181,10 +181,12 @@ async fn update_network(State(st): State<NeutronState>, Path(id): Path<String>, 
     let body = attrs::update_body(&body, "network", "networks")?;
     let (snap, _) = st
         .catalog
-        .update(|snap| {
+        .update_draft(|d| {
+            let snap = d.snap();
             let n = snap.networks.get(&id).ok_or_else(|| NeutronError::not_found("NetworkNotFound", format!("Network {id} could not be found.")))?;
             let n = network::apply_update(n.clone(), &body)?;
-            qos::with_network_policy(snap, id, bind::put_network(snap, n, None)?)
+            let changes = bind::put_network(snap, n, None)?;
+            qos::with_network_policy(d, id, changes)
         })
         .await?;
     let n = snap.networks.get(&id).ok_or_else(|| NeutronError::not_found("NetworkNotFound", "gone"))?;
@@ -228,13 +230,14 @@ async fn create_ports(State(st): State<NeutronState>, body: Bytes) -> Result<Res
     let mut ids = Vec::new();
     let (snap, _) = st
         .catalog
-        .update(|snap| {
-            let (i, changes) = bulk(snap, items, |cur, body| {
-                let p = port::parse_create(cur, &body)?;
-                Ok((p.id, bind::put_port(cur, p)?))
+        .update_draft(|d| {
+            ids = bulk_in(d, items, |d, body| {
+                let p = port::parse_create(d.snap(), &body)?;
+                let id = p.id;
+                bind::put_port_in(d, p)?;
+                Ok(id)
             })?;
-            ids = i;
-            Ok::<_, NeutronError>(changes)
+            Ok::<_, NeutronError>(())
         })
         .await?;
     let reps: Vec<_> = ids.iter().filter_map(|id| snap.ports.get(id)).map(|p| Value::Object(port::to_json(&snap, &st.status, p))).collect();
@@ -246,10 +249,10 @@ async fn update_port(State(st): State<NeutronState>, Path(id): Path<String>, bod
     let body = attrs::update_body(&body, "port", "ports")?;
     let (snap, _) = st
         .catalog
-        .update(|snap| {
-            let p = snap.ports.get(&id).ok_or_else(|| NeutronError::not_found("PortNotFound", format!("Port {id} could not be found.")))?;
+        .update_draft(|d| {
+            let p = d.snap().ports.get(&id).ok_or_else(|| NeutronError::not_found("PortNotFound", format!("Port {id} could not be found.")))?;
             let p = port::apply_update(p.clone(), &body)?;
-            Ok::<_, NeutronError>(bind::put_port(snap, p)?)
+            Ok::<_, NeutronError>(bind::put_port_in(d, p)?)
         })
         .await?;
     let p = snap.ports.get(&id).ok_or_else(|| NeutronError::not_found("PortNotFound", "gone"))?;

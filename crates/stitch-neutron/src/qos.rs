@@ -19,7 +19,7 @@ use stitch_engine::{bind, qos};
 use stitch_model::inventory::{AnyObject, Kind, Object};
 use stitch_model::qos::{BandwidthLimitRule, MAX_KBPS, QosPolicySpec};
 use stitch_model::snapshot::{Change, SystemContext};
-use stitch_model::Snapshot;
+use stitch_model::{Draft, Snapshot};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -160,10 +160,9 @@ async fn create(State(st): State<NeutronState>, body: Bytes) -> Result<Response>
     let mut ids = Vec::new();
     let (snap, _) = st
         .catalog
-        .update(|snap| {
-            let (i, changes) = bulk(snap, parsed, |_, p| Ok((p.id, vec![Change::Put(AnyObject::QosPolicy(p))])))?;
-            ids = i;
-            Ok::<_, NeutronError>(changes)
+        .update_draft(|d| {
+            ids = bulk(d, parsed, |_, p| Ok((p.id, vec![Change::Put(AnyObject::QosPolicy(p))])))?;
+            Ok::<_, NeutronError>(())
         })
         .await?;
     let reps = ids.iter().filter_map(|id| snap.qos_policies.get(id)).map(|p| Value::Object(policy_json(&snap, p))).collect();
@@ -301,25 +300,24 @@ pub fn policy_attr(body: &Map<String, Value>) -> Result<Option<Option<Uuid>>> {
     }
 }
 
-/// A network's changes, plus the re-binding of its ports when its
-/// `qos_policy_id` changed (their `vif_details` follow it); a policy that
-/// does not exist is a 404.
-pub fn with_network_policy(snap: &Snapshot, net: Uuid, changes: Vec<Change>) -> Result<Vec<Change>> {
-    let mut cur = snap.apply(changes.clone(), &mut SystemContext)?.0;
-    let (old, new) = (snap.networks.get(&net).and_then(|n| n.spec.qos_policy_id), cur.networks.get(&net).and_then(|n| n.spec.qos_policy_id));
+/// Apply a network's changes to the draft, plus the re-binding of its
+/// ports when its `qos_policy_id` changed (their `vif_details` follow it);
+/// a policy that does not exist is a 404.
+pub fn with_network_policy(d: &mut Draft, net: Uuid, changes: Vec<Change>) -> Result<()> {
+    let old = d.snap().networks.get(&net).and_then(|n| n.spec.qos_policy_id);
+    d.apply(changes, &mut SystemContext)?;
+    let cur = d.snap();
+    let new = cur.networks.get(&net).and_then(|n| n.spec.qos_policy_id);
     if old == new {
-        return Ok(changes);
+        return Ok(());
     }
     if let Some(p) = new.filter(|p| cur.qos_policies.get(p).is_none()) {
         return Err(not_found(p));
     }
-    let mut changes = changes;
     let ports: Vec<Uuid> = cur.ports.iter().filter(|p| p.spec.network_id == net).map(|p| p.id).collect();
     for port in ports {
-        let Some(o) = cur.ports.get(&port).cloned() else { continue };
-        let more = bind::put_port(&cur, o)?;
-        cur = cur.apply(more.clone(), &mut SystemContext)?.0;
-        changes.extend(more);
+        let Some(o) = d.snap().ports.get(&port).cloned() else { continue };
+        bind::put_port_in(d, o)?;
     }
-    Ok(changes)
+    Ok(())
 }

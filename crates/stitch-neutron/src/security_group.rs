@@ -247,10 +247,9 @@ async fn create_groups(State(st): State<NeutronState>, body: Bytes) -> Result<Re
     let mut ids = Vec::new();
     let (snap, _) = st
         .catalog
-        .update(|snap| {
-            let (i, changes) = bulk(snap, parsed, |_, g| Ok((g.id, vec![Change::Put(AnyObject::SecurityGroup(g))])))?;
-            ids = i;
-            Ok::<_, NeutronError>(changes)
+        .update_draft(|d| {
+            ids = bulk(d, parsed, |_, g| Ok((g.id, vec![Change::Put(AnyObject::SecurityGroup(g))])))?;
+            Ok::<_, NeutronError>(())
         })
         .await?;
     let reps = ids.iter().filter_map(|id| snap.security_groups.get(id)).map(|g| Value::Object(group_json(&snap, g))).collect();
@@ -330,8 +329,8 @@ async fn create_rules(State(st): State<NeutronState>, body: Bytes) -> Result<Res
     let mut ids = Vec::new();
     let (snap, _) = st
         .catalog
-        .update(|snap| {
-            let (i, changes) = bulk(snap, parsed, |cur, (gid, rule)| {
+        .update_draft(|d| {
+            ids = bulk(d, parsed, |cur, (gid, rule)| {
                 let mut g = cur.security_groups.get(&gid).ok_or_else(|| group_not_found(gid))?.clone();
                 if let Some(same) = g.spec.rules.iter().find(|r| r.same_as(&rule)) {
                     return Err(NeutronError::conflict(
@@ -344,8 +343,7 @@ async fn create_rules(State(st): State<NeutronState>, body: Bytes) -> Result<Res
                 g.updated_at = OffsetDateTime::now_utc();
                 Ok((id, vec![Change::Put(AnyObject::SecurityGroup(g))]))
             })?;
-            ids = i;
-            Ok::<_, NeutronError>(changes)
+            Ok::<_, NeutronError>(())
         })
         .await?;
     let reps = ids

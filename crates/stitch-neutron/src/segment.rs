@@ -166,10 +166,9 @@ async fn create(State(st): State<NeutronState>, body: Bytes) -> Result<Response>
     let mut ids = Vec::new();
     let (snap, _) = st
         .catalog
-        .update(|snap| {
-            let (i, changes) = bulk(snap, parsed, |cur, s| Ok((s.id, bind::put_segment(cur, s)?)))?;
-            ids = i;
-            Ok::<_, NeutronError>(changes)
+        .update_draft(|d| {
+            ids = bulk(d, parsed, |cur, s| Ok((s.id, bind::put_segment(cur, s)?)))?;
+            Ok::<_, NeutronError>(())
         })
         .await?;
     let reps: Vec<_> = ids.iter().filter_map(|id| snap.segments.get(id)).map(|s| Value::Object(segment_json(&snap, s))).collect();

@@ -183,13 +183,12 @@ async fn create(State(st): State<NeutronState>, body: Bytes) -> Result<Response>
     let mut ids = Vec::new();
     let (snap, _) = st
         .catalog
-        .update(|snap| {
-            let (i, changes) = bulk(snap, items, |cur, body| {
+        .update_draft(|d| {
+            ids = bulk(d, items, |cur, body| {
                 let t = parse_create(cur, &body)?;
                 Ok((t.id, bind::put_trunk(cur, t)?))
             })?;
-            ids = i;
-            Ok::<_, NeutronError>(changes)
+            Ok::<_, NeutronError>(())
         })
         .await?;
     let reps: Vec<_> = ids.iter().filter_map(|id| snap.trunks.get(id)).map(|t| Value::Object(to_json(&snap, &st.status, t))).collect();

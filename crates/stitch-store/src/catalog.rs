@@ -20,7 +20,7 @@ use std::sync::{Arc, RwLock};
 
 use stitch_model::inventory::{AnyObject, Kind};
 use stitch_model::snapshot::{Change, Context, SystemContext};
-use stitch_model::{ModelError, Snapshot};
+use stitch_model::{Draft, ModelError, Snapshot};
 use thiserror::Error;
 use tokio::sync::{Mutex, watch};
 
@@ -156,12 +156,44 @@ impl Catalog {
         plan: impl FnOnce(&Snapshot) -> Result<Vec<Change>, E>,
         ctx: &mut (dyn Context + Send),
     ) -> Result<(Snapshot, Vec<Change>), UpdateError<E>> {
+        self.update_in(|d| {
+            let changes = plan(d.snap()).map_err(UpdateError::Refused)?;
+            d.apply(changes, ctx).map_err(|e| UpdateError::Catalog(CatalogError::Model(e)))
+        })
+        .await
+    }
+
+    /// As [`Catalog::update`], for a request that applies its changes to a
+    /// [`Draft`] of the latest snapshot as it decides them (every change is
+    /// validated by [`Draft::apply`] on its way in): the catalog stores the
+    /// draft's changes and publishes its snapshot without applying the
+    /// changes again. `plan` runs under the writer lock; when it fails,
+    /// nothing is stored.
+    pub async fn update_draft<E>(
+        &self,
+        plan: impl FnOnce(&mut Draft) -> Result<(), E>,
+    ) -> Result<(Snapshot, Vec<Change>), UpdateError<E>> {
+        self.update_in(|d| plan(d).map_err(UpdateError::Refused)).await
+    }
+
+    async fn update_in<E>(
+        &self,
+        plan: impl FnOnce(&mut Draft) -> Result<(), UpdateError<E>>,
+    ) -> Result<(Snapshot, Vec<Change>), UpdateError<E>> {
         let (mut done, lead, id, effective) = {
             let mut g = self.writer.lock().await;
             let base = g.head.clone().unwrap_or_else(|| self.snapshot());
-            let changes = plan(&base).map_err(UpdateError::Refused)?;
-            let (mut next, effective) =
-                base.apply(changes, ctx).map_err(|e| UpdateError::Catalog(CatalogError::Model(e)))?;
+            let mut draft = Draft::new(&base);
+            let draft_id = draft.id();
+            plan(&mut draft)?;
+            if draft.id() != draft_id {
+                // `plan` swapped in a draft of something else: store nothing.
+                return Err(UpdateError::Catalog(CatalogError::Model(ModelError::invalid(
+                    "draft",
+                    "the request replaced the draft it was given",
+                ))));
+            }
+            let (mut next, effective) = draft.into_parts();
             let lead = g.batch.is_none();
             if lead {
                 g.next_id += 1;

@@ -26,7 +26,7 @@ fn store(snap: &Snapshot, mut port: stitch_model::inventory::Object<PortSpec>) -
     port.updated_at = OffsetDateTime::now_utc();
     let mut w = Work::new(snap);
     bind_cascade(&mut w, port)?;
-    Ok(w.changes)
+    Ok(w.into_changes())
 }
 
 /// Add an inactive binding for `binding.host`.

@@ -18,7 +18,7 @@ use stitch_model::{AnyObject, Kind, Snapshot};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Work, profile_str, rebind};
+use super::{Commit, Work, profile_str, rebind};
 use crate::EngineError;
 
 const SEGMENT_NAMESPACE: Uuid = Uuid::from_u128(0x5717_c4a7_0000_4000_8000_0000_0000_0002);
@@ -145,7 +145,7 @@ pub fn put_segment(snap: &Snapshot, mut seg: Object<SegmentSpec>) -> Result<Vec<
     let mut w = Work::new(snap);
     w.commit(vec![Change::Put(AnyObject::Segment(seg))])?;
     rebind_network(&mut w, net_id, at)?;
-    Ok(w.changes)
+    Ok(w.into_changes())
 }
 
 /// Delete a stored segment no port is bound through, and re-bind the
@@ -172,23 +172,23 @@ pub fn delete_segment(snap: &Snapshot, id: Uuid, at: OffsetDateTime) -> Result<V
     let mut w = Work::new(snap);
     w.commit(vec![Change::Delete(Kind::Segment, id)])?;
     rebind_network(&mut w, net, at)?;
-    Ok(w.changes)
+    Ok(w.into_changes())
 }
 
 /// Re-bind every port of `net` that has a host (subports follow their
 /// parents and are re-bound with them); refuse if a bound port would fail.
 pub(crate) fn rebind_network(w: &mut Work, net: Uuid, at: OffsetDateTime) -> Result<(), EngineError> {
     let ports: Vec<(Uuid, bool)> = w
-        .snap
+        .snap()
         .ports
         .iter()
         .filter(|p| p.spec.network_id == net && !p.spec.host_id.is_empty())
-        .filter(|p| w.snap.trunk_of(p.id).is_none_or(|t| t.spec.port_id == p.id))
+        .filter(|p| w.snap().trunk_of(p.id).is_none_or(|t| t.spec.port_id == p.id))
         .map(|p| (p.id, p.spec.binding.is_bound()))
         .collect();
     for (id, was_bound) in ports {
         rebind(w, id, at, |_| {})?;
-        let now = &w.snap.ports.get(&id).ok_or(EngineError::PortNotFound(id))?.spec.binding;
+        let now = &w.snap().ports.get(&id).ok_or(EngineError::PortNotFound(id))?.spec.binding;
         if was_bound && !now.is_bound() {
             return Err(EngineError::Conflict(format!(
                 "port {id} would lose its binding: {}",

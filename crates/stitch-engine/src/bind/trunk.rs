@@ -30,7 +30,7 @@ use stitch_model::snapshot::Change;
 use stitch_model::{AnyObject, Kind, Snapshot};
 use uuid::Uuid;
 
-use super::{Attachment, Bound, Work, check_ports, rebind};
+use super::{Attachment, Bound, Commit, Work, check_ports, rebind};
 use crate::EngineError;
 
 /// The VLAN an `inherit` subport takes from its network.
@@ -96,9 +96,9 @@ pub fn put_trunk(snap: &Snapshot, trunk: Object<TrunkSpec>) -> Result<Vec<Change
     for gone in before.difference(&after) {
         rebind(&mut w, *gone, at, leave_trunk)?;
     }
-    let parent_bound = w.snap.ports.get(&parent).is_some_and(|p| p.spec.binding.is_bound());
+    let parent_bound = w.snap().ports.get(&parent).is_some_and(|p| p.spec.binding.is_bound());
     for new in after.difference(&before) {
-        let b = &w.snap.ports.get(new).ok_or(EngineError::PortNotFound(*new))?.spec.binding;
+        let b = &w.snap().ports.get(new).ok_or(EngineError::PortNotFound(*new))?.spec.binding;
         if parent_bound && !b.is_bound() {
             return Err(EngineError::Conflict(format!(
                 "subport {new} cannot join trunk {tid}: {}",
@@ -106,7 +106,7 @@ pub fn put_trunk(snap: &Snapshot, trunk: Object<TrunkSpec>) -> Result<Vec<Change
             )));
         }
     }
-    Ok(w.changes)
+    Ok(w.into_changes())
 }
 
 fn leave_trunk(spec: &mut PortSpec) {
@@ -126,7 +126,7 @@ pub fn delete_trunk(snap: &Snapshot, id: Uuid) -> Result<Vec<Change>, EngineErro
     for sp in subs {
         rebind(&mut w, sp.port_id, at, leave_trunk)?;
     }
-    Ok(w.changes)
+    Ok(w.into_changes())
 }
 
 /// A subport lands where its parent landed, tagged with its VLAN.

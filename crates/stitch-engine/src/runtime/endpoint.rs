@@ -91,6 +91,8 @@ pub(crate) async fn run_session(
         // is only remembered for the database it was planned against.
         let mut cache_gen: u64 = 0;
         let mut converged: Option<Converged> = None;
+        // The last desired state compiled, with the digest of its inputs.
+        let mut compiled: Option<Compiled> = None;
         // After sending a transaction, the next pass waits for the monitor
         // to bring its rows (planning from a cache that does not have them
         // yet would send the same inserts again and trip their guards),
@@ -102,7 +104,7 @@ pub(crate) async fn run_session(
                 settling = None;
             }
             if dirty && settling.is_none() && retry_after.is_none_or(|t| Instant::now() >= t) {
-                match pass(&shared, &client, &key, &shared_cache, cache_gen, &mut converged, &mut stale).await {
+                match pass(&shared, &client, &key, &shared_cache, cache_gen, (&mut converged, &mut compiled), &mut stale).await {
                     Ok(changed) => {
                         failures = 0;
                         retry_after = None;
@@ -157,7 +159,7 @@ pub(crate) async fn run_session(
                             tracing::info!(endpoint = %key, %error, "switch disconnected");
                             set_connected(&shared, &key, false);
                         }
-                        Event::Connected { .. } => { converged = None; dirty = true }
+                        Event::Connected { .. } => { converged = None; compiled = None; dirty = true }
                         Event::MonitorLost { error, .. } => {
                             set_error(&shared, &key, format!("monitor lost: {error}"));
                             continue 'session;
@@ -173,7 +175,7 @@ pub(crate) async fn run_session(
                 }
                 r = learned_rx.changed() => { if r.is_err() { break 'session } dirty = true; }
                 // The periodic resync always plans from scratch.
-                _ = timer.tick() => { converged = None; dirty = true }
+                _ = timer.tick() => { converged = None; compiled = None; dirty = true }
                 _ = sleep_until(wake) => {}
             }
         }
@@ -272,7 +274,7 @@ pub(crate) struct Planned {
 /// planning. Compiling still runs on every pass (it is proportional to the
 /// endpoint's own content), so whatever `compile_endpoint` reads is covered.
 pub(crate) struct Converged {
-    desired: stitch_vtep::DesiredVtep,
+    desired: Arc<stitch_vtep::DesiredVtep>,
     cache_gen: u64,
     problems: Vec<stitch_vtep::PlanProblem>,
     /// The digest of what compiling read ([`endpoint_fingerprint`]): when
@@ -281,18 +283,33 @@ pub(crate) struct Converged {
     fingerprint: Option<u64>,
 }
 
+/// The last desired state compiled (before switches that fail their
+/// identity check are left out), with the digest of what compiling read
+/// ([`endpoint_fingerprint`]). `compile_endpoint` reads only the snapshot
+/// and the learned MACs, never the switch's database, so while the digest
+/// is unchanged the next pass plans from this state without compiling,
+/// whatever the monitor brought meanwhile (e.g. the rows the previous pass
+/// sent). Forgotten, like [`Converged`], on the periodic resync and on
+/// reconnects.
+pub(crate) struct Compiled {
+    fingerprint: u64,
+    desired: Arc<stitch_vtep::DesiredVtep>,
+}
+
 /// Compile, check each switch's identity (it must report its
 /// `Physical_Switch` with our tunnel IP; a switch that does not gets no
 /// bindings), and plan. Shared by the reconcile pass and the dry run, so a
 /// dry run shows exactly what the next pass sends.
 pub(crate) fn planned(snap: &Snapshot, learned: &Learned, owner: &stitch_vtep::Owner, key: &str, c: &VtepCache) -> Planned {
-    planned_since(snap, learned, owner, key, c, None, None).0
+    planned_since(snap, learned, owner, key, c, None, None, &mut None).0
 }
 
 /// [`planned`], reusing `last` when it was planned from the same desired
-/// state against the same cache generation `gen`. Also returns the desired
-/// state, for the caller to remember (`None` when `fingerprint` matched
-/// `last`'s: nothing compiled, `last` still holds).
+/// state against the same cache generation `gen`, and `compiled` when its
+/// digest is `fingerprint` (a new compile replaces it). Also returns the
+/// desired state, for the caller to remember (`None` when `fingerprint`
+/// matched `last`'s: nothing compiled, `last` still holds).
+#[allow(clippy::too_many_arguments)]
 fn planned_since(
     snap: &Snapshot,
     learned: &Learned,
@@ -301,7 +318,8 @@ fn planned_since(
     c: &VtepCache,
     last: Option<(&Converged, u64)>,
     fingerprint: Option<u64>,
-) -> (Planned, Option<stitch_vtep::DesiredVtep>) {
+    compiled: &mut Option<Compiled>,
+) -> (Planned, Option<Arc<stitch_vtep::DesiredVtep>>) {
     let mut errors = BTreeMap::new();
     let mut faults = BTreeMap::new();
     let mut discovered = Vec::new();
@@ -334,12 +352,28 @@ fn planned_since(
             return (Planned { plan: the_plan, errors, faults, discovered }, None);
         }
     }
-    let mut desired = compile_endpoint(snap, learned, owner, key);
+    let raw = match (fingerprint, compiled.as_ref()) {
+        (Some(f), Some(c)) if c.fingerprint == f => {
+            metrics::counter!("stitch_reconcile_compiles_reused_total", "endpoint" => key.to_string()).increment(1);
+            c.desired.clone()
+        }
+        _ => {
+            let d = Arc::new(compile_endpoint(snap, learned, owner, key));
+            *compiled = fingerprint.map(|f| Compiled { fingerprint: f, desired: d.clone() });
+            d
+        }
+    };
     let bad: BTreeSet<String> =
         errors.keys().filter_map(|id| snap.switches.get(id)).map(|s| s.spec.name.clone()).collect();
-    desired.port_bindings.retain(|(sw, _), _| !bad.contains(sw));
+    let desired = if !bad.is_empty() {
+        let mut d = (*raw).clone();
+        d.port_bindings.retain(|(sw, _), _| !bad.contains(sw));
+        Arc::new(d)
+    } else {
+        raw
+    };
     let the_plan = match last {
-        Some((conv, cache_gen)) if conv.cache_gen == cache_gen && conv.desired == desired => {
+        Some((conv, cache_gen)) if conv.cache_gen == cache_gen && (Arc::ptr_eq(&conv.desired, &desired) || conv.desired == desired) => {
             metrics::counter!("stitch_reconcile_plans_skipped_total", "endpoint" => key.to_string()).increment(1);
             stitch_vtep::Plan { problems: conv.problems.clone(), ..Default::default() }
         }
@@ -355,7 +389,7 @@ async fn pass(
     key: &str,
     cache: &Arc<RwLock<VtepCache>>,
     cache_gen: u64,
-    converged: &mut Option<Converged>,
+    (converged, compiled): (&mut Option<Converged>, &mut Option<Compiled>),
     stale: &mut BTreeSet<(String, MacAddr)>,
 ) -> Result<bool, PassError> {
     let started = Instant::now();
@@ -368,7 +402,7 @@ async fn pass(
     let locals: Vec<_> = snap.switches_at_endpoint(key).cloned().collect();
     let (Planned { plan: the_plan, errors, mut faults, discovered }, desired) = {
         let c = cache.read().unwrap_or_else(|e| e.into_inner());
-        planned_since(&snap, &learned, &shared.config.owner, key, &c, converged.as_ref().map(|v| (v, cache_gen)), fingerprint)
+        planned_since(&snap, &learned, &shared.config.owner, key, &c, converged.as_ref().map(|v| (v, cache_gen)), fingerprint, compiled)
     };
     // Remember a converged pass; anything else plans afresh next time.
     if !the_plan.ops.is_empty() {

@@ -145,12 +145,19 @@ fn check(s: &Snapshot) {
         for p in PORTS {
             let naive = ids(s.vpgs.iter().filter(|g| g.spec.switch_id == sw && g.spec.switch_ports.iter().any(|x| x == p)));
             assert_eq!(ids(s.vpgs_on_switch_port(sw, p)), naive, "vpgs_on_switch_port");
+            let vlans: std::collections::BTreeSet<u16> = s.vpgs.iter().map(|g| g.spec.vlan).chain([0, 7]).collect();
+            for v in vlans {
+                let naive = ids(s.vpgs.iter().filter(|g| g.spec.switch_id == sw && g.spec.vlan == v && g.spec.switch_ports.iter().any(|x| x == p)));
+                assert_eq!(ids(s.vpgs_on_switch_port_with_vlan(sw, p, v)), naive, "vpgs_on_switch_port_with_vlan");
+            }
         }
         let mut naive: Vec<(u16, Uuid)> =
             s.vpgs.iter().filter(|g| g.spec.switch_id == sw && g.spec.vlan != 0).map(|g| (g.spec.vlan, g.id)).collect();
         naive.sort();
         let indexed: Vec<(u16, Uuid)> = s.vlans_on_switch(sw).map(|(v, g)| (v, g.id)).collect();
         assert_eq!(indexed, naive, "vlans_on_switch (in VLAN order)");
+        let used: Vec<u16> = s.vlans_used_on_switch(sw).collect();
+        assert_eq!(used, naive.iter().map(|(v, _)| *v).collect::<Vec<_>>(), "vlans_used_on_switch");
     }
     for p in (0..8).map(port_id) {
         let naive = ids(s.vpgs.iter().filter(|g| g.spec.involves(&p)));

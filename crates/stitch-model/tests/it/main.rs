@@ -1,5 +1,6 @@
 //! Model rules: integrity, uniqueness, implied changes and the resolution chain.
 
+mod draft;
 mod index;
 mod resolve;
 mod rules;

@@ -1,0 +1,64 @@
+//! A draft applied in pieces is the snapshot (and the changes) of one
+//! `Snapshot::apply` of everything, and a failed attempt leaves it as it was.
+
+use proptest::prelude::*;
+use stitch_model::inventory::*;
+use stitch_model::snapshot::Change;
+use stitch_model::{Draft, Snapshot};
+
+use crate::*;
+
+fn dump(s: &Snapshot) -> String {
+    Kind::ALL.iter().map(|k| format!("{:?}", s.list_any(*k))).collect::<Vec<_>>().join("\n")
+}
+
+fn change(op: u8, a: u128, b: u128) -> Change {
+    match op {
+        0 => switch(100 + a, &format!("sw{a}"), if b % 2 == 0 { 1 } else { 900 }),
+        1 => Change::Delete(Kind::Switch, id(100 + a)),
+        2 => Change::Delete(Kind::Hardware, id(4)),
+        _ => fabric(300 + a, &format!("f{b}")),
+    }
+}
+
+proptest! {
+    #[test]
+    fn pieces_equal_one_apply(ops in proptest::collection::vec((0u8..4, 0u128..5, 0u128..5), 1..30), cut in 1usize..6) {
+        let base = base();
+        let all: Vec<Change> = ops.iter().map(|(o, a, b)| change(*o, *a, *b)).collect();
+        let whole = base.apply(all.clone(), &mut Seq);
+        let mut d = Draft::new(&base);
+        let mut failed = false;
+        for piece in all.chunks(cut) {
+            if d.apply(piece.to_vec(), &mut Seq).is_err() {
+                failed = true;
+                break;
+            }
+        }
+        match whole {
+            Ok((snap, effective)) => {
+                prop_assert!(!failed);
+                prop_assert_eq!(dump(d.snap()), dump(&snap));
+                prop_assert_eq!(d.into_changes(), effective);
+            }
+            Err(_) => prop_assert!(failed, "a piece must fail when the whole does"),
+        }
+    }
+
+    #[test]
+    fn failed_attempts_leave_the_draft_as_it_was(ops in proptest::collection::vec((0u8..4, 0u128..5, 0u128..5), 1..30)) {
+        let mut d = Draft::new(&base());
+        for (o, a, b) in ops {
+            let (before, n) = (dump(d.snap()), d.changes().len());
+            // Two changes per attempt: the first may land before the second fails.
+            let res = d.attempt(|d| {
+                d.apply(vec![change(o, a, b)], &mut Seq)?;
+                d.apply(vec![change((o + 1) % 4, b, a)], &mut Seq)
+            });
+            if res.is_err() {
+                prop_assert_eq!(before, dump(d.snap()));
+                prop_assert_eq!(n, d.changes().len());
+            }
+        }
+    }
+}
