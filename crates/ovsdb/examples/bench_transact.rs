@@ -35,10 +35,7 @@ fn txn(w: Workload, prefix: &str, i: usize) -> Vec<Operation> {
         Workload::Insert => {
             vec![Operation::insert("Logical_Switch", Row::new().with("name", format!("{prefix}-{i}")))]
         }
-        Workload::Select => vec![Operation::select(
-            "Logical_Switch",
-            vec![Condition::eq("name", format!("fixed-{}", i % 100))],
-        )],
+        Workload::Select => vec![Operation::select("Logical_Switch", vec![Condition::eq("name", format!("fixed-{}", i % 100))])],
     }
 }
 
@@ -90,9 +87,7 @@ async fn main() {
     println!("ovsdb-server {} over {remote}, {n} transactions per run, window {window}", version());
     for (w, name) in [(Workload::Insert, "insert"), (Workload::Select, "select")] {
         if let Workload::Select = w {
-            let rows: Vec<_> = (0..100)
-                .map(|i| Operation::insert("Logical_Switch", Row::new().with("name", format!("fixed-{i}"))))
-                .collect();
+            let rows: Vec<_> = (0..100).map(|i| Operation::insert("Logical_Switch", Row::new().with("name", format!("fixed-{i}")))).collect();
             client.transact(DB, &rows).await.unwrap().into_result().unwrap();
         }
         // Warm up both paths.
@@ -108,12 +103,7 @@ async fn main() {
         let pipe = pipelined(&client, w, n, window).await;
         clear(&client).await;
         let rate = |d: Duration| n as f64 / d.as_secs_f64();
-        println!(
-            "{name:<6}  sequential {:>8.0} txn/s   pipelined {:>8.0} txn/s   ratio {:.2}x",
-            rate(seq),
-            rate(pipe),
-            seq.as_secs_f64() / pipe.as_secs_f64()
-        );
+        println!("{name:<6}  sequential {:>8.0} txn/s   pipelined {:>8.0} txn/s   ratio {:.2}x", rate(seq), rate(pipe), seq.as_secs_f64() / pipe.as_secs_f64());
     }
 }
 

@@ -73,11 +73,7 @@ impl Scanner {
                     self.depth = self.depth.saturating_sub(1);
                     let is_object = self.kinds & (1u128 << self.depth) != 0;
                     if is_object != (b == b'}') {
-                        return Err(FrameError::Json(format!(
-                            "mismatched '{}' at byte {}",
-                            b as char,
-                            self.pos - 1
-                        )));
+                        return Err(FrameError::Json(format!("mismatched '{}' at byte {}", b as char, self.pos - 1)));
                     }
                     if self.depth == 0 {
                         return Ok(Some(self.pos));
@@ -151,11 +147,7 @@ impl FrameCodec {
         if self.scanner.pos == 0 {
             src.advance(skip);
         }
-        if src.is_empty() {
-            Ok(())
-        } else {
-            Err(FrameError::Truncated { pending: src.len() })
-        }
+        if src.is_empty() { Ok(()) } else { Err(FrameError::Truncated { pending: src.len() }) }
     }
 }
 
@@ -201,8 +193,7 @@ impl MessageCodec {
 }
 
 fn parse_frame(frame: &[u8]) -> Result<Message, Error> {
-    let json: serde_json::Value =
-        serde_json::from_slice(frame).map_err(|e| FrameError::Json(e.to_string()))?;
+    let json: serde_json::Value = serde_json::from_slice(frame).map_err(|e| FrameError::Json(e.to_string()))?;
     Ok(Message::from_json(json)?)
 }
 
@@ -230,8 +221,7 @@ impl Encoder<Message> for MessageCodec {
 
     fn encode(&mut self, item: Message, dst: &mut BytesMut) -> Result<(), Error> {
         let json = item.to_json();
-        serde_json::to_writer((&mut *dst).writer(), &json)
-            .map_err(|e| Error::Io(std::io::Error::other(e)))?;
+        serde_json::to_writer((&mut *dst).writer(), &json).map_err(|e| Error::Io(std::io::Error::other(e)))?;
         Ok(())
     }
 }
@@ -275,10 +265,7 @@ mod tests {
     fn decodes_back_to_back_messages() {
         let msgs = expected();
         assert_eq!(msgs.len(), 4);
-        assert_eq!(
-            msgs[0].to_json(),
-            json!({"id":1,"method":"echo","params":["{not a brace}", "a\"b", "c\\", "é\\\""]})
-        );
+        assert_eq!(msgs[0].to_json(), json!({"id":1,"method":"echo","params":["{not a brace}", "a\"b", "c\\", "é\\\""]}));
         assert_eq!(msgs[3].to_json(), json!({"id":"echo","method":"echo","params":[]}));
     }
 
@@ -343,10 +330,7 @@ mod tests {
     fn oversized_message_is_rejected_before_completion() {
         let mut codec = FrameCodec::new(16);
         let mut buf = BytesMut::from(&br#"{"id":1,"method":"echo""#[..]);
-        assert!(matches!(
-            codec.decode(&mut buf),
-            Err(Error::Frame(FrameError::TooLarge { limit: 16 }))
-        ));
+        assert!(matches!(codec.decode(&mut buf), Err(Error::Frame(FrameError::TooLarge { limit: 16 }))));
         // A complete one over the limit too.
         let mut codec = FrameCodec::new(4);
         let mut buf = BytesMut::from(&br#"{"a":1}"#[..]);

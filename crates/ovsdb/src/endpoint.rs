@@ -85,8 +85,7 @@ fn parse_host_port(remote: &str, s: &str) -> Result<(String, u16), EndpointError
     }
     let (host, port) = if let Some(rest) = s.strip_prefix('[') {
         let (h, after) = rest.split_once(']').ok_or_else(|| err(remote, "unclosed '['"))?;
-        h.parse::<std::net::Ipv6Addr>()
-            .map_err(|_| err(remote, format!("{h:?} is not an IPv6 address")))?;
+        h.parse::<std::net::Ipv6Addr>().map_err(|_| err(remote, format!("{h:?} is not an IPv6 address")))?;
         let port = match after {
             "" => None,
             p => Some(p.strip_prefix(':').ok_or_else(|| err(remote, "expected ':' after ']'"))?),
@@ -103,9 +102,7 @@ fn parse_host_port(remote: &str, s: &str) -> Result<(String, u16), EndpointError
     if host.is_empty() {
         return Err(err(remote, "missing host"));
     }
-    if host.parse::<IpAddr>().is_err()
-        && !host.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
-    {
+    if host.parse::<IpAddr>().is_err() && !host.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.') {
         return Err(err(remote, format!("{host:?} is neither an IP address nor a host name")));
     }
     let port = port.map(|p| parse_port(remote, p)).transpose()?.unwrap_or(DEFAULT_PORT);
@@ -133,9 +130,7 @@ impl FromStr for Endpoint {
     type Err = EndpointError;
 
     fn from_str(remote: &str) -> Result<Self, EndpointError> {
-        let (kind, rest) = remote
-            .split_once(':')
-            .ok_or_else(|| err(remote, "expected KIND:ADDRESS (unix:, tcp:, ssl:, ptcp:, pssl:, punix:)"))?;
+        let (kind, rest) = remote.split_once(':').ok_or_else(|| err(remote, "expected KIND:ADDRESS (unix:, tcp:, ssl:, ptcp:, pssl:, punix:)"))?;
         match kind {
             "unix" | "punix" => {
                 if rest.is_empty() {

@@ -61,18 +61,12 @@ pub mod transport;
 #[doc = include_str!("../COMPLIANCE.md")]
 pub mod compliance {}
 
-pub use client::{
-    Backoff, Client, ClientConfig, ConnectionState, Event, Events, MonitorId, MonitorStarted, PendingRequest,
-    PendingTransact,
-};
+pub use client::{Backoff, Client, ClientConfig, ConnectionState, Event, Events, MonitorId, MonitorStarted, PendingRequest, PendingTransact};
 pub use endpoint::Endpoint;
 pub use error::{Error, RpcError};
 pub use monitor::{MonitorMethod, MonitorRequest, MonitorRequests, RowUpdate, RowUpdate2, Updates};
 pub use notation::{Atom, AtomicType, Row, Value};
-pub use ops::{
-    Condition, Function, Mutation, Mutator, Operation, OperationResult, TransactResponse, TransactionError,
-    WaitUntil,
-};
+pub use ops::{Condition, Function, Mutation, Mutator, Operation, OperationResult, TransactResponse, TransactionError, WaitUntil};
 pub use passive::{PassiveListener, Peer, PeerAddr};
 pub use schema::DatabaseSchema;
 pub use transport::TlsConfig;

@@ -72,35 +72,25 @@ impl Message {
                 Some(Json::Array(a)) => a,
                 Some(Json::Null) | None => Vec::new(),
                 Some(_) => {
-                    return Err(ProtocolError::new(format!(
-                        "\"params\" of {method:?} is not an array"
-                    )));
+                    return Err(ProtocolError::new(format!("\"params\" of {method:?} is not an array")));
                 }
             };
             if obj.contains_key("result") {
                 return Err(ProtocolError::new("message has both \"method\" and \"result\""));
             }
-            return Ok(if id.is_null() {
-                Message::Notification { method, params }
-            } else {
-                Message::Request { id, method, params }
-            });
+            return Ok(if id.is_null() { Message::Notification { method, params } } else { Message::Request { id, method, params } });
         }
         let result = obj.remove("result");
         let error = obj.remove("error");
         match (result, error) {
-            (_, Some(e)) if !e.is_null() => {
-                Ok(Message::Response { id, result: Err(RpcError::from_json(e)) })
-            }
+            (_, Some(e)) if !e.is_null() => Ok(Message::Response { id, result: Err(RpcError::from_json(e)) }),
             (Some(r), _) => {
                 if id.is_null() {
                     return Err(ProtocolError::new("response without an id"));
                 }
                 Ok(Message::Response { id, result: Ok(r) })
             }
-            _ => Err(ProtocolError::new(
-                "message has neither \"method\" nor \"result\"/\"error\"",
-            )),
+            _ => Err(ProtocolError::new("message has neither \"method\" nor \"result\"/\"error\"")),
         }
     }
 
@@ -155,10 +145,7 @@ mod tests {
         let Message::Response { result: Err(e), .. } = m else { panic!("not an error") };
         assert_eq!(e.error, "canceled");
         assert_eq!(e.details, None);
-        let m = Message::from_json(
-            json!({"id": 6, "result": null, "error": {"error": "unknown database", "details": "x"}}),
-        )
-        .unwrap();
+        let m = Message::from_json(json!({"id": 6, "result": null, "error": {"error": "unknown database", "details": "x"}})).unwrap();
         let Message::Response { result: Err(e), .. } = m else { panic!("not an error") };
         assert_eq!((e.error.as_str(), e.details.as_deref()), ("unknown database", Some("x")));
     }

@@ -52,10 +52,7 @@ impl PassiveListener {
         let (kind, tls) = match endpoint {
             Endpoint::PTcp { port, ip } => (Kind::Tcp(TcpListener::bind((*ip, *port)).await?), None),
             Endpoint::PSsl { port, ip } => {
-                let tls = config
-                    .tls
-                    .as_ref()
-                    .ok_or_else(|| Error::Tls("pssl: remote needs ClientConfig::tls".into()))?;
+                let tls = config.tls.as_ref().ok_or_else(|| Error::Tls("pssl: remote needs ClientConfig::tls".into()))?;
                 let acceptor = tokio_rustls::TlsAcceptor::from(tls.server_config().await?);
                 (Kind::Tcp(TcpListener::bind((*ip, *port)).await?), Some(acceptor))
             }
@@ -88,11 +85,7 @@ impl PassiveListener {
         match &self.kind {
             Kind::Tcp(l) => {
                 let a = l.local_addr().ok()?;
-                Some(if self.tls.is_some() {
-                    Endpoint::PSsl { port: a.port(), ip: a.ip() }
-                } else {
-                    Endpoint::PTcp { port: a.port(), ip: a.ip() }
-                })
+                Some(if self.tls.is_some() { Endpoint::PSsl { port: a.port(), ip: a.ip() } } else { Endpoint::PTcp { port: a.port(), ip: a.ip() } })
             }
             Kind::Unix(_, p) => Some(Endpoint::PUnix(p.clone())),
         }

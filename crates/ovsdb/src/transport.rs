@@ -33,9 +33,7 @@ pub enum PemSource {
 impl PemSource {
     async fn load(&self) -> Result<Vec<u8>, Error> {
         match self {
-            PemSource::File(p) => tokio::fs::read(p)
-                .await
-                .map_err(|e| Error::Tls(format!("reading {}: {e}", p.display()))),
+            PemSource::File(p) => tokio::fs::read(p).await.map_err(|e| Error::Tls(format!("reading {}: {e}", p.display()))),
             PemSource::Pem(b) => Ok(b.clone()),
         }
     }
@@ -63,11 +61,7 @@ pub struct TlsConfig {
 
 impl TlsConfig {
     /// Settings from PEM files.
-    pub fn from_files(
-        ca_cert: impl Into<PathBuf>,
-        certificate: impl Into<PathBuf>,
-        private_key: impl Into<PathBuf>,
-    ) -> Self {
+    pub fn from_files(ca_cert: impl Into<PathBuf>, certificate: impl Into<PathBuf>, private_key: impl Into<PathBuf>) -> Self {
         TlsConfig {
             ca_cert: PemSource::File(ca_cert.into()),
             certificate: Some(PemSource::File(certificate.into())),
@@ -121,21 +115,16 @@ impl TlsConfig {
     pub async fn client_config(&self) -> Result<Arc<rustls::ClientConfig>, Error> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let roots = Arc::new(self.roots().await?);
-        let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
-            .with_safe_default_protocol_versions()
-            .map_err(|e| Error::Tls(e.to_string()))?;
-        let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(roots, provider)
-            .build()
-            .map_err(|e| Error::Tls(e.to_string()))?;
+        let builder =
+            rustls::ClientConfig::builder_with_provider(provider.clone()).with_safe_default_protocol_versions().map_err(|e| Error::Tls(e.to_string()))?;
+        let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(roots, provider).build().map_err(|e| Error::Tls(e.to_string()))?;
         let builder = if self.verify_hostname {
             builder.with_webpki_verifier(webpki)
         } else {
             builder.dangerous().with_custom_certificate_verifier(Arc::new(ChainOnlyVerifier(webpki)))
         };
         let config = match self.identity().await? {
-            Some((certs, key)) => builder
-                .with_client_auth_cert(certs, key)
-                .map_err(|e| Error::Tls(format!("client certificate: {e}")))?,
+            Some((certs, key)) => builder.with_client_auth_cert(certs, key).map_err(|e| Error::Tls(format!("client certificate: {e}")))?,
             None => builder.with_no_client_auth(),
         };
         Ok(Arc::new(config))
@@ -146,11 +135,8 @@ impl TlsConfig {
     pub async fn server_config(&self) -> Result<Arc<rustls::ServerConfig>, Error> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let roots = Arc::new(self.roots().await?);
-        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(roots, provider.clone())
-            .build()
-            .map_err(|e| Error::Tls(e.to_string()))?;
-        let (certs, key) =
-            self.identity().await?.ok_or_else(|| Error::Tls("pssl needs a certificate and private key".into()))?;
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(roots, provider.clone()).build().map_err(|e| Error::Tls(e.to_string()))?;
+        let (certs, key) = self.identity().await?.ok_or_else(|| Error::Tls("pssl needs a certificate and private key".into()))?;
         let config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| Error::Tls(e.to_string()))?
@@ -162,9 +148,7 @@ impl TlsConfig {
 }
 
 fn parse_certs(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, Error> {
-    rustls_pemfile::certs(&mut &pem[..])
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| Error::Tls(format!("certificate PEM: {e}")))
+    rustls_pemfile::certs(&mut &pem[..]).collect::<Result<Vec<_>, _>>().map_err(|e| Error::Tls(format!("certificate PEM: {e}")))
 }
 
 /// Verifies the chain and signatures like WebPKI but accepts any name, as
@@ -182,28 +166,18 @@ impl ServerCertVerifier for ChainOnlyVerifier {
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         match self.0.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
-            Err(rustls::Error::InvalidCertificate(
-                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
+            Err(rustls::Error::InvalidCertificate(CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. })) => {
+                Ok(ServerCertVerified::assertion())
+            }
             other => other,
         }
     }
 
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+    fn verify_tls12_signature(&self, message: &[u8], cert: &CertificateDer<'_>, dss: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
         self.0.verify_tls12_signature(message, cert, dss)
     }
 
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+    fn verify_tls13_signature(&self, message: &[u8], cert: &CertificateDer<'_>, dss: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
         self.0.verify_tls13_signature(message, cert, dss)
     }
 
@@ -225,21 +199,16 @@ pub async fn connect(endpoint: &Endpoint, tls: Option<&TlsConfig>) -> Result<Box
             let tls = tls.ok_or_else(|| Error::Tls("ssl: remote needs a TLS configuration".into()))?;
             let config = tls.client_config().await?;
             let name = tls.server_name.as_deref().unwrap_or(host);
-            let server_name = ServerName::try_from(name.to_owned())
-                .map_err(|e| Error::Tls(format!("server name {name:?}: {e}")))?;
+            let server_name = ServerName::try_from(name.to_owned()).map_err(|e| Error::Tls(format!("server name {name:?}: {e}")))?;
             let s = TcpStream::connect((host.as_str(), *port)).await?;
             s.set_nodelay(true)?;
-            let stream = tokio_rustls::TlsConnector::from(config)
-                .connect(server_name, s)
-                .await
-                .map_err(|e| Error::Tls(format!("handshake with {endpoint}: {e}")))?;
+            let stream =
+                tokio_rustls::TlsConnector::from(config).connect(server_name, s).await.map_err(|e| Error::Tls(format!("handshake with {endpoint}: {e}")))?;
             Ok(Box::new(stream))
         }
-        Endpoint::PTcp { .. } | Endpoint::PSsl { .. } | Endpoint::PUnix(_) => Err(Error::Endpoint(
-            crate::endpoint::EndpointError {
-                remote: endpoint.to_string(),
-                reason: "a passive remote cannot be connected to; use PassiveListener".into(),
-            },
-        )),
+        Endpoint::PTcp { .. } | Endpoint::PSsl { .. } | Endpoint::PUnix(_) => Err(Error::Endpoint(crate::endpoint::EndpointError {
+            remote: endpoint.to_string(),
+            reason: "a passive remote cannot be connected to; use PassiveListener".into(),
+        })),
     }
 }

@@ -79,9 +79,7 @@ impl<'a> Plan<'a> {
         if let Some(id) = self.created.get(&(kind, scope, s.to_string())) {
             return Ok(*id);
         }
-        self.snap
-            .id_by_name(kind, scope, s)
-            .ok_or_else(|| ApiError::missing_reference(field, format!("{kind} {s:?} does not exist")))
+        self.snap.id_by_name(kind, scope, s).ok_or_else(|| ApiError::missing_reference(field, format!("{kind} {s:?} does not exist")))
     }
 
     fn lookup_all(&self, kind: Kind, names: &[String], field: &str) -> Result<Vec<Uuid>, ApiError> {
@@ -180,8 +178,7 @@ impl<'a> Plan<'a> {
                 Some(h) => self.lookup_all(Kind::Hardware, h, &format!("{path}.hardware"))?,
                 None => old.as_ref().map(|o| o.spec.hardware_ids.clone()).unwrap_or_default(),
             };
-            let interface_map =
-                it.interface_map.clone().or(old.as_ref().map(|o| o.spec.interface_map.clone())).unwrap_or_default();
+            let interface_map = it.interface_map.clone().or(old.as_ref().map(|o| o.spec.interface_map.clone())).unwrap_or_default();
             self.put("cards", path, old, CardSpec { name: it.name.clone(), hardware_ids, interface_map });
         }
         for (i, it) in doc.node_profiles.iter().enumerate() {

@@ -19,12 +19,9 @@ pub(crate) fn engine_error(e: EngineError) -> ApiError {
 /// Applies `changes` with what they imply (see the module docs), all or
 /// nothing.
 pub async fn apply(st: &AppState, changes: Vec<Change>) -> Result<(), ApiError> {
-    st.catalog
-        .update(|snap| stitch_engine::profile::with_rebound_ports(snap, changes.clone()).map_err(engine_error))
-        .await
-        .map_err(|e| match e {
-            stitch_store::UpdateError::Refused(a) => a,
-            stitch_store::UpdateError::Catalog(c) => c.into(),
-        })?;
+    st.catalog.update(|snap| stitch_engine::profile::with_rebound_ports(snap, changes.clone()).map_err(engine_error)).await.map_err(|e| match e {
+        stitch_store::UpdateError::Refused(a) => a,
+        stitch_store::UpdateError::Catalog(c) => c.into(),
+    })?;
     Ok(())
 }

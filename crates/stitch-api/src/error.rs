@@ -119,9 +119,7 @@ impl From<ModelError> for ApiError {
         let field = e.field().unwrap_or_default().to_string();
         let (status, c, message) = match &e {
             ModelError::Invalid(f) => (StatusCode::BAD_REQUEST, code::INVALID_VALUE, f.message.clone()),
-            ModelError::MissingReference { kind, id, .. } => {
-                (StatusCode::UNPROCESSABLE_ENTITY, code::MISSING_REFERENCE, format!("{kind} {id} does not exist"))
-            }
+            ModelError::MissingReference { kind, id, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code::MISSING_REFERENCE, format!("{kind} {id} does not exist")),
             ModelError::DuplicateName { .. } => (StatusCode::CONFLICT, code::DUPLICATE_NAME, e.to_string()),
             ModelError::StillReferenced { .. } => (StatusCode::CONFLICT, code::STILL_REFERENCED, e.to_string()),
             ModelError::NotFound { .. } => (StatusCode::NOT_FOUND, code::NOT_FOUND, e.to_string()),

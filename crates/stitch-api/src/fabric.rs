@@ -10,10 +10,10 @@ use axum::routing::get;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use stitch_engine::compile::endpoint_key;
+use stitch_model::Snapshot;
 use stitch_model::inventory::{AnyObject, Kind, Object};
 use stitch_model::neutron::VpgSpec;
 use stitch_model::snapshot::Change;
-use stitch_model::Snapshot;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -75,15 +75,10 @@ async fn switch_plan(State(st): State<AppState>, Path(id): Path<String>) -> Resu
         return Err(ApiError::not_found(format!("switch {id} not found")));
     }
     let engine = st.engine.as_ref().ok_or_else(|| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code::CONFLICT, "the reconciler is not running"))?;
-    let plan = engine.dry_run(id).ok_or_else(|| {
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code::CONFLICT, "the switch's database has not been read yet (not connected?)")
-    })?;
-    let ops: Vec<Value> = plan
-        .ops
-        .iter()
-        .zip(plan.notes.iter())
-        .map(|(op, note)| json!({"summary": note.summary, "operation": op.to_json()}))
-        .collect();
+    let plan = engine
+        .dry_run(id)
+        .ok_or_else(|| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code::CONFLICT, "the switch's database has not been read yet (not connected?)"))?;
+    let ops: Vec<Value> = plan.ops.iter().zip(plan.notes.iter()).map(|(op, note)| json!({"summary": note.summary, "operation": op.to_json()})).collect();
     Ok(Json(json!({
         "switch_id": id,
         "revision": snap.revision,
@@ -165,7 +160,10 @@ async fn create_vpg(State(st): State<AppState>, body: Bytes) -> Result<(StatusCo
                     return Err(ApiError::new(
                         StatusCode::CONFLICT,
                         code::CONFLICT,
-                        format!("VLAN {} on those switch ports conflicts with virtual port group {:?} (network {})", g.spec.vlan, other.spec.name, other.spec.network_id),
+                        format!(
+                            "VLAN {} on those switch ports conflicts with virtual port group {:?} (network {})",
+                            g.spec.vlan, other.spec.name, other.spec.network_id
+                        ),
                     )
                     .with_field("vlan"));
                 }
@@ -241,30 +239,65 @@ pub fn openapi_paths() -> Vec<(String, utoipa::openapi::path::HttpMethod, utoipa
             .summary(Some(summary))
             .response(ok, ResponseBuilder::new().description("OK").content("application/json", object()))
     };
-    let err = |b: OperationBuilder, status: &str, what: &str| {
-        b.response(status, ResponseBuilder::new().description(what).content("application/json", object()))
-    };
+    let err =
+        |b: OperationBuilder, status: &str, what: &str| b.response(status, ResponseBuilder::new().description(what).content("application/json", object()));
     vec![
         (
             "/v1/switches/{id}/status".into(),
             HttpMethod::Get,
-            err(op("switches", "switch_status", "Reconcile status: connected, in_sync, applied_revision, last_error, problems, faults", "200").parameter(id("switch")), "404", "No such switch").build(),
+            err(
+                op("switches", "switch_status", "Reconcile status: connected, in_sync, applied_revision, last_error, problems, faults", "200")
+                    .parameter(id("switch")),
+                "404",
+                "No such switch",
+            )
+            .build(),
         ),
         (
             "/v1/switches/{id}/plan".into(),
             HttpMethod::Get,
-            err(err(op("switches", "switch_plan", "Dry run: the OVSDB operations the next reconcile would send, and what it cannot do", "200").parameter(id("switch")), "404", "No such switch"), "503", "Not reconciling, or the switch's database has not been read yet").build(),
+            err(
+                err(
+                    op("switches", "switch_plan", "Dry run: the OVSDB operations the next reconcile would send, and what it cannot do", "200")
+                        .parameter(id("switch")),
+                    "404",
+                    "No such switch",
+                ),
+                "503",
+                "Not reconciling, or the switch's database has not been read yet",
+            )
+            .build(),
         ),
         ("/v1/status".into(), HttpMethod::Get, op("switches", "fabric_status", "Status of every switch", "200").build()),
         (
             "/v1/virtual-port-groups".into(),
             HttpMethod::Get,
-            op("virtual-port-groups", "list_virtual_port_groups", "Virtual port groups (filters: network_id, switch_id, port_id, automatic), each with in_sync", "200").build(),
+            op(
+                "virtual-port-groups",
+                "list_virtual_port_groups",
+                "Virtual port groups (filters: network_id, switch_id, port_id, automatic), each with in_sync",
+                "200",
+            )
+            .build(),
         ),
         (
             "/v1/virtual-port-groups".into(),
             HttpMethod::Post,
-            err(err(op("virtual-port-groups", "create_virtual_port_group", "Create a manual group: {name, switch_id, switch_ports, network_id, vlan (0 = untagged)}", "201"), "400", "Invalid body"), "409", "The VLAN clashes with another group on those ports").build(),
+            err(
+                err(
+                    op(
+                        "virtual-port-groups",
+                        "create_virtual_port_group",
+                        "Create a manual group: {name, switch_id, switch_ports, network_id, vlan (0 = untagged)}",
+                        "201",
+                    ),
+                    "400",
+                    "Invalid body",
+                ),
+                "409",
+                "The VLAN clashes with another group on those ports",
+            )
+            .build(),
         ),
         (
             "/v1/virtual-port-groups/{id}".into(),
@@ -274,9 +307,19 @@ pub fn openapi_paths() -> Vec<(String, utoipa::openapi::path::HttpMethod, utoipa
         (
             "/v1/virtual-port-groups/{id}".into(),
             HttpMethod::Delete,
-            err(op("virtual-port-groups", "delete_virtual_port_group", "Delete a manual group (automatic ones follow their ports)", "204").parameter(id("virtual port group")), "409", "An automatic group").build(),
+            err(
+                op("virtual-port-groups", "delete_virtual_port_group", "Delete a manual group (automatic ones follow their ports)", "204")
+                    .parameter(id("virtual port group")),
+                "409",
+                "An automatic group",
+            )
+            .build(),
         ),
-        ("/v1/networks".into(), HttpMethod::Get, op("networks", "list_stored_networks", "Networks as stored, with the overlay VNI and their groups (read-only; write through /v2.0)", "200").build()),
+        (
+            "/v1/networks".into(),
+            HttpMethod::Get,
+            op("networks", "list_stored_networks", "Networks as stored, with the overlay VNI and their groups (read-only; write through /v2.0)", "200").build(),
+        ),
         (
             "/v1/networks/{id}".into(),
             HttpMethod::Get,

@@ -43,16 +43,8 @@ pub enum Filter {
 pub fn filters(kind: Kind) -> &'static [(&'static str, Filter)] {
     match kind {
         Kind::Fabric => &[("name", Filter::Eq("name")), ("vlan_mode", Filter::Eq("vlan_mode"))],
-        Kind::Switch => &[
-            ("name", Filter::Eq("name")),
-            ("fabric_id", Filter::Id("fabric_id")),
-            ("role", Filter::Eq("role")),
-        ],
-        Kind::SwitchPort => &[
-            ("name", Filter::Eq("name")),
-            ("switch_id", Filter::Id("switch_id")),
-            ("discovered", Filter::Eq("discovered")),
-        ],
+        Kind::Switch => &[("name", Filter::Eq("name")), ("fabric_id", Filter::Id("fabric_id")), ("role", Filter::Eq("role"))],
+        Kind::SwitchPort => &[("name", Filter::Eq("name")), ("switch_id", Filter::Id("switch_id")), ("discovered", Filter::Eq("discovered"))],
         Kind::Hardware => &[("name", Filter::Eq("name")), ("model", Filter::Eq("model"))],
         Kind::Card | Kind::NodeProfile => &[("name", Filter::Eq("name")), ("hardware_id", Filter::IdIn("hardware_ids"))],
         Kind::Node => &[
@@ -82,10 +74,9 @@ fn matches(obj: &Value, f: Filter, want: &str) -> bool {
     match f {
         Filter::Eq(field) | Filter::Id(field) => text(field).as_deref() == Some(want),
         Filter::In(field) | Filter::IdIn(field) => contains(field),
-        Filter::PortSwitch => obj
-            .get("ports")
-            .and_then(Value::as_array)
-            .is_some_and(|ps| ps.iter().any(|p| p.get("switch_id").and_then(Value::as_str) == Some(want))),
+        Filter::PortSwitch => {
+            obj.get("ports").and_then(Value::as_array).is_some_and(|ps| ps.iter().any(|p| p.get("switch_id").and_then(Value::as_str) == Some(want)))
+        }
     }
 }
 
@@ -118,10 +109,7 @@ fn object_json<S: Spec>(o: &Object<S>) -> Value {
 
 fn get_object<S: Spec>(st: &AppState, id: &Uuid) -> Result<Object<S>, ApiError> {
     let snap = st.catalog.snapshot();
-    S::table(&snap)
-        .get(id)
-        .cloned()
-        .ok_or_else(|| ApiError::not_found(format!("{} {id} not found", S::KIND.singular())))
+    S::table(&snap).get(id).cloned().ok_or_else(|| ApiError::not_found(format!("{} {id} not found", S::KIND.singular())))
 }
 
 async fn create<S: Spec>(State(st): State<AppState>, body: Bytes) -> Result<(StatusCode, Json<Value>), ApiError> {
@@ -134,10 +122,7 @@ async fn create<S: Spec>(State(st): State<AppState>, body: Bytes) -> Result<(Sta
     Ok((StatusCode::CREATED, Json(object_json(&get_object::<S>(&st, &id)?))))
 }
 
-async fn list<S: Spec>(
-    State(st): State<AppState>,
-    Query(query): Query<Vec<(String, String)>>,
-) -> Result<Json<Value>, ApiError> {
+async fn list<S: Spec>(State(st): State<AppState>, Query(query): Query<Vec<(String, String)>>) -> Result<Json<Value>, ApiError> {
     let allowed = filters(S::KIND);
     let mut active = Vec::new();
     for (k, v) in &query {
@@ -160,11 +145,7 @@ async fn list<S: Spec>(
     let snap = st.catalog.snapshot();
     let mut rows: Vec<&Object<S>> = S::table(&snap).iter().collect();
     rows.sort_by(|a, b| (a.spec.name_scope(), a.spec.name()).cmp(&(b.spec.name_scope(), b.spec.name())));
-    let items: Vec<Value> = rows
-        .into_iter()
-        .map(object_json)
-        .filter(|o| active.iter().all(|(f, v)| matches(o, *f, v)))
-        .collect();
+    let items: Vec<Value> = rows.into_iter().map(object_json).filter(|o| active.iter().all(|(f, v)| matches(o, *f, v))).collect();
     let mut env = Map::new();
     env.insert(list_key(S::KIND), Value::Array(items));
     Ok(Json(Value::Object(env)))
@@ -207,11 +188,7 @@ async fn delete<S: Spec>(State(st): State<AppState>, Path(id): Path<String>) -> 
 }
 
 /// `GET /v1/nodes/{id}/resolve?label=...`: the node's cabled NICs with that role.
-async fn resolve(
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-    Query(query): Query<Vec<(String, String)>>,
-) -> Result<Json<Value>, ApiError> {
+async fn resolve(State(st): State<AppState>, Path(id): Path<String>, Query(query): Query<Vec<(String, String)>>) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
     let mut label = None;
     for (k, v) in query {
@@ -231,8 +208,7 @@ async fn resolve(
 /// The routes of one kind: `/v1/<plural>` and `/v1/<plural>/{id}`.
 pub fn routes<S: Spec>(r: axum::Router<AppState>) -> axum::Router<AppState> {
     let base = format!("/v1/{}", S::KIND.plural());
-    r.route(&base, get(list::<S>).post(create::<S>))
-        .route(&format!("{base}/{{id}}"), get(show::<S>).patch(patch::<S>).delete(delete::<S>))
+    r.route(&base, get(list::<S>).post(create::<S>)).route(&format!("{base}/{{id}}"), get(show::<S>).patch(patch::<S>).delete(delete::<S>))
 }
 
 /// Every inventory route.

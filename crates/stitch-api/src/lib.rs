@@ -69,8 +69,5 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi_json))
         .route("/v1/apply", post(apply::apply).layer(DefaultBodyLimit::max(APPLY_BODY_LIMIT)));
-    ui::routes(fabric::routes(inventory::all_routes(r)))
-        .fallback(error::no_route)
-        .method_not_allowed_fallback(error::no_method)
-        .with_state(state)
+    ui::routes(fabric::routes(inventory::all_routes(r))).fallback(error::no_route).method_not_allowed_fallback(error::no_method).with_state(state)
 }

@@ -31,8 +31,7 @@ fn hex(s: &str) -> Option<Vec<u8>> {
 
 /// The neighbors in a request body.
 pub fn neighbors(body: &[u8]) -> Result<Vec<Neighbor>, ApiError> {
-    let v: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(code::MALFORMED_JSON, "", format!("the body is not JSON: {e}")))?;
+    let v: Value = serde_json::from_slice(body).map_err(|e| ApiError::bad_request(code::MALFORMED_JSON, "", format!("the body is not JSON: {e}")))?;
     if let Some(frames) = v.get("frames") {
         let frames = frames.as_array().ok_or_else(|| ApiError::bad_request(code::INVALID_VALUE, "frames", "frames must be a list"))?;
         let mut out = Vec::new();
@@ -42,8 +41,7 @@ pub fn neighbors(body: &[u8]) -> Result<Vec<Neighbor>, ApiError> {
             let nic = nic.ok_or_else(|| ApiError::bad_request(code::MISSING_FIELD, field("interface"), "the local interface is required"))?;
             let bytes = f.get("frame").and_then(Value::as_str).and_then(hex);
             let bytes = bytes.ok_or_else(|| ApiError::bad_request(code::INVALID_VALUE, field("frame"), "frame must be a hex string"))?;
-            let pdu = decode_frame(&bytes)
-                .map_err(|e| ApiError::bad_request(code::INVALID_VALUE, field("frame"), format!("not an LLDP frame: {e}")))?;
+            let pdu = decode_frame(&bytes).map_err(|e| ApiError::bad_request(code::INVALID_VALUE, field("frame"), format!("not an LLDP frame: {e}")))?;
             out.push(pdu.neighbor(nic));
         }
         return Ok(out);

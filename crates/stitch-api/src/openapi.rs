@@ -28,14 +28,46 @@ use crate::schema;
         license(name = "Apache-2.0")
     ),
     components(schemas(
-        schema::Meta, schema::Range, schema::VlanMode, schema::SwitchRole, schema::NodeType,
-        schema::FabricSpec, schema::SwitchSpec, schema::SwitchPortSpec, schema::HardwareSpec, schema::Interface,
-        schema::CardSpec, schema::NodeProfileSpec, schema::NodePort, schema::NodeSpec,
-        schema::Fabric, schema::Switch, schema::SwitchPort, schema::Hardware, schema::Card, schema::NodeProfile,
-        schema::Node, schema::ErrorDetail, schema::ErrorBody, schema::Link, schema::Links, schema::Health,
-        schema::FabricItem, schema::SwitchItem, schema::SwitchPortItem, schema::HardwareItem, schema::CardItem,
-        schema::NodeProfileItem, schema::PortItem, schema::NodeItem, schema::ApplyDocument, schema::Counts,
-        schema::ApplyReport, schema::AllowedFrames, schema::PortProfileSpec, schema::PortProfile,
+        schema::Meta,
+        schema::Range,
+        schema::VlanMode,
+        schema::SwitchRole,
+        schema::NodeType,
+        schema::FabricSpec,
+        schema::SwitchSpec,
+        schema::SwitchPortSpec,
+        schema::HardwareSpec,
+        schema::Interface,
+        schema::CardSpec,
+        schema::NodeProfileSpec,
+        schema::NodePort,
+        schema::NodeSpec,
+        schema::Fabric,
+        schema::Switch,
+        schema::SwitchPort,
+        schema::Hardware,
+        schema::Card,
+        schema::NodeProfile,
+        schema::Node,
+        schema::ErrorDetail,
+        schema::ErrorBody,
+        schema::Link,
+        schema::Links,
+        schema::Health,
+        schema::FabricItem,
+        schema::SwitchItem,
+        schema::SwitchPortItem,
+        schema::HardwareItem,
+        schema::CardItem,
+        schema::NodeProfileItem,
+        schema::PortItem,
+        schema::NodeItem,
+        schema::ApplyDocument,
+        schema::Counts,
+        schema::ApplyReport,
+        schema::AllowedFrames,
+        schema::PortProfileSpec,
+        schema::PortProfile,
         schema::PortProfileItem
     ))
 )]
@@ -74,7 +106,9 @@ fn id_param(kind: Kind) -> utoipa::openapi::path::Parameter {
         .parameter_in(ParameterIn::Path)
         .required(Required::True)
         .description(Some(format!("The {}'s id (UUID)", kind.singular())))
-        .schema(Some(ObjectBuilder::new().schema_type(Type::String).format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Uuid)))))
+        .schema(Some(
+            ObjectBuilder::new().schema_type(Type::String).format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Uuid))),
+        ))
         .build()
 }
 
@@ -95,13 +129,9 @@ fn kind_paths(kind: Kind) -> Vec<(String, HttpMethod, Operation)> {
     let base = format!("/v1/{}", kind.plural());
     let item = format!("{base}/{{id}}");
 
-    let envelope = ObjectBuilder::new()
-        .property(list_key(kind), ArrayBuilder::new().items(reference(object)))
-        .required(list_key(kind));
-    let mut list = op(kind, "list", format!("List {} objects", s)).response(
-        "200",
-        ResponseBuilder::new().description(format!("Every {s}, filtered")).content("application/json", json(envelope)),
-    );
+    let envelope = ObjectBuilder::new().property(list_key(kind), ArrayBuilder::new().items(reference(object))).required(list_key(kind));
+    let mut list = op(kind, "list", format!("List {} objects", s))
+        .response("200", ResponseBuilder::new().description(format!("Every {s}, filtered")).content("application/json", json(envelope)));
     for (name, f) in filters(kind) {
         let what = match f {
             Filter::Eq(field) => format!("Only objects whose `{field}` equals this value"),
@@ -129,18 +159,14 @@ fn kind_paths(kind: Kind) -> Vec<(String, HttpMethod, Operation)> {
     let show = op(kind, "show", format!("Show a {s}")).parameter(id_param(kind));
     let show = error_response(ok(show, "200", "The object"), "404", "No such object");
 
-    let patch = op(kind, "update", format!("Update a {s} (JSON merge patch of top-level fields)"))
-        .parameter(id_param(kind))
-        .request_body(Some(body(spec)));
+    let patch = op(kind, "update", format!("Update a {s} (JSON merge patch of top-level fields)")).parameter(id_param(kind)).request_body(Some(body(spec)));
     let patch = ok(patch, "200", "The updated object");
     let patch = error_response(patch, "400", "Malformed JSON, unknown, invalid or read-only field");
     let patch = error_response(patch, "404", "No such object");
     let patch = error_response(patch, "409", "Duplicate name or conflict");
     let patch = error_response(patch, "422", "A reference names a missing object");
 
-    let delete = op(kind, "delete", format!("Delete a {s}"))
-        .parameter(id_param(kind))
-        .response("204", ResponseBuilder::new().description("Deleted"));
+    let delete = op(kind, "delete", format!("Delete a {s}")).parameter(id_param(kind)).response("204", ResponseBuilder::new().description("Deleted"));
     let delete = error_response(delete, "404", "No such object");
     let delete = error_response(delete, "409", "Still referenced");
 
@@ -197,8 +223,15 @@ pub fn document() -> utoipa::openapi::OpenApi {
                 .description(Some("Record what LLDP saw (default false: only report)"))
                 .schema(Some(ObjectBuilder::new().schema_type(Type::Boolean))),
         )
-        .request_body(Some(RequestBodyBuilder::new().content("application/json", json(free("lldpcli JSON output, or raw frames"))).required(Some(Required::True)).build()))
-        .response("200", ResponseBuilder::new().description("`{findings: [{nic, verdict, seen, recorded, message}], applied}`").content("application/json", json(free("The findings"))));
+        .request_body(Some(
+            RequestBodyBuilder::new().content("application/json", json(free("lldpcli JSON output, or raw frames"))).required(Some(Required::True)).build(),
+        ))
+        .response(
+            "200",
+            ResponseBuilder::new()
+                .description("`{findings: [{nic, verdict, seen, recorded, message}], applied}`")
+                .content("application/json", json(free("The findings"))),
+        );
     let lldp = error_response(lldp, "400", "Not lldpcli output, or a frame that is not LLDP (the message says where)");
     let lldp = error_response(lldp, "404", "No such node");
     ops.push(("/v1/nodes/{id}/lldp".into(), HttpMethod::Post, lldp.build()));
@@ -212,7 +245,10 @@ pub fn document() -> utoipa::openapi::OpenApi {
              Errors name the item by document path, e.g. `nodes[3].ports[0].switch`.",
         ))
         .request_body(Some(body("ApplyDocument")))
-        .response("200", ResponseBuilder::new().description("What was created, updated or left unchanged").content("application/json", json(reference("ApplyReport"))));
+        .response(
+            "200",
+            ResponseBuilder::new().description("What was created, updated or left unchanged").content("application/json", json(reference("ApplyReport"))),
+        );
     let apply = error_response(apply, "400", "Malformed document or invalid value");
     let apply = error_response(apply, "409", "Duplicate name or conflict");
     let apply = error_response(apply, "422", "A reference names a missing object");

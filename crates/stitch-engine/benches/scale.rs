@@ -45,9 +45,15 @@ fn commit(s: &Snapshot, c: Vec<Change>) -> Snapshot {
 }
 
 fn inventory(switches: usize) -> Snapshot {
-    let fabric = obj(FabricSpec { name: "dc1".into(), vni_range: serde_json::from_str("[10000, 16000000]").unwrap(), vlan_range: serde_json::from_str("[2, 4094]").unwrap(), vlan_mode: VlanMode::PerSwitch });
+    let fabric = obj(FabricSpec {
+        name: "dc1".into(),
+        vni_range: serde_json::from_str("[10000, 16000000]").unwrap(),
+        vlan_range: serde_json::from_str("[2, 4094]").unwrap(),
+        vlan_mode: VlanMode::PerSwitch,
+    });
     let hw = obj(HardwareSpec { name: "hw".into(), model: None });
-    let card = obj(CardSpec { name: "c".into(), hardware_ids: vec![hw.id], interface_map: vec![Interface { name: "ens1f0".into(), labels: vec!["sriov".into()] }] });
+    let card =
+        obj(CardSpec { name: "c".into(), hardware_ids: vec![hw.id], interface_map: vec![Interface { name: "ens1f0".into(), labels: vec!["sriov".into()] }] });
     let profile = obj(NodeProfileSpec { name: "p".into(), hardware_ids: vec![hw.id] });
     let mut changes = vec![put(fabric.clone()), put(hw), put(card), put(profile.clone())];
     for i in 0..switches {
@@ -144,9 +150,18 @@ fn main() {
     let mut i = 1;
     while i < v.len() {
         match v[i].as_str() {
-            "--switches" => { switches = v[i + 1].parse().expect("--switches N"); i += 1; }
-            "--ports" => { sizes = v[i + 1].split(',').map(|s| s.parse().expect("--ports N,N")).collect(); i += 1; }
-            "--changes" => { changes = v[i + 1].parse().expect("--changes K"); i += 1; }
+            "--switches" => {
+                switches = v[i + 1].parse().expect("--switches N");
+                i += 1;
+            }
+            "--ports" => {
+                sizes = v[i + 1].split(',').map(|s| s.parse().expect("--ports N,N")).collect();
+                i += 1;
+            }
+            "--changes" => {
+                changes = v[i + 1].parse().expect("--changes K");
+                i += 1;
+            }
             _ => {}
         }
         i += 1;
@@ -155,7 +170,9 @@ fn main() {
     let learned = Learned::new();
     println!("engine scale simulation: {switches} switches (one endpoint each), networks of 10 ports over 3 leaves, {changes} changes per size");
     println!();
-    println!("| ports | bind (engine) | bindings/s | cold compile+plan, all endpoints | ops | per change: compile all endpoints | per change: digest all endpoints | endpoints changed | per-endpoint compile (median) | peak RSS |");
+    println!(
+        "| ports | bind (engine) | bindings/s | cold compile+plan, all endpoints | ops | per change: compile all endpoints | per change: digest all endpoints | endpoints changed | per-endpoint compile (median) | peak RSS |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|---|");
     for &n in &sizes {
         let mut s = inventory(switches);

@@ -30,10 +30,10 @@
 
 use std::collections::BTreeSet;
 
+use stitch_model::Snapshot;
 use stitch_model::inventory::Object;
 use stitch_model::neutron::{PortSpec, VpgSpec};
 use stitch_model::security::{EtherType, RuleDirection, SecurityGroupRule, has_ports, is_icmp};
-use stitch_model::Snapshot;
 use stitch_vtep::rows::AclEntry;
 use stitch_vtep::{DesiredAcl, DesiredVtep};
 use uuid::Uuid;
@@ -74,22 +74,14 @@ pub fn check_port(snap: &Snapshot, port: &Object<PortSpec>, atts: &[Attachment])
     for s in &port.spec.security_groups {
         let found = Uuid::try_parse(s).ok().and_then(|id| snap.security_groups.get(&id));
         if found.is_none() {
-            return Err(EngineError::NotFound {
-                kind: "SecurityGroupNotFound",
-                message: format!("Security group {s} does not exist"),
-            });
+            return Err(EngineError::NotFound { kind: "SecurityGroupNotFound", message: format!("Security group {s} does not exist") });
         }
     }
     let mine = groups_of(snap, &port.spec);
     for a in atts {
         // The groups with this VLAN on these switch ports (by index, in id
         // order as a scan of every group would visit them).
-        let near: BTreeSet<Uuid> = a
-            .switch_ports
-            .iter()
-            .flat_map(|p| snap.vpgs_on_switch_port_with_vlan(a.switch_id, p, a.vlan))
-            .map(|g| g.id)
-            .collect();
+        let near: BTreeSet<Uuid> = a.switch_ports.iter().flat_map(|p| snap.vpgs_on_switch_port_with_vlan(a.switch_id, p, a.vlan)).map(|g| g.id).collect();
         for g in near.iter().filter_map(|id| snap.vpgs.get(id)) {
             for other in g.spec.port_ids.iter().filter(|p| **p != port.id).filter_map(|p| snap.ports.get(p)) {
                 let theirs = groups_of(snap, &other.spec);
@@ -153,11 +145,7 @@ pub fn entries(snap: &Snapshot, groups: &BTreeSet<Uuid>) -> Vec<AclEntry> {
         permits.insert(forward(r));
         permits.extend(mirrors(r));
     }
-    let mut out: Vec<AclEntry> = permits
-        .into_iter()
-        .enumerate()
-        .map(|(i, e)| AclEntry { sequence: 100 + i as i64, ..e })
-        .collect();
+    let mut out: Vec<AclEntry> = permits.into_iter().enumerate().map(|(i, e)| AclEntry { sequence: 100 + i as i64, ..e }).collect();
     let mut seq = DENY_SEQUENCE;
     for dir in ["ingress", "egress"] {
         for fam in [EtherType::IPv4, EtherType::IPv6] {
@@ -256,11 +244,7 @@ fn mirrors(r: &SecurityGroupRule) -> Vec<AclEntry> {
         e
     };
     match r.protocol_number() {
-        None => vec![
-            ack(between(r, back, Some(6), None, None)),
-            between(r, back, Some(17), None, None),
-            between(r, back, Some(icmp), None, None),
-        ],
+        None => vec![ack(between(r, back, Some(6), None, None)), between(r, back, Some(17), None, None), between(r, back, Some(icmp), None, None)],
         Some(p) if has_ports(p) => {
             // The reply comes from the port the request went to.
             let (remote, vm) = if to_vm { (None, range(r)) } else { (range(r), None) };

@@ -47,10 +47,7 @@ fn first_free(first: u32, last: u32, used: &BTreeSet<u32>) -> Option<u32> {
 
 /// The VLAN range a switch allocates from: its own or its fabric's.
 pub fn switch_range(snap: &Snapshot, sw: &Object<SwitchSpec>) -> Range<VlanId> {
-    sw.spec
-        .vlan_range
-        .or_else(|| snap.fabrics.get(&sw.spec.fabric_id).map(|f| f.spec.vlan_range))
-        .unwrap_or_else(stitch_model::inventory::default_vlan_range)
+    sw.spec.vlan_range.or_else(|| snap.fabrics.get(&sw.spec.fabric_id).map(|f| f.spec.vlan_range)).unwrap_or_else(stitch_model::inventory::default_vlan_range)
 }
 
 /// VLANs in use on a switch by any virtual port group, with their network.
@@ -88,16 +85,10 @@ pub fn vlan_for(snap: &Snapshot, sw: &Object<SwitchSpec>, network: Uuid) -> Resu
         // no group to look up (this walk is O(VLANs in use) per binding).
         first_free_sorted(first, last, snap.vlans_used_on_switch(*only).map(u32::from))
     } else {
-        let used: BTreeSet<u32> =
-            fabric_switches.iter().flat_map(|s| snap.vlans_used_on_switch(*s)).map(u32::from).collect();
+        let used: BTreeSet<u32> = fabric_switches.iter().flat_map(|s| snap.vlans_used_on_switch(*s)).map(u32::from).collect();
         first_free(first, last, &used)
     };
-    free.map(|v| v as u16).ok_or_else(|| {
-        format!(
-            "VLAN pool [{}, {}] of switch {:?} is exhausted",
-            range.first, range.last, sw.spec.name
-        )
-    })
+    free.map(|v| v as u16).ok_or_else(|| format!("VLAN pool [{}, {}] of switch {:?} is exhausted", range.first, range.last, sw.spec.name))
 }
 
 #[cfg(test)]

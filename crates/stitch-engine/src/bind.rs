@@ -57,9 +57,7 @@ pub struct Attachment {
 pub fn put_network(snap: &Snapshot, mut net: Object<NetworkSpec>, requested_vni: Option<u32>) -> Result<Vec<Change>, EngineError> {
     let existing = snap.networks.get(&net.id);
     if let Some(old) = existing {
-        if old.spec.network_type != net.spec.network_type
-            || old.spec.segmentation_id != net.spec.segmentation_id && requested_vni.is_some()
-        {
+        if old.spec.network_type != net.spec.network_type || old.spec.segmentation_id != net.spec.segmentation_id && requested_vni.is_some() {
             return Err(EngineError::Invalid {
                 field: "provider:network_type".into(),
                 message: "provider attributes of an existing network cannot be changed".into(),
@@ -70,8 +68,7 @@ pub fn put_network(snap: &Snapshot, mut net: Object<NetworkSpec>, requested_vni:
     } else {
         let vni = match (net.spec.network_type, requested_vni) {
             (NetworkType::Vxlan, Some(v)) => {
-                let vni = Vni::new(v as i64)
-                    .map_err(|m| EngineError::Invalid { field: "provider:segmentation_id".into(), message: m })?;
+                let vni = Vni::new(v as i64).map_err(|m| EngineError::Invalid { field: "provider:segmentation_id".into(), message: m })?;
                 if let Some(owner) = vni_owner(snap, vni, None) {
                     return Err(EngineError::VniInUse { vni: v, network: owner });
                 }
@@ -155,10 +152,7 @@ pub fn put_port_in(d: &mut Draft, mut port: Object<PortSpec>) -> Result<(), Engi
             }
         }
         if let Some(other) = snap.ports_with_mac(port.spec.network_id, port.spec.mac_address).find(|p| p.id != port.id) {
-            return Err(EngineError::Conflict(format!(
-                "MAC address {} is already used by port {} on this network",
-                port.spec.mac_address, other.id
-            )));
+            return Err(EngineError::Conflict(format!("MAC address {} is already used by port {} on this network", port.spec.mac_address, other.id)));
         }
         if let Some(t) = snap.trunk_of(port.id).filter(|t| t.spec.port_id != port.id) {
             let parent = snap.ports.get(&t.spec.port_id).ok_or(EngineError::PortNotFound(t.spec.port_id))?;
@@ -230,14 +224,7 @@ pub fn is_reincarnation(old: &PortSpec, new: &PortSpec) -> bool {
 
 /// The binding record of a successful resolution (`spec` as bound: for an
 /// inactive binding, with its host, vNIC type and profile).
-fn success(
-    snap: &Snapshot,
-    spec: &PortSpec,
-    net: &Object<NetworkSpec>,
-    b: &Bound,
-    trunk: Option<&Object<TrunkSpec>>,
-    generation: u64,
-) -> PortBinding {
+fn success(snap: &Snapshot, spec: &PortSpec, net: &Object<NetworkSpec>, b: &Bound, trunk: Option<&Object<TrunkSpec>>, generation: u64) -> PortBinding {
     let mut details = serde_json::Map::new();
     if let Some(vlan) = b.atts.iter().map(|a| a.vlan).find(|v| *v != 0) {
         details.insert("vlan".into(), Value::String(vlan.to_string()));
@@ -247,14 +234,7 @@ fn success(
     if let Some(t) = trunk {
         details.insert("trunk_vlans".into(), json!(trunk::trunk_vlans(t, &b.atts)));
     }
-    PortBinding {
-        vif_type: spec.vnic_type.vif_type().into(),
-        vif_details: details,
-        failure: None,
-        generation,
-        segment_id: b.segment,
-        port_profile_id: None,
-    }
+    PortBinding { vif_type: spec.vnic_type.vif_type().into(), vif_details: details, failure: None, generation, segment_id: b.segment, port_profile_id: None }
 }
 
 fn failed(reason: String, generation: u64) -> PortBinding {
@@ -333,10 +313,7 @@ pub fn delete_port(snap: &Snapshot, port_id: Uuid) -> Result<Vec<Change>, Engine
     let port = snap.ports.get(&port_id).ok_or(EngineError::PortNotFound(port_id))?;
     if let Some(t) = snap.trunk_of(port_id) {
         return Err(if t.spec.port_id == port_id {
-            EngineError::InUse {
-                kind: "PortInUseAsTrunkParent",
-                message: format!("Port {port_id} is currently a parent port for trunk {}.", t.id),
-            }
+            EngineError::InUse { kind: "PortInUseAsTrunkParent", message: format!("Port {port_id} is currently a parent port for trunk {}.", t.id) }
         } else {
             EngineError::InUse { kind: "PortInUseAsSubPort", message: format!("Port {port_id} is currently a subport for trunk {}.", t.id) }
         });
@@ -355,13 +332,7 @@ pub fn vpg_id(network: Uuid, a: &Attachment) -> Uuid {
 
 /// Where a port binds: `Ok(None)` when Stitch has nothing to bind (no host,
 /// or a `normal` port), `Err(reason)` when binding fails.
-fn binding_for(
-    snap: &Snapshot,
-    port_id: Uuid,
-    spec: &PortSpec,
-    net: &Object<NetworkSpec>,
-    trunk: Option<&Object<TrunkSpec>>,
-) -> Result<Option<Bound>, String> {
+fn binding_for(snap: &Snapshot, port_id: Uuid, spec: &PortSpec, net: &Object<NetworkSpec>, trunk: Option<&Object<TrunkSpec>>) -> Result<Option<Bound>, String> {
     if spec.host_id.is_empty() {
         return Ok(None);
     }

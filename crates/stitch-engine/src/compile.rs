@@ -43,10 +43,13 @@ pub fn endpoints(snap: &Snapshot) -> BTreeMap<String, Vec<Uuid>> {
 
 /// The desired state of every endpoint.
 pub fn compile(snap: &Snapshot, learned: &Learned, owner: &Owner) -> BTreeMap<String, DesiredVtep> {
-    endpoints(snap).into_keys().map(|k| {
-        let d = compile_endpoint(snap, learned, owner, &k);
-        (k, d)
-    }).collect()
+    endpoints(snap)
+        .into_keys()
+        .map(|k| {
+            let d = compile_endpoint(snap, learned, owner, &k);
+            (k, d)
+        })
+        .collect()
 }
 
 /// The desired state of one endpoint.
@@ -68,10 +71,7 @@ pub fn compile_endpoint(snap: &Snapshot, learned: &Learned, owner: &Owner, key: 
         };
         nets.insert(net.id);
         for port in &g.spec.switch_ports {
-            d.port_bindings
-                .entry((sw.spec.name.clone(), port.clone()))
-                .or_default()
-                .insert(g.spec.vlan, ls_name(net.id));
+            d.port_bindings.entry((sw.spec.name.clone(), port.clone())).or_default().insert(g.spec.vlan, ls_name(net.id));
         }
     }
     for net in nets.iter().filter_map(|n| snap.networks.get(n)) {

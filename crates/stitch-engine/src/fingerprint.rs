@@ -17,8 +17,8 @@
 use std::collections::BTreeSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
-use stitch_model::inventory::Kind;
 use stitch_model::Snapshot;
+use stitch_model::inventory::Kind;
 
 /// Kinds whose effect on an endpoint's desired state goes through the
 /// objects the walk covers: switches, networks, groups, ports (binding,

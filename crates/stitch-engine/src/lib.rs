@@ -18,10 +18,10 @@ pub mod acl;
 pub mod alloc;
 pub mod bind;
 pub mod compile;
+mod error;
 pub mod fingerprint;
 pub mod profile;
 pub mod qos;
-mod error;
 pub mod runtime;
 pub mod status;
 

@@ -12,11 +12,11 @@
 //! and `mtu` ([`crate::qos`]).
 
 use serde_json::Value;
+use stitch_model::Snapshot;
 use stitch_model::inventory::Object;
 use stitch_model::neutron::{PortSpec, TrunkSpec};
 use stitch_model::profile::{AllowedFrames, PortProfileSpec};
 use stitch_model::snapshot::{Change, SystemContext};
-use stitch_model::Snapshot;
 use uuid::Uuid;
 
 use crate::EngineError;
@@ -52,11 +52,7 @@ pub fn check(snap: &Snapshot, port: Uuid, spec: &PortSpec, trunk: Option<&Object
     for a in atts {
         match (p.spec.allowed_frames, a.vlan) {
             (AllowedFrames::TaggedOnly, 0) => {
-                return Err(format!(
-                    "port profile {:?} allows tagged frames only, but a {} port is attached untagged",
-                    p.spec.name,
-                    spec.vnic_type.as_str()
-                ));
+                return Err(format!("port profile {:?} allows tagged frames only, but a {} port is attached untagged", p.spec.name, spec.vnic_type.as_str()));
             }
             (AllowedFrames::UntaggedOnly, v) if v != 0 => {
                 return Err(format!("port profile {:?} allows untagged frames only, but the port would carry VLAN {v}", p.spec.name));

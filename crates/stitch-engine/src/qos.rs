@@ -4,9 +4,9 @@
 //! `binding:vif_details`, and the port profile's `mtu` becomes `mtu`.
 
 use serde_json::{Map, Value, json};
+use stitch_model::Snapshot;
 use stitch_model::inventory::Object;
 use stitch_model::neutron::{NetworkSpec, PortSpec};
-use stitch_model::Snapshot;
 use uuid::Uuid;
 
 use crate::EngineError;
@@ -22,10 +22,9 @@ pub fn effective_policy(snap: &Snapshot, spec: &PortSpec, net: &Object<NetworkSp
 /// `QosPolicyNotFound`, as Neutron does).
 pub fn check_port(snap: &Snapshot, spec: &PortSpec) -> Result<(), EngineError> {
     match spec.qos_policy_id {
-        Some(id) if snap.qos_policies.get(&id).is_none() => Err(EngineError::NotFound {
-            kind: "QosPolicyNotFound",
-            message: format!("QoS policy {id} could not be found."),
-        }),
+        Some(id) if snap.qos_policies.get(&id).is_none() => {
+            Err(EngineError::NotFound { kind: "QosPolicyNotFound", message: format!("QoS policy {id} could not be found.") })
+        }
         _ => Ok(()),
     }
 }

@@ -10,9 +10,9 @@ use std::collections::HashMap;
 use std::sync::RwLock;
 
 use serde::Serialize;
+use stitch_model::Snapshot;
 use stitch_model::inventory::Object;
 use stitch_model::neutron::{PortSpec, VpgSpec};
-use stitch_model::Snapshot;
 use uuid::Uuid;
 
 /// One switch's reconcile status.

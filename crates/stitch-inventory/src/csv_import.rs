@@ -15,9 +15,9 @@ use std::io::Read;
 
 use stitch_model::net::MacAddr;
 
+use crate::ImportError;
 use crate::document::{ApplyDocument, NodeItem, PortItem};
 use crate::source::SourceMap;
-use crate::ImportError;
 
 /// The columns, in the order the header normally lists them.
 pub const COLUMNS: [&str; 6] = ["node", "node_profile", "nic", "mac", "switch", "switch_port"];
@@ -28,10 +28,7 @@ pub fn parse_csv<R: Read>(r: R) -> Result<(ApplyDocument, SourceMap), ImportErro
 }
 
 /// As [`parse_csv`], calling `progress` with the byte offset after each row.
-pub fn parse_csv_with_progress<R: Read>(
-    r: R,
-    mut progress: impl FnMut(u64),
-) -> Result<(ApplyDocument, SourceMap), ImportError> {
+pub fn parse_csv_with_progress<R: Read>(r: R, mut progress: impl FnMut(u64)) -> Result<(ApplyDocument, SourceMap), ImportError> {
     let mut rdr = csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).flexible(false).from_reader(r);
     let header = rdr.headers().map_err(|e| csv_error(&e, 1))?.clone();
     let mut col = [usize::MAX; 6];
@@ -40,11 +37,7 @@ pub fn parse_csv_with_progress<R: Read>(
             Some(c) if col[c] == usize::MAX => col[c] = i,
             Some(_) => return Err(ImportError::at(1, h, format!("column {h:?} appears twice in the header"))),
             None => {
-                return Err(ImportError::at(
-                    1,
-                    h,
-                    format!("unknown column {h:?}; the header is {}", COLUMNS.join(",")),
-                ));
+                return Err(ImportError::at(1, h, format!("unknown column {h:?}; the header is {}", COLUMNS.join(","))));
             }
         }
     }
@@ -85,13 +78,7 @@ pub fn parse_csv_with_progress<R: Read>(
             Some(i) => *i,
             None => {
                 let i = doc.nodes.len();
-                doc.nodes.push(NodeItem {
-                    name: node.clone(),
-                    node_profile: None,
-                    node_type: None,
-                    aliases: None,
-                    ports: Some(Vec::new()),
-                });
+                doc.nodes.push(NodeItem { name: node.clone(), node_profile: None, node_type: None, aliases: None, ports: Some(Vec::new()) });
                 node_index.insert(node.clone(), i);
                 map.insert(format!("nodes[{i}]"), line);
                 i

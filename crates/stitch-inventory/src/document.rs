@@ -12,8 +12,8 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Deserializer, Serialize};
 use stitch_model::inventory::{AllowedFrames, Interface, NodeType, SwitchRole, VlanMode};
-use uuid::Uuid;
 use stitch_model::net::{MacAddr, OvsdbTarget, Range, VlanId, Vni};
+use uuid::Uuid;
 
 /// Every inventory kind, in the order the server applies them.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -170,9 +170,7 @@ fn id_pair(v: Option<&Value>, at: &str) -> Result<(String, String), LldpError> {
 /// `-f json0`: every level is a list; leaf values are `[{"value": ...}]`.
 fn parse_json0(lldp: &Value) -> Result<Vec<Neighbor>, LldpError> {
     let value0 = |v: Option<&Value>| -> Vec<String> {
-        v.and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|x| x.get("value").and_then(Value::as_str).map(str::to_string)).collect())
-            .unwrap_or_default()
+        v.and_then(Value::as_array).map(|a| a.iter().filter_map(|x| x.get("value").and_then(Value::as_str).map(str::to_string)).collect()).unwrap_or_default()
     };
     let mut out = Vec::new();
     for (i, top) in lldp.as_array().into_iter().flatten().enumerate() {

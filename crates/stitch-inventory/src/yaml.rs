@@ -7,9 +7,9 @@
 //! `ports:`) gives the lines of the nested items. Flow-style lists fall
 //! back to the line of their key.
 
+use crate::ImportError;
 use crate::document::{ApplyDocument, SECTIONS};
 use crate::source::SourceMap;
-use crate::ImportError;
 
 /// Parse a YAML (or JSON) apply document and map each item to its line.
 pub fn parse_yaml(text: &str) -> Result<(ApplyDocument, SourceMap), ImportError> {

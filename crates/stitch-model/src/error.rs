@@ -79,12 +79,8 @@ impl ModelError {
         let join = |f: String| if f.is_empty() { parent.to_string() } else { format!("{parent}.{f}") };
         match self {
             ModelError::Invalid(e) => ModelError::Invalid(e.within(parent)),
-            ModelError::MissingReference { field, kind, id } => {
-                ModelError::MissingReference { field: join(field), kind, id }
-            }
-            ModelError::DuplicateName { kind, name, existing, field } => {
-                ModelError::DuplicateName { kind, name, existing, field: join(field) }
-            }
+            ModelError::MissingReference { field, kind, id } => ModelError::MissingReference { field: join(field), kind, id },
+            ModelError::DuplicateName { kind, name, existing, field } => ModelError::DuplicateName { kind, name, existing, field: join(field) },
             ModelError::Conflict { field, message } => ModelError::Conflict { field: join(field), message },
             ModelError::Unprocessable { field, message } => ModelError::Unprocessable { field: join(field), message },
             other => other,

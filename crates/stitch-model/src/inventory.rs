@@ -15,11 +15,11 @@ use uuid::Uuid;
 
 use crate::error::{FieldError, ModelError};
 use crate::net::{MacAddr, OvsdbTarget, Range, VlanId, Vni};
-use crate::snapshot::{Snapshot, Table};
 pub use crate::neutron::*;
 pub use crate::profile::{AllowedFrames, PortProfileSpec};
 pub use crate::qos::QosPolicySpec;
 pub use crate::security::SecurityGroupSpec;
+use crate::snapshot::{Snapshot, Table};
 
 /// A stored resource: server-assigned `id` and timestamps around a spec.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -463,11 +463,7 @@ pub struct NodeSpec {
 
 impl Rules for NodeSpec {
     fn refs(&self) -> Vec<Ref> {
-        let mut r: Vec<Ref> = self
-            .node_profile_id
-            .iter()
-            .map(|id| Ref::new("node_profile_id", Kind::NodeProfile, *id))
-            .collect();
+        let mut r: Vec<Ref> = self.node_profile_id.iter().map(|id| Ref::new("node_profile_id", Kind::NodeProfile, *id)).collect();
         for (i, p) in self.ports.iter().enumerate() {
             r.push(Ref::new(format!("ports[{i}].switch_id"), Kind::Switch, p.switch_id));
         }

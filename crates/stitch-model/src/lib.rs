@@ -4,8 +4,8 @@
 //! Nothing here performs I/O. The store persists these types; the API parses
 //! them from requests; the engine compiles them into switch state.
 
-pub mod error;
 pub mod draft;
+pub mod error;
 mod index;
 pub mod inventory;
 pub mod net;
@@ -16,8 +16,8 @@ pub mod resolve;
 pub mod security;
 pub mod snapshot;
 
+pub use draft::Draft;
 pub use error::{FieldError, ModelError};
 pub use inventory::*;
 pub use net::{MacAddr, OvsdbTarget, Range, VlanId, Vni};
-pub use draft::Draft;
 pub use snapshot::{Change, Snapshot};

@@ -61,11 +61,7 @@ impl VlanId {
     pub const MIN: u16 = 1;
     pub const MAX: u16 = 4094;
     pub fn new(v: i64) -> Result<Self, String> {
-        if (Self::MIN as i64..=Self::MAX as i64).contains(&v) {
-            Ok(VlanId(v as u16))
-        } else {
-            Err(format!("invalid VLAN {v}: must be between 1 and 4094"))
-        }
+        if (Self::MIN as i64..=Self::MAX as i64).contains(&v) { Ok(VlanId(v as u16)) } else { Err(format!("invalid VLAN {v}: must be between 1 and 4094")) }
     }
     pub fn get(self) -> u16 {
         self.0
@@ -80,11 +76,7 @@ impl Vni {
     pub const MIN: u32 = 1;
     pub const MAX: u32 = 16_777_215;
     pub fn new(v: i64) -> Result<Self, String> {
-        if (Self::MIN as i64..=Self::MAX as i64).contains(&v) {
-            Ok(Vni(v as u32))
-        } else {
-            Err(format!("invalid VNI {v}: must be between 1 and 16777215"))
-        }
+        if (Self::MIN as i64..=Self::MAX as i64).contains(&v) { Ok(Vni(v as u32)) } else { Err(format!("invalid VNI {v}: must be between 1 and 16777215")) }
     }
     pub fn get(self) -> u32 {
         self.0
@@ -152,9 +144,7 @@ impl<T: Serialize> Serialize for Range<T> {
 impl<'de, T: Deserialize<'de> + Ord + fmt::Display> Deserialize<'de> for Range<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v: Vec<T> = Vec::deserialize(d)?;
-        let [first, last]: [T; 2] = v
-            .try_into()
-            .map_err(|_| serde::de::Error::custom("a range is a two-element array [first, last]"))?;
+        let [first, last]: [T; 2] = v.try_into().map_err(|_| serde::de::Error::custom("a range is a two-element array [first, last]"))?;
         if first > last {
             return Err(serde::de::Error::custom(format!("reversed range [{first}, {last}]: first must not exceed last")));
         }

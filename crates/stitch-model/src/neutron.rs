@@ -71,17 +71,13 @@ fn default_mtu() -> u32 {
 impl Rules for NetworkSpec {
     fn check(&self) -> Result<(), ModelError> {
         match (self.network_type, self.segmentation_id) {
-            (NetworkType::Vxlan, Some(id)) if id != self.vni.get() => Err(ModelError::invalid(
-                "provider:segmentation_id",
-                "a vxlan network's segmentation id is its VNI",
-            )),
-            (NetworkType::Vlan, None) => {
-                Err(ModelError::invalid("provider:segmentation_id", "a vlan network needs a segmentation id (its VLAN)"))
+            (NetworkType::Vxlan, Some(id)) if id != self.vni.get() => {
+                Err(ModelError::invalid("provider:segmentation_id", "a vxlan network's segmentation id is its VNI"))
             }
-            (NetworkType::Vlan, Some(v)) if !(1..=4094).contains(&v) => Err(ModelError::invalid(
-                "provider:segmentation_id",
-                format!("invalid VLAN {v}: must be between 1 and 4094"),
-            )),
+            (NetworkType::Vlan, None) => Err(ModelError::invalid("provider:segmentation_id", "a vlan network needs a segmentation id (its VLAN)")),
+            (NetworkType::Vlan, Some(v)) if !(1..=4094).contains(&v) => {
+                Err(ModelError::invalid("provider:segmentation_id", format!("invalid VLAN {v}: must be between 1 and 4094")))
+            }
             _ => Ok(()),
         }
     }
@@ -362,10 +358,7 @@ impl Rules for SegmentSpec {
             return Err(ModelError::invalid("physical_network", "a vlan segment needs a physical network"));
         }
         if !(1..=4094).contains(&self.segmentation_id) {
-            return Err(ModelError::invalid(
-                "segmentation_id",
-                format!("invalid VLAN {}: must be between 1 and 4094", self.segmentation_id),
-            ));
+            return Err(ModelError::invalid("segmentation_id", format!("invalid VLAN {}: must be between 1 and 4094", self.segmentation_id)));
         }
         Ok(())
     }
@@ -447,10 +440,7 @@ impl Rules for TrunkSpec {
                 ));
             }
             if !vlans.insert(s.segmentation_id) {
-                return Err(ModelError::invalid(
-                    format!("sub_ports[{i}].segmentation_id"),
-                    format!("VLAN {} is used twice in this trunk", s.segmentation_id),
-                ));
+                return Err(ModelError::invalid(format!("sub_ports[{i}].segmentation_id"), format!("VLAN {} is used twice in this trunk", s.segmentation_id)));
             }
             if !ports.insert(s.port_id) {
                 return Err(ModelError::invalid(format!("sub_ports[{i}].port_id"), format!("port {} is twice in this trunk", s.port_id)));
@@ -500,11 +490,7 @@ impl L2GatewaySpec {
 
 impl Rules for L2GatewaySpec {
     fn refs(&self) -> Vec<Ref> {
-        self.devices
-            .iter()
-            .enumerate()
-            .map(|(i, d)| Ref { field: format!("devices[{i}].device_name"), kind: Kind::Switch, id: d.switch_id })
-            .collect()
+        self.devices.iter().enumerate().map(|(i, d)| Ref { field: format!("devices[{i}].device_name"), kind: Kind::Switch, id: d.switch_id }).collect()
     }
     fn check(&self) -> Result<(), ModelError> {
         if self.devices.is_empty() {

@@ -72,12 +72,7 @@ pub fn resolve(snap: &Snapshot, node: &Object<NodeSpec>, label: &str) -> Result<
                     nic: nic.to_string(),
                     switch_id: p.switch_id,
                 })?;
-                links.push(Link {
-                    nic: nic.to_string(),
-                    switch_id: sw.id,
-                    switch: sw.spec.name.clone(),
-                    switch_port: p.switch_port.clone(),
-                });
+                links.push(Link { nic: nic.to_string(), switch_id: sw.id, switch: sw.spec.name.clone(), switch_port: p.switch_port.clone() });
             }
             None => {
                 first_uncabled.get_or_insert(*nic);
@@ -85,11 +80,7 @@ pub fn resolve(snap: &Snapshot, node: &Object<NodeSpec>, label: &str) -> Result<
         }
     }
     if links.is_empty() {
-        return Err(ResolveError::NicNotCabled {
-            node: name.clone(),
-            nic: first_uncabled.unwrap_or_default().to_string(),
-            label: label.to_string(),
-        });
+        return Err(ResolveError::NicNotCabled { node: name.clone(), nic: first_uncabled.unwrap_or_default().to_string(), label: label.to_string() });
     }
     Ok(links)
 }

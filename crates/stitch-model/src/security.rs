@@ -220,10 +220,7 @@ impl SecurityGroupRule {
             })?),
         };
         if let (EtherType::IPv4, Some(p @ (41 | 43 | 44 | 58 | 59 | 60))) = (self.ethertype, proto) {
-            return Err(ModelError::invalid(
-                "ethertype",
-                format!("Ethertype IPv4 conflicts with IPv6 protocol {p}; use ethertype IPv6"),
-            ));
+            return Err(ModelError::invalid("ethertype", format!("Ethertype IPv4 conflicts with IPv6 protocol {p}; use ethertype IPv6")));
         }
         let proto = self.protocol_number().or(proto);
         let (min, max) = (self.port_range_min, self.port_range_max);
@@ -236,10 +233,7 @@ impl SecurityGroupRule {
                 }
                 match (min, max) {
                     (Some(a), Some(b)) if a > b => {
-                        return Err(ModelError::invalid(
-                            "port_range_min",
-                            "For TCP/UDP protocols, port_range_min must be <= port_range_max",
-                        ));
+                        return Err(ModelError::invalid("port_range_min", "For TCP/UDP protocols, port_range_min must be <= port_range_max"));
                     }
                     (None, Some(_)) => {
                         return Err(ModelError::invalid("port_range_min", "port_range_max given without port_range_min"));
@@ -260,20 +254,14 @@ impl SecurityGroupRule {
             }
             _ => {
                 if min.is_some() || max.is_some() {
-                    return Err(ModelError::invalid(
-                        "port_range_min",
-                        "port ranges need protocol tcp, udp, dccp, sctp or udplite (or icmp type/code)",
-                    ));
+                    return Err(ModelError::invalid("port_range_min", "port ranges need protocol tcp, udp, dccp, sctp or udplite (or icmp type/code)"));
                 }
             }
         }
         if let Some(s) = &self.remote_ip_prefix {
             let c = Cidr::parse(s).map_err(|m| ModelError::invalid("remote_ip_prefix", m))?;
             if c.addr.is_ipv4() != (self.ethertype == EtherType::IPv4) {
-                return Err(ModelError::invalid(
-                    "remote_ip_prefix",
-                    format!("Conflicting value ethertype {} for CIDR {s}", self.ethertype.as_str()),
-                ));
+                return Err(ModelError::invalid("remote_ip_prefix", format!("Conflicting value ethertype {} for CIDR {s}", self.ethertype.as_str())));
             }
         }
         Ok(())

@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 use crate::error::ModelError;
 use crate::index::Indexes;
-use crate::net::MacAddr;
 use crate::inventory::*;
+use crate::net::MacAddr;
 
 /// The objects of one kind, with the name index that keeps names unique.
 #[derive(Clone, Debug)]
@@ -118,23 +118,74 @@ pub struct Snapshot {
 macro_rules! each_kind {
     ($self:ident, $kind:expr, |$t:ident| $body:expr) => {
         match $kind {
-            Kind::Fabric => { let $t = &$self.fabrics; $body }
-            Kind::Switch => { let $t = &$self.switches; $body }
-            Kind::SwitchPort => { let $t = &$self.switch_ports; $body }
-            Kind::Hardware => { let $t = &$self.hardware; $body }
-            Kind::Card => { let $t = &$self.cards; $body }
-            Kind::NodeProfile => { let $t = &$self.node_profiles; $body }
-            Kind::Node => { let $t = &$self.nodes; $body }
-            Kind::Network => { let $t = &$self.networks; $body }
-            Kind::Segment => { let $t = &$self.segments; $body }
-            Kind::Port => { let $t = &$self.ports; $body }
-            Kind::Trunk => { let $t = &$self.trunks; $body }
-            Kind::L2Gateway => { let $t = &$self.l2_gateways; $body }
-            Kind::VirtualPortGroup => { let $t = &$self.vpgs; $body }
-            Kind::L2GatewayConnection => { let $t = &$self.l2gw_connections; $body }
-            Kind::SecurityGroup => { let $t = &$self.security_groups; $body }
-            Kind::QosPolicy => { let $t = &$self.qos_policies; $body }
-            Kind::PortProfile => { let $t = &$self.port_profiles; $body }
+            Kind::Fabric => {
+                let $t = &$self.fabrics;
+                $body
+            }
+            Kind::Switch => {
+                let $t = &$self.switches;
+                $body
+            }
+            Kind::SwitchPort => {
+                let $t = &$self.switch_ports;
+                $body
+            }
+            Kind::Hardware => {
+                let $t = &$self.hardware;
+                $body
+            }
+            Kind::Card => {
+                let $t = &$self.cards;
+                $body
+            }
+            Kind::NodeProfile => {
+                let $t = &$self.node_profiles;
+                $body
+            }
+            Kind::Node => {
+                let $t = &$self.nodes;
+                $body
+            }
+            Kind::Network => {
+                let $t = &$self.networks;
+                $body
+            }
+            Kind::Segment => {
+                let $t = &$self.segments;
+                $body
+            }
+            Kind::Port => {
+                let $t = &$self.ports;
+                $body
+            }
+            Kind::Trunk => {
+                let $t = &$self.trunks;
+                $body
+            }
+            Kind::L2Gateway => {
+                let $t = &$self.l2_gateways;
+                $body
+            }
+            Kind::VirtualPortGroup => {
+                let $t = &$self.vpgs;
+                $body
+            }
+            Kind::L2GatewayConnection => {
+                let $t = &$self.l2gw_connections;
+                $body
+            }
+            Kind::SecurityGroup => {
+                let $t = &$self.security_groups;
+                $body
+            }
+            Kind::QosPolicy => {
+                let $t = &$self.qos_policies;
+                $body
+            }
+            Kind::PortProfile => {
+                let $t = &$self.port_profiles;
+                $body
+            }
         }
     };
 }
@@ -363,11 +414,7 @@ impl Snapshot {
                 o.spec.validate()?;
                 for (i, p) in o.spec.ports.iter().enumerate() {
                     if self.switches.get(&p.switch_id).is_none() {
-                        return Err(ModelError::MissingReference {
-                            field: format!("ports[{i}].switch_id"),
-                            kind: "switch",
-                            id: p.switch_id.to_string(),
-                        });
+                        return Err(ModelError::MissingReference { field: format!("ports[{i}].switch_id"), kind: "switch", id: p.switch_id.to_string() });
                     }
                     if self.switch_ports.by_name(Some(p.switch_id), &p.switch_port).is_none() {
                         let now = ctx.now();
@@ -418,10 +465,7 @@ impl Snapshot {
                         if !f.spec.vlan_range.covers(&r) {
                             return Err(ModelError::Unprocessable {
                                 field: "vlan_range".into(),
-                                message: format!(
-                                    "switch {:?} uses VLANs [{}, {}], outside the new fabric range",
-                                    sw.spec.name, r.first, r.last
-                                ),
+                                message: format!("switch {:?} uses VLANs [{}, {}], outside the new fabric range", sw.spec.name, r.first, r.last),
                             });
                         }
                     }
@@ -458,10 +502,7 @@ impl Snapshot {
                         if other.id != n.id {
                             return Err(ModelError::Conflict {
                                 field: format!("ports[{i}].switch_port"),
-                                message: format!(
-                                    "switch port {:?} is already cabled to node {:?} ({})",
-                                    p.switch_port, other.spec.name, other.id
-                                ),
+                                message: format!("switch port {:?} is already cabled to node {:?} ({})", p.switch_port, other.spec.name, other.id),
                             });
                         }
                     }
@@ -478,12 +519,17 @@ impl Snapshot {
                 }
             }
             AnyObject::L2GatewayConnection(c) => {
-                if let Some(other) = self.l2gw_connections.iter().find(|o| {
-                    o.id != c.id && o.spec.l2_gateway_id == c.spec.l2_gateway_id && o.spec.network_id == c.spec.network_id
-                }) {
+                if let Some(other) = self
+                    .l2gw_connections
+                    .iter()
+                    .find(|o| o.id != c.id && o.spec.l2_gateway_id == c.spec.l2_gateway_id && o.spec.network_id == c.spec.network_id)
+                {
                     return Err(ModelError::Conflict {
                         field: "network_id".into(),
-                        message: format!("L2 gateway {} is already connected to network {} by connection {}", c.spec.l2_gateway_id, c.spec.network_id, other.id),
+                        message: format!(
+                            "L2 gateway {} is already connected to network {} by connection {}",
+                            c.spec.l2_gateway_id, c.spec.network_id, other.id
+                        ),
                     });
                 }
             }
@@ -536,12 +582,7 @@ impl Snapshot {
     /// Virtual port groups using one port of a switch with one VLAN (0:
     /// untagged), ordered by id: O(log n + answer) however many other VLANs
     /// the port carries.
-    pub fn vpgs_on_switch_port_with_vlan<'a>(
-        &'a self,
-        switch: Uuid,
-        port: &str,
-        vlan: u16,
-    ) -> impl Iterator<Item = &'a Object<VpgSpec>> + 'a {
+    pub fn vpgs_on_switch_port_with_vlan<'a>(&'a self, switch: Uuid, port: &str, vlan: u16) -> impl Iterator<Item = &'a Object<VpgSpec>> + 'a {
         self.idx.vpgs_on_switch_port_vlan(switch, port, vlan).filter_map(|g| self.vpgs.get(&g))
     }
 
@@ -593,17 +634,10 @@ impl Snapshot {
             return Err(ModelError::NotFound { kind: kind.singular(), id: id.to_string() });
         }
         // A switch's uncabled port records go with it: they are its children.
-        let children: Vec<Uuid> = if kind == Kind::Switch {
-            self.switch_ports.iter().filter(|p| p.spec.switch_id == id).map(|p| p.id).collect()
-        } else {
-            Vec::new()
-        };
-        let referrers: Vec<String> = self
-            .referrers(kind, &id)
-            .into_iter()
-            .filter(|(k, rid, _)| !(*k == Kind::SwitchPort && children.contains(rid)))
-            .map(|(_, _, d)| d)
-            .collect();
+        let children: Vec<Uuid> =
+            if kind == Kind::Switch { self.switch_ports.iter().filter(|p| p.spec.switch_id == id).map(|p| p.id).collect() } else { Vec::new() };
+        let referrers: Vec<String> =
+            self.referrers(kind, &id).into_iter().filter(|(k, rid, _)| !(*k == Kind::SwitchPort && children.contains(rid))).map(|(_, _, d)| d).collect();
         if !referrers.is_empty() {
             return Err(ModelError::StillReferenced { kind: kind.singular(), id: id.to_string(), referrers: referrers.join(", ") });
         }
@@ -657,9 +691,7 @@ impl Snapshot {
 
     /// The node whose cabling uses this switch port.
     pub fn node_cabled_to(&self, switch_id: Uuid, port: &str) -> Option<&Object<NodeSpec>> {
-        self.nodes
-            .iter()
-            .find(|n| n.spec.ports.iter().any(|p| p.switch_id == switch_id && p.switch_port == port))
+        self.nodes.iter().find(|n| n.spec.ports.iter().any(|p| p.switch_id == switch_id && p.switch_port == port))
     }
 
     /// The node an orchestrator means by `host`: its name or one of its aliases.

@@ -41,10 +41,7 @@ pub fn check_allowed(body: &Map<String, Value>, table: AttrTable, create: bool, 
     }
     if !unknown.is_empty() {
         unknown.sort_unstable();
-        return Err(NeutronError::bad_request(format!(
-            "Unrecognized attribute(s) '{}' for {resource}",
-            unknown.join(", ")
-        )));
+        return Err(NeutronError::bad_request(format!("Unrecognized attribute(s) '{}' for {resource}", unknown.join(", "))));
     }
     Ok(())
 }
@@ -132,9 +129,7 @@ pub fn envelope(body: &[u8], singular: &str, plural: &str) -> Result<(Vec<Map<St
         return Err(NeutronError::bad_request("Malformed request body: expected a JSON object"));
     };
     if top.len() != 1 {
-        return Err(NeutronError::bad_request(format!(
-            "Malformed request body: expected exactly one of '{singular}' or '{plural}'"
-        )));
+        return Err(NeutronError::bad_request(format!("Malformed request body: expected exactly one of '{singular}' or '{plural}'")));
     }
     let obj = |v: Value, what: &str| match v {
         Value::Object(m) => Ok(m),

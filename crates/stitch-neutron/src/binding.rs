@@ -67,9 +67,10 @@ fn port<'a>(snap: &'a Snapshot, id: Uuid) -> Result<&'a Object<PortSpec>> {
 }
 
 fn binding_of(p: &Object<PortSpec>, host: &str) -> Result<Map<String, Value>> {
-    all(&p.spec).into_iter().find(|b| b["host"] == host).ok_or_else(|| {
-        NeutronError::not_found("PortBindingNotFound", format!("Binding for port {} for host {host} could not be found.", p.id))
-    })
+    all(&p.spec)
+        .into_iter()
+        .find(|b| b["host"] == host)
+        .ok_or_else(|| NeutronError::not_found("PortBindingNotFound", format!("Binding for port {} for host {host} could not be found.", p.id)))
 }
 
 async fn list(State(st): State<NeutronState>, Path(id): Path<String>, headers: HeaderMap, RawQuery(q): RawQuery) -> Result<axum::Json<Value>> {
@@ -97,9 +98,10 @@ async fn create(State(st): State<NeutronState>, Path(id): Path<String>, body: By
         .ok_or_else(|| NeutronError::bad_request("Failed to parse request. Required attribute 'host' not specified"))?;
     let vnic = match attrs::string(&body, "vnic_type")? {
         None => None,
-        Some(s) => Some(VnicType::parse(&s).ok_or_else(|| {
-            NeutronError::bad_request(format!("Invalid input for vnic_type. Reason: '{s}' is not in [{}].", crate::port::VNIC_TYPES))
-        })?),
+        Some(s) => Some(
+            VnicType::parse(&s)
+                .ok_or_else(|| NeutronError::bad_request(format!("Invalid input for vnic_type. Reason: '{s}' is not in [{}].", crate::port::VNIC_TYPES)))?,
+        ),
     };
     let profile = attrs::dict(&body, "profile")?;
     let (snap, _) = st

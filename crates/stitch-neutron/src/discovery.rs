@@ -53,9 +53,9 @@ pub async fn resources(headers: HeaderMap) -> Json<Value> {
         ("security_group", "security-groups"),
         ("security_group_rule", "security-group-rules"),
     ]
-        .iter()
-        .map(|(n, c)| json!({"name": n, "collection": c, "links": [{"href": format!("{base}/v2.0/{c}"), "rel": "self"}]}))
-        .collect();
+    .iter()
+    .map(|(n, c)| json!({"name": n, "collection": c, "links": [{"href": format!("{base}/v2.0/{c}"), "rel": "self"}]}))
+    .collect();
     Json(json!({"resources": res}))
 }
 

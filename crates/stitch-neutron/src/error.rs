@@ -58,13 +58,12 @@ impl From<ModelError> for NeutronError {
                 "NetworkInUse",
                 format!("Unable to complete operation on network {id}. There are one or more ports still in use on the network ({referrers})."),
             ),
-            ModelError::StillReferenced { kind: "l2 gateway", id, .. } => NeutronError::conflict(
-                "L2GatewayInUse",
-                format!("L2 Gateway '{id}' still has active mappings with one or more neutron networks."),
-            ),
-            ModelError::StillReferenced { .. }
-            | ModelError::DuplicateName { .. }
-            | ModelError::Conflict { .. } => NeutronError::conflict("Conflict", e.to_string()),
+            ModelError::StillReferenced { kind: "l2 gateway", id, .. } => {
+                NeutronError::conflict("L2GatewayInUse", format!("L2 Gateway '{id}' still has active mappings with one or more neutron networks."))
+            }
+            ModelError::StillReferenced { .. } | ModelError::DuplicateName { .. } | ModelError::Conflict { .. } => {
+                NeutronError::conflict("Conflict", e.to_string())
+            }
             ModelError::Unprocessable { .. } => NeutronError::bad_request(e.to_string()),
         }
     }
@@ -76,10 +75,9 @@ impl From<EngineError> for NeutronError {
             EngineError::Model(m) => m.into(),
             EngineError::NetworkNotFound(id) => NeutronError::not_found("NetworkNotFound", format!("Network {id} could not be found.")),
             EngineError::PortNotFound(id) => NeutronError::not_found("PortNotFound", format!("Port {id} could not be found.")),
-            EngineError::VniInUse { vni, .. } => NeutronError::conflict(
-                "TunnelIdInUse",
-                format!("Unable to create the network. The tunnel ID {vni} is in use."),
-            ),
+            EngineError::VniInUse { vni, .. } => {
+                NeutronError::conflict("TunnelIdInUse", format!("Unable to create the network. The tunnel ID {vni} is in use."))
+            }
             EngineError::NoFreeVni => NeutronError::new(StatusCode::SERVICE_UNAVAILABLE, "NoNetworkAvailable", e.to_string()),
             EngineError::Invalid { field, message } => NeutronError::bad_request(format!("Invalid input for {field}. Reason: {message}.")),
             EngineError::Conflict(m) if m.starts_with("MAC address") => NeutronError::conflict("MacAddressInUse", m),

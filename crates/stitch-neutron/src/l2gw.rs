@@ -24,13 +24,8 @@ use crate::query::{self, ListQuery};
 use crate::util::project_of;
 use crate::{NeutronState, Result, attr_names, base_url, bulk, created_reps, id_of, one};
 
-pub const GW_ATTRS: AttrTable = &[
-    ("id", Access::ReadOnly),
-    ("name", Access::Both),
-    ("devices", Access::Both),
-    ("tenant_id", Access::Create),
-    ("project_id", Access::Create),
-];
+pub const GW_ATTRS: AttrTable =
+    &[("id", Access::ReadOnly), ("name", Access::Both), ("devices", Access::Both), ("tenant_id", Access::Create), ("project_id", Access::Create)];
 
 pub const CONN_ATTRS: AttrTable = &[
     ("id", Access::ReadOnly),
@@ -132,7 +127,8 @@ fn conn_json(c: &Object<L2gwConnectionSpec>) -> Map<String, Value> {
 
 fn parse_gw(snap: &Snapshot, body: &Map<String, Value>) -> Result<Object<L2GatewaySpec>> {
     attrs::check_allowed(body, GW_ATTRS, true, "l2_gateway")?;
-    let devices = attrs::list(body, "devices")?.ok_or_else(|| NeutronError::bad_request("Failed to parse request. Required attribute 'devices' not specified"))?;
+    let devices =
+        attrs::list(body, "devices")?.ok_or_else(|| NeutronError::bad_request("Failed to parse request. Required attribute 'devices' not specified"))?;
     let now = OffsetDateTime::now_utc();
     let spec = L2GatewaySpec {
         name: attrs::string(body, "name")?.unwrap_or_default(),

@@ -18,8 +18,8 @@ pub mod error;
 mod l2gw;
 mod network;
 mod port;
-pub mod query;
 mod qos;
+pub mod query;
 mod security_group;
 mod segment;
 mod trunk;
@@ -93,11 +93,7 @@ fn one(key: &str, item: Map<String, Value>) -> Value {
 
 /// 201 with `{"<singular>": rep}` or, for a bulk request, `{"<plural>": [...]}`.
 pub(crate) fn created_reps(singular: &str, plural: &str, reps: Vec<Value>, bulk: bool) -> Response {
-    if bulk {
-        created(json!({ plural: reps }))
-    } else {
-        created(json!({ singular: reps.into_iter().next() }))
-    }
+    if bulk { created(json!({ plural: reps })) } else { created(json!({ singular: reps.into_iter().next() })) }
 }
 
 fn created(v: Value) -> Response {
@@ -107,11 +103,7 @@ fn created(v: Value) -> Response {
 /// Run `step` for each item on a draft of the snapshot (a bulk request is
 /// one transaction): each item's changes are applied to the draft, so later
 /// items see earlier ones, and the catalog stores the draft as it is.
-fn bulk<T>(
-    d: &mut Draft,
-    items: Vec<T>,
-    mut step: impl FnMut(&Snapshot, T) -> Result<(Uuid, Vec<Change>)>,
-) -> Result<Vec<Uuid>> {
+fn bulk<T>(d: &mut Draft, items: Vec<T>, mut step: impl FnMut(&Snapshot, T) -> Result<(Uuid, Vec<Change>)>) -> Result<Vec<Uuid>> {
     bulk_in(d, items, |d, item| {
         let (id, changes) = step(d.snap(), item)?;
         d.apply(changes, &mut SystemContext)?;
@@ -199,8 +191,7 @@ async fn delete_network(State(st): State<NeutronState>, Path(id): Path<String>) 
     let id = id_of(&id, "Network")?;
     st.catalog
         .update(|snap| {
-            let mut changes: Vec<Change> =
-                snap.segments.iter().filter(|s| s.spec.network_id == id).map(|s| Change::Delete(Kind::Segment, s.id)).collect();
+            let mut changes: Vec<Change> = snap.segments.iter().filter(|s| s.spec.network_id == id).map(|s| Change::Delete(Kind::Segment, s.id)).collect();
             changes.push(Change::Delete(Kind::Network, id));
             Ok::<_, NeutronError>(changes)
         })

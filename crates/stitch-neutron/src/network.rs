@@ -112,9 +112,7 @@ pub fn parse_create(body: &Map<String, Value>) -> Result<NewNetwork, NeutronErro
         match seg {
             None => return Err(NeutronError::bad_request("Invalid input for operation: segmentation_id required for VLAN provider network.")),
             Some(v) if v > 4094 => {
-                return Err(NeutronError::bad_request(format!(
-                    "Invalid input for operation: segmentation_id out of range ({v} not in 1-4094)."
-                )));
+                return Err(NeutronError::bad_request(format!("Invalid input for operation: segmentation_id out of range ({v} not in 1-4094).")));
             }
             _ => {}
         }

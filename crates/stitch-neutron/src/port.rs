@@ -62,9 +62,9 @@ fn mac(body: &Map<String, Value>) -> Result<Option<MacAddr>, NeutronError> {
 fn vnic(body: &Map<String, Value>) -> Result<Option<VnicType>, NeutronError> {
     match attrs::string(body, "binding:vnic_type")? {
         None => Ok(None),
-        Some(s) => VnicType::parse(&s).map(Some).ok_or_else(|| {
-            NeutronError::bad_request(format!("Invalid input for binding:vnic_type. Reason: '{s}' is not in [{VNIC_TYPES}]."))
-        }),
+        Some(s) => VnicType::parse(&s)
+            .map(Some)
+            .ok_or_else(|| NeutronError::bad_request(format!("Invalid input for binding:vnic_type. Reason: '{s}' is not in [{VNIC_TYPES}]."))),
     }
 }
 
@@ -109,8 +109,8 @@ pub fn generate_mac(snap: &Snapshot, network: Uuid) -> MacAddr {
 /// Parse a create request into a port (binding still to compute).
 pub fn parse_create(snap: &Snapshot, body: &Map<String, Value>) -> Result<Object<PortSpec>, NeutronError> {
     attrs::check_allowed(body, ATTRS, true, "port")?;
-    let network_id = attrs::uuid(body, "network_id")?
-        .ok_or_else(|| NeutronError::bad_request("Failed to parse request. Required attribute 'network_id' not specified"))?;
+    let network_id =
+        attrs::uuid(body, "network_id")?.ok_or_else(|| NeutronError::bad_request("Failed to parse request. Required attribute 'network_id' not specified"))?;
     let project = attrs::string(body, "project_id")?.or(attrs::string(body, "tenant_id")?).unwrap_or_default();
     let now = OffsetDateTime::now_utc();
     let spec = PortSpec {

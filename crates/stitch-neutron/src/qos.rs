@@ -120,9 +120,7 @@ async fn rule_types() -> axum::Json<Value> {
 async fn unsupported_rule(Path((id, other)): Path<(String, String)>) -> Result<Response> {
     let _ = policy_id(&id)?;
     let kind = other.strip_suffix("_rules").unwrap_or(&other);
-    Err(NeutronError::bad_request(format!(
-        "QoS rule type {kind} is not supported by Stitch: only bandwidth_limit (egress, to binding:vif_details) is."
-    )))
+    Err(NeutronError::bad_request(format!("QoS rule type {kind} is not supported by Stitch: only bandwidth_limit (egress, to binding:vif_details) is.")))
 }
 
 async fn list(State(st): State<NeutronState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Result<axum::Json<Value>> {
@@ -233,8 +231,7 @@ async fn create_rule(State(st): State<NeutronState>, Path(id): Path<String>, bod
     let id = policy_id(&id)?;
     let body = attrs::update_body(&body, "bandwidth_limit_rule", "bandwidth_limit_rules")?;
     attrs::check_allowed(&body, RULE_ATTRS, true, "bandwidth_limit_rule")?;
-    let max_kbps = kbps(&body, "max_kbps")?
-        .ok_or_else(|| NeutronError::bad_request("Failed to parse request. Required attribute 'max_kbps' not specified"))?;
+    let max_kbps = kbps(&body, "max_kbps")?.ok_or_else(|| NeutronError::bad_request("Failed to parse request. Required attribute 'max_kbps' not specified"))?;
     let rule = BandwidthLimitRule { id: Uuid::new_v4(), max_kbps, max_burst_kbps: kbps(&body, "max_burst_kbps")?.unwrap_or(0) };
     st.catalog
         .update(|snap| {

@@ -103,13 +103,7 @@ fn cmp_values(a: Option<&Value>, b: Option<&Value>) -> Ordering {
 /// Apply the query to `items` (each a full representation with `id`) and
 /// build the response body `{"<collection>": [...], "<collection>_links": [...]}`.
 /// `attributes` are the names a filter or sort key may use.
-pub fn list_response(
-    mut items: Vec<Map<String, Value>>,
-    attributes: &[&str],
-    q: &ListQuery,
-    collection: &str,
-    self_url: &str,
-) -> Result<Value, NeutronError> {
+pub fn list_response(mut items: Vec<Map<String, Value>>, attributes: &[&str], q: &ListQuery, collection: &str, self_url: &str) -> Result<Value, NeutronError> {
     let mut known: std::collections::BTreeSet<String> = attributes.iter().map(|a| a.to_string()).collect();
     if let Some(first) = items.first() {
         known.extend(first.keys().cloned());
@@ -177,12 +171,8 @@ pub fn list_response(
 
     let mut links = Vec::new();
     if let Some(l) = limit {
-        let others: Vec<String> = q
-            .pairs
-            .iter()
-            .filter(|(k, _)| k != "marker" && k != "limit" && k != "page_reverse")
-            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-            .collect();
+        let others: Vec<String> =
+            q.pairs.iter().filter(|(k, _)| k != "marker" && k != "limit" && k != "page_reverse").map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect();
         let url = |marker: &str, reverse: bool| {
             let mut parts = others.clone();
             parts.push(format!("limit={l}"));

@@ -17,10 +17,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Map, Value, json};
+use stitch_model::Snapshot;
 use stitch_model::inventory::{AnyObject, Kind, Object};
 use stitch_model::security::{EtherType, RuleDirection, SecurityGroupRule, SecurityGroupSpec};
 use stitch_model::snapshot::Change;
-use stitch_model::Snapshot;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -155,11 +155,7 @@ fn port_bound(body: &Map<String, Value>, attr: &str) -> Result<Option<u32>> {
     match attrs::integer(body, attr)? {
         None => Ok(None),
         Some(v) if (0..=65535).contains(&v) => Ok(Some(v as u32)),
-        Some(v) => Err(NeutronError::new(
-            StatusCode::BAD_REQUEST,
-            "SecurityGroupInvalidPortValue",
-            format!("Invalid value for port {v}."),
-        )),
+        Some(v) => Err(NeutronError::new(StatusCode::BAD_REQUEST, "SecurityGroupInvalidPortValue", format!("Invalid value for port {v}."))),
     }
 }
 
@@ -168,14 +164,13 @@ fn parse_rule(body: &Map<String, Value>) -> Result<(Uuid, SecurityGroupRule)> {
     let required = |a: &str| NeutronError::bad_request(format!("Failed to parse request. Required attribute '{a}' not specified"));
     let group = attrs::uuid(body, "security_group_id")?.ok_or_else(|| required("security_group_id"))?;
     let dir = attrs::string(body, "direction")?.ok_or_else(|| required("direction"))?;
-    let direction = RuleDirection::parse(&dir).ok_or_else(|| {
-        NeutronError::bad_request(format!("Invalid input for direction. Reason: '{dir}' is not in ['ingress', 'egress']."))
-    })?;
+    let direction = RuleDirection::parse(&dir)
+        .ok_or_else(|| NeutronError::bad_request(format!("Invalid input for direction. Reason: '{dir}' is not in ['ingress', 'egress'].")))?;
     let ethertype = match attrs::string(body, "ethertype")? {
         None => EtherType::IPv4,
-        Some(e) => EtherType::parse(&e).ok_or_else(|| {
-            NeutronError::bad_request(format!("Invalid input for ethertype. Reason: '{e}' is not in ['IPv4', 'IPv6']."))
-        })?,
+        Some(e) => {
+            EtherType::parse(&e).ok_or_else(|| NeutronError::bad_request(format!("Invalid input for ethertype. Reason: '{e}' is not in ['IPv4', 'IPv6'].")))?
+        }
     };
     for unsupported in ["remote_group_id", "remote_address_group_id"] {
         if body.get(unsupported).is_some_and(|v| !v.is_null()) {
@@ -286,10 +281,7 @@ async fn delete_group(State(st): State<NeutronState>, Path(id): Path<String>) ->
             let used = users(snap, id);
             if !used.is_empty() {
                 let ports: Vec<String> = used.iter().map(ToString::to_string).collect();
-                return Err(NeutronError::conflict(
-                    "SecurityGroupInUse",
-                    format!("Security Group {id} in use (ports {}).", ports.join(", ")),
-                ));
+                return Err(NeutronError::conflict("SecurityGroupInUse", format!("Security Group {id} in use (ports {}).", ports.join(", "))));
             }
             if let Some(p) = snap.port_profiles.iter().find(|p| p.spec.security_groups.contains(&id)) {
                 return Err(NeutronError::conflict(
@@ -333,10 +325,7 @@ async fn create_rules(State(st): State<NeutronState>, body: Bytes) -> Result<Res
             ids = bulk(d, parsed, |cur, (gid, rule)| {
                 let mut g = cur.security_groups.get(&gid).ok_or_else(|| group_not_found(gid))?.clone();
                 if let Some(same) = g.spec.rules.iter().find(|r| r.same_as(&rule)) {
-                    return Err(NeutronError::conflict(
-                        "SecurityGroupRuleExists",
-                        format!("Security group rule already exists. Rule id is {}.", same.id),
-                    ));
+                    return Err(NeutronError::conflict("SecurityGroupRuleExists", format!("Security group rule already exists. Rule id is {}.", same.id)));
                 }
                 let id = rule.id;
                 g.spec.rules.push(rule);

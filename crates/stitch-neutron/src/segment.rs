@@ -13,9 +13,9 @@ use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Map, Value, json};
 use stitch_engine::bind;
+use stitch_model::Snapshot;
 use stitch_model::inventory::Object;
 use stitch_model::neutron::{NetworkSpec, NetworkType, SegmentSpec};
-use stitch_model::Snapshot;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -41,9 +41,7 @@ pub const ATTRS: AttrTable = &[
 ];
 
 pub fn routes() -> Router<NeutronState> {
-    Router::new()
-        .route("/v2.0/segments", get(list).post(create))
-        .route("/v2.0/segments/{id}", get(show).put(update).delete(delete))
+    Router::new().route("/v2.0/segments", get(list).post(create)).route("/v2.0/segments/{id}", get(show).put(update).delete(delete))
 }
 
 fn not_found(id: Uuid) -> NeutronError {
@@ -51,15 +49,22 @@ fn not_found(id: Uuid) -> NeutronError {
 }
 
 /// A new `vlan` segment of `network` (checked by the model and the engine).
-pub fn new_segment(network: Uuid, network_type: &str, physnet: Option<String>, vlan: Option<i64>, name: String, description: String) -> Result<Object<SegmentSpec>> {
+pub fn new_segment(
+    network: Uuid,
+    network_type: &str,
+    physnet: Option<String>,
+    vlan: Option<i64>,
+    name: String,
+    description: String,
+) -> Result<Object<SegmentSpec>> {
     if network_type != "vlan" {
         return Err(NeutronError::bad_request(format!(
             "Invalid input for network_type. Reason: only vlan segments can be added; a network has one VNI (its {network_type} segment)."
         )));
     }
-    let physical_network = physnet.filter(|p| !p.is_empty()).ok_or_else(|| {
-        NeutronError::bad_request("Invalid input for physical_network. Reason: a vlan segment needs a physical network.")
-    })?;
+    let physical_network = physnet
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| NeutronError::bad_request("Invalid input for physical_network. Reason: a vlan segment needs a physical network."))?;
     let vlan = match vlan {
         Some(v) if (1..=4094).contains(&v) => v as u32,
         Some(v) => return Err(NeutronError::bad_request(format!("Invalid input for segmentation_id. Reason: {v} is not in 1-4094."))),
@@ -72,8 +77,8 @@ pub fn new_segment(network: Uuid, network_type: &str, physnet: Option<String>, v
 
 fn parse_create(body: &Map<String, Value>) -> Result<Object<SegmentSpec>> {
     attrs::check_allowed(body, ATTRS, true, "segment")?;
-    let net = attrs::uuid(body, "network_id")?
-        .ok_or_else(|| NeutronError::bad_request("Failed to parse request. Required attribute 'network_id' not specified"))?;
+    let net =
+        attrs::uuid(body, "network_id")?.ok_or_else(|| NeutronError::bad_request("Failed to parse request. Required attribute 'network_id' not specified"))?;
     let ty = attrs::string(body, "network_type")?
         .ok_or_else(|| NeutronError::bad_request("Failed to parse request. Required attribute 'network_type' not specified"))?;
     new_segment(
@@ -140,9 +145,12 @@ pub fn network_segments(snap: &Snapshot, n: &Object<NetworkSpec>) -> Option<Vec<
         "provider:physical_network": n.spec.physical_network,
         "provider:segmentation_id": n.spec.segmentation_id,
     })];
-    out.extend(bind::vlan_segments(snap, n).into_iter().filter(|s| s.id.is_some()).map(|s| {
-        json!({"provider:network_type": "vlan", "provider:physical_network": s.physical_network, "provider:segmentation_id": s.vlan})
-    }));
+    out.extend(
+        bind::vlan_segments(snap, n)
+            .into_iter()
+            .filter(|s| s.id.is_some())
+            .map(|s| json!({"provider:network_type": "vlan", "provider:physical_network": s.physical_network, "provider:segmentation_id": s.vlan})),
+    );
     Some(out)
 }
 
@@ -184,10 +192,7 @@ async fn update(State(st): State<NeutronState>, Path(id): Path<String>, body: By
         .update(|snap| {
             let Some(s) = snap.segments.get(&id) else {
                 if find(snap, id).is_some() {
-                    return Err(NeutronError::conflict(
-                        "SegmentInUse",
-                        format!("Segment {id} is its network's own segment: change the network instead."),
-                    ));
+                    return Err(NeutronError::conflict("SegmentInUse", format!("Segment {id} is its network's own segment: change the network instead.")));
                 }
                 return Err(not_found(id));
             };

@@ -10,9 +10,9 @@ use axum::routing::{get, put};
 use serde_json::{Map, Value, json};
 use stitch_engine::bind;
 use stitch_engine::status::StatusBoard;
+use stitch_model::Snapshot;
 use stitch_model::inventory::Object;
 use stitch_model::neutron::{SegmentationType, SubPort, TrunkSpec};
-use stitch_model::Snapshot;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -92,8 +92,8 @@ fn parse_subports(snap: &Snapshot, list: &[Value]) -> Result<Vec<SubPort>> {
 
 fn parse_create(snap: &Snapshot, body: &Map<String, Value>) -> Result<Object<TrunkSpec>> {
     attrs::check_allowed(body, ATTRS, true, "trunk")?;
-    let port_id = attrs::uuid(body, "port_id")?
-        .ok_or_else(|| NeutronError::bad_request("Failed to parse request. Required attribute 'port_id' not specified"))?;
+    let port_id =
+        attrs::uuid(body, "port_id")?.ok_or_else(|| NeutronError::bad_request("Failed to parse request. Required attribute 'port_id' not specified"))?;
     let subs = attrs::list(body, "sub_ports")?.unwrap_or_default();
     let now = OffsetDateTime::now_utc();
     let spec = TrunkSpec {
@@ -196,11 +196,7 @@ async fn create(State(st): State<NeutronState>, body: Bytes) -> Result<Response>
 }
 
 /// Run `edit` on the stored trunk under the writer lock and store the result.
-async fn modify(
-    st: &NeutronState,
-    id: Uuid,
-    edit: impl FnOnce(&Snapshot, &mut Object<TrunkSpec>) -> Result<()>,
-) -> Result<(Snapshot, Object<TrunkSpec>)> {
+async fn modify(st: &NeutronState, id: Uuid, edit: impl FnOnce(&Snapshot, &mut Object<TrunkSpec>) -> Result<()>) -> Result<(Snapshot, Object<TrunkSpec>)> {
     let (snap, _) = st
         .catalog
         .update(|snap| {

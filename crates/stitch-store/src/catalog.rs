@@ -99,8 +99,7 @@ impl Catalog {
                 .next()
                 .and_then(Kind::from_plural)
                 .ok_or_else(|| CatalogError::Corrupt { key: kv.key.clone(), reason: "unknown kind".into() })?;
-            let obj = AnyObject::from_json(kind, &kv.value)
-                .map_err(|e| CatalogError::Corrupt { key: kv.key.clone(), reason: e.to_string() })?;
+            let obj = AnyObject::from_json(kind, &kv.value).map_err(|e| CatalogError::Corrupt { key: kv.key.clone(), reason: e.to_string() })?;
             snap.mod_revisions.insert(obj.id(), kv.mod_revision);
             snap.load(obj);
         }
@@ -129,11 +128,7 @@ impl Catalog {
     }
 
     /// As [`Catalog::apply`] with an explicit id/clock source.
-    pub async fn apply_with(
-        &self,
-        changes: Vec<Change>,
-        ctx: &mut (dyn Context + Send),
-    ) -> Result<(Snapshot, Vec<Change>), CatalogError> {
+    pub async fn apply_with(&self, changes: Vec<Change>, ctx: &mut (dyn Context + Send)) -> Result<(Snapshot, Vec<Change>), CatalogError> {
         self.update_with(|_| Ok::<_, ModelError>(changes), ctx).await.map_err(|e| match e {
             UpdateError::Catalog(c) => c,
             UpdateError::Refused(m) => CatalogError::Model(m),
@@ -144,10 +139,7 @@ impl Catalog {
     /// write in between: `plan` runs under the writer lock, so decisions it
     /// makes from the snapshot (a free VLAN, a unique VNI) still hold when the
     /// changes are stored. `plan` may refuse with its own error type.
-    pub async fn update<E>(
-        &self,
-        plan: impl FnOnce(&Snapshot) -> Result<Vec<Change>, E>,
-    ) -> Result<(Snapshot, Vec<Change>), UpdateError<E>> {
+    pub async fn update<E>(&self, plan: impl FnOnce(&Snapshot) -> Result<Vec<Change>, E>) -> Result<(Snapshot, Vec<Change>), UpdateError<E>> {
         self.update_with(plan, &mut SystemContext).await
     }
 
@@ -169,17 +161,11 @@ impl Catalog {
     /// draft's changes and publishes its snapshot without applying the
     /// changes again. `plan` runs under the writer lock; when it fails,
     /// nothing is stored.
-    pub async fn update_draft<E>(
-        &self,
-        plan: impl FnOnce(&mut Draft) -> Result<(), E>,
-    ) -> Result<(Snapshot, Vec<Change>), UpdateError<E>> {
+    pub async fn update_draft<E>(&self, plan: impl FnOnce(&mut Draft) -> Result<(), E>) -> Result<(Snapshot, Vec<Change>), UpdateError<E>> {
         self.update_in(|d| plan(d).map_err(UpdateError::Refused)).await
     }
 
-    async fn update_in<E>(
-        &self,
-        plan: impl FnOnce(&mut Draft) -> Result<(), UpdateError<E>>,
-    ) -> Result<(Snapshot, Vec<Change>), UpdateError<E>> {
+    async fn update_in<E>(&self, plan: impl FnOnce(&mut Draft) -> Result<(), UpdateError<E>>) -> Result<(Snapshot, Vec<Change>), UpdateError<E>> {
         let (mut done, lead, id, effective) = {
             let mut g = self.writer.lock().await;
             let base = g.head.clone().unwrap_or_else(|| self.snapshot());
@@ -188,10 +174,7 @@ impl Catalog {
             plan(&mut draft)?;
             if draft.id() != draft_id {
                 // `plan` swapped in a draft of something else: store nothing.
-                return Err(UpdateError::Catalog(CatalogError::Model(ModelError::invalid(
-                    "draft",
-                    "the request replaced the draft it was given",
-                ))));
+                return Err(UpdateError::Catalog(CatalogError::Model(ModelError::invalid("draft", "the request replaced the draft it was given"))));
             }
             let (mut next, effective) = draft.into_parts();
             let lead = g.batch.is_none();
@@ -269,9 +252,7 @@ impl Catalog {
             Err(e) => {
                 g.head = None;
                 if let Some(b) = g.batch.take() {
-                    b.done.send_replace(Some(Err(StoreError::Backend(format!(
-                        "an earlier write of the same group commit failed: {e}"
-                    )))));
+                    b.done.send_replace(Some(Err(StoreError::Backend(format!("an earlier write of the same group commit failed: {e}")))));
                 }
                 drop(g);
                 batch.done.send_replace(Some(Err(e)));

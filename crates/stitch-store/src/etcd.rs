@@ -161,13 +161,7 @@ impl Store for EtcdStore {
         let mut create = self.range_body(prefix);
         create["start_revision"] = json!((after_revision + 1 + BASE).to_string());
         let endpoint = self.endpoints.first().cloned().unwrap_or_default();
-        let resp = self
-            .http
-            .post(format!("{endpoint}/v3/watch"))
-            .json(&json!({"create_request": create}))
-            .send()
-            .await
-            .map_err(backend)?;
+        let resp = self.http.post(format!("{endpoint}/v3/watch")).json(&json!({"create_request": create})).send().await.map_err(backend)?;
         let (tx, rx) = mpsc::unbounded_channel();
         let me = self.clone();
         tokio::spawn(async move {

@@ -66,10 +66,7 @@ impl RedbStore {
         Ok(RedbStore { inner: Arc::new(Inner { db, commit: Mutex::new(()), hub: Hub::default(), history: history.max(1) }) })
     }
 
-    async fn blocking<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Inner) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, StoreError> {
+    async fn blocking<T: Send + 'static>(&self, f: impl FnOnce(&Inner) -> Result<T, StoreError> + Send + 'static) -> Result<T, StoreError> {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || f(&inner)).await.map_err(be)?
     }
@@ -146,18 +143,12 @@ impl Inner {
                         let old = kv.get(key.as_str()).map_err(be)?.map(|v| decode_record(&key, v.value())).transpose()?;
                         let (create, version) = old.map_or((rev, 1), |o| (o.create_revision, o.version + 1));
                         kv.insert(key.as_str(), encode_record(create, rev, version, &value).as_slice()).map_err(be)?;
-                        events.push(Event {
-                            kind: EventKind::Put,
-                            kv: KeyValue { key, value, create_revision: create, mod_revision: rev, version },
-                        });
+                        events.push(Event { kind: EventKind::Put, kv: KeyValue { key, value, create_revision: create, mod_revision: rev, version } });
                     }
                     Op::Delete { key } => {
                         let old = kv.remove(key.as_str()).map_err(be)?.map(|v| decode_record(&key, v.value())).transpose()?;
                         if let Some(old) = old {
-                            events.push(Event {
-                                kind: EventKind::Delete,
-                                kv: KeyValue { value: Vec::new(), mod_revision: rev, ..old },
-                            });
+                            events.push(Event { kind: EventKind::Delete, kv: KeyValue { value: Vec::new(), mod_revision: rev, ..old } });
                         }
                     }
                 }

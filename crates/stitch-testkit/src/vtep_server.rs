@@ -41,13 +41,7 @@ impl VtepServer {
         Self::launch(name, tunnel_ip, ports, connect_out, None)
     }
 
-    fn launch(
-        name: &str,
-        tunnel_ip: &str,
-        ports: &[&str],
-        connect_out: Option<String>,
-        tls: Option<(PathBuf, PathBuf, PathBuf)>,
-    ) -> VtepServer {
+    fn launch(name: &str, tunnel_ip: &str, ports: &[&str], connect_out: Option<String>, tls: Option<(PathBuf, PathBuf, PathBuf)>) -> VtepServer {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("vtep.db");
         run("ovsdb-tool", &["create", db.to_str().unwrap(), SCHEMA]);
@@ -77,9 +71,7 @@ impl VtepServer {
             cmd.arg(format!("--remote={r}"));
         }
         if let Some((ca, cert, key)) = &self.tls {
-            cmd.arg(format!("--ca-cert={}", ca.display()))
-                .arg(format!("--certificate={}", cert.display()))
-                .arg(format!("--private-key={}", key.display()));
+            cmd.arg(format!("--ca-cert={}", ca.display())).arg(format!("--certificate={}", cert.display())).arg(format!("--private-key={}", key.display()));
         }
         let child = cmd
             .arg(format!("--remote=punix:{}", self.sock().display()))

@@ -111,11 +111,7 @@ pub async fn apply(client: &Client, plan: &Plan) -> Result<Applied, ApplyError> 
 
 /// Interprets the results of a plan's transaction (exposed for callers
 /// that send the operations themselves).
-pub fn check_results(
-    plan: &Plan,
-    results: Vec<OperationResult>,
-    commit_error: Option<RpcError>,
-) -> Result<Applied, ApplyError> {
+pub fn check_results(plan: &Plan, results: Vec<OperationResult>, commit_error: Option<RpcError>) -> Result<Applied, ApplyError> {
     let failure = results
         .iter()
         .enumerate()
@@ -234,8 +230,7 @@ mod tests {
         let e = check(json!([{"error": "timed out"}, null, null])).unwrap_err();
         assert!(matches!(e, ApplyError::Conflict { index: Some(0), .. }) && e.is_retryable(), "{e}");
         assert_eq!(e.to_string(), "conflict at operation 0 (guard): timed out");
-        let e = check(json!([{}, {"uuid": ["uuid", u]}, {"count": 1}, {"error": "constraint violation"}]))
-            .unwrap_err();
+        let e = check(json!([{}, {"uuid": ["uuid", u]}, {"count": 1}, {"error": "constraint violation"}])).unwrap_err();
         assert!(matches!(e, ApplyError::Conflict { index: None, .. }), "{e}");
         // A bad value in one operation is the plan's fault.
         let e = check(json!([{}, {"error": "constraint violation", "details": "bad enum"}, null])).unwrap_err();

@@ -16,9 +16,8 @@ use ovsdb::schema::DatabaseSchema;
 use uuid::Uuid;
 
 use crate::rows::{
-    Acl, AclEntry, ArpSource, Global, LogicalBindingStats, LogicalRouter, LogicalSwitch, Manager,
-    McastMac, PhysicalLocator, PhysicalLocatorSet, PhysicalPort, PhysicalSwitch, RowError, Tunnel,
-    UcastMac, VXLAN_OVER_IPV4, VtepRow,
+    Acl, AclEntry, ArpSource, Global, LogicalBindingStats, LogicalRouter, LogicalSwitch, Manager, McastMac, PhysicalLocator, PhysicalLocatorSet, PhysicalPort,
+    PhysicalSwitch, RowError, Tunnel, UcastMac, VXLAN_OVER_IPV4, VtepRow,
 };
 use crate::table::Table;
 
@@ -137,12 +136,7 @@ impl VtepCache {
     /// An empty cache for rows of `schema` (normally the one the server
     /// reported; it gives the column types update2 diffs are applied with).
     pub fn new(schema: DatabaseSchema) -> Self {
-        VtepCache {
-            raw: Cache::new(schema),
-            tables: Tables::default(),
-            idx: Indexes::default(),
-            decode_errors: BTreeMap::new(),
-        }
+        VtepCache { raw: Cache::new(schema), tables: Tables::default(), idx: Indexes::default(), decode_errors: BTreeMap::new() }
     }
 
     /// A cache for the installed schema (tests and simulations); panics if
@@ -207,9 +201,7 @@ impl VtepCache {
         for (table, rows) in tables {
             let t = updates.entry(table.clone()).or_default();
             for mut row in rows {
-                let uuid = row
-                    .uuid()
-                    .ok_or_else(|| CacheError::Schema(format!("a {table} row has no _uuid")))?;
+                let uuid = row.uuid().ok_or_else(|| CacheError::Schema(format!("a {table} row has no _uuid")))?;
                 row.remove("_uuid");
                 row.remove("_version");
                 t.insert(uuid, RowUpdate { old: None, new: Some(row) });
@@ -268,20 +260,13 @@ impl VtepCache {
             Table::ArpSourcesRemote => swap(&mut t.arp_remote, table, uuid, raw).1.map(drop),
             Table::PhysicalLocator => {
                 let (old, new) = swap(&mut t.locators, table, uuid, raw);
-                let key = |r: &PhysicalLocator| {
-                    (r.encapsulation_type.clone(), r.dst_ip.clone(), r.tunnel_key)
-                };
+                let key = |r: &PhysicalLocator| (r.encapsulation_type.clone(), r.dst_ip.clone(), r.tunnel_key);
                 reindex(&mut idx.locator_by_key, uuid, old.as_ref().map(key), ok(&new).map(key));
                 new.map(drop)
             }
             Table::PhysicalLocatorSet => {
                 let (old, new) = swap(&mut t.locator_sets, table, uuid, raw);
-                reindex(
-                    &mut idx.locator_set_by_members,
-                    uuid,
-                    old.map(|r| r.locators),
-                    ok(&new).map(|r| r.locators.clone()),
-                );
+                reindex(&mut idx.locator_set_by_members, uuid, old.map(|r| r.locators), ok(&new).map(|r| r.locators.clone()));
                 new.map(drop)
             }
             Table::Acl => swap(&mut t.acls, table, uuid, raw).1.map(drop),
@@ -348,10 +333,7 @@ impl VtepCache {
 
     /// `Ucast_Macs_Remote` rows of a logical switch for a MAC (any case).
     pub fn ucast_remote_by_mac(&self, ls: Uuid, mac: &str) -> impl Iterator<Item = &UcastMac> {
-        self.idx
-            .ucast_remote_by_ls_mac
-            .get(&(ls, mac_key(mac)))
-            .filter_map(|u| self.tables.ucast_remote.get(&u))
+        self.idx.ucast_remote_by_ls_mac.get(&(ls, mac_key(mac))).filter_map(|u| self.tables.ucast_remote.get(&u))
     }
 
     /// Every `Ucast_Macs_Remote` row of a logical switch.
@@ -361,10 +343,7 @@ impl VtepCache {
 
     /// `Mcast_Macs_Remote` rows of a logical switch for a MAC (any case).
     pub fn mcast_remote_by_mac(&self, ls: Uuid, mac: &str) -> impl Iterator<Item = &McastMac> {
-        self.idx
-            .mcast_remote_by_ls_mac
-            .get(&(ls, mac_key(mac)))
-            .filter_map(|u| self.tables.mcast_remote.get(&u))
+        self.idx.mcast_remote_by_ls_mac.get(&(ls, mac_key(mac))).filter_map(|u| self.tables.mcast_remote.get(&u))
     }
 
     /// Every `Mcast_Macs_Remote` row of a logical switch.
@@ -388,20 +367,12 @@ fn touched<U>(t: &TableUpdates<U>) -> Vec<(String, Uuid)> {
 }
 
 fn in_ls(idx: &MultiIndex<(Uuid, String)>, ls: Uuid) -> impl Iterator<Item = Uuid> + '_ {
-    idx.0
-        .range((ls, String::new())..)
-        .take_while(move |((l, _), _)| *l == ls)
-        .flat_map(|(_, s)| s.iter().copied())
+    idx.0.range((ls, String::new())..).take_while(move |((l, _), _)| *l == ls).flat_map(|(_, s)| s.iter().copied())
 }
 
 /// Replaces one typed row by the decoding of `raw` (or removes it);
 /// returns the old row and a reference to the new one.
-fn swap<'m, T: VtepRow>(
-    map: &'m mut BTreeMap<Uuid, T>,
-    table: Table,
-    uuid: Uuid,
-    raw: Option<&Row>,
-) -> (Option<T>, Result<Option<&'m T>, RowError>) {
+fn swap<'m, T: VtepRow>(map: &'m mut BTreeMap<Uuid, T>, table: Table, uuid: Uuid, raw: Option<&Row>) -> (Option<T>, Result<Option<&'m T>, RowError>) {
     let old = map.remove(&uuid);
     match raw.map(|raw| T::decode(table, uuid, raw)).transpose() {
         Err(e) => (old, Err(e)),
@@ -435,8 +406,7 @@ pub fn initial_updates(rows: &BTreeMap<String, BTreeMap<Uuid, Row>>) -> Updates 
                 let rows = rows
                     .iter()
                     .map(|(u, r)| {
-                        let r: Row =
-                            r.iter().filter(|(c, _)| !c.starts_with('_')).map(|(c, v)| (c.clone(), v.clone())).collect();
+                        let r: Row = r.iter().filter(|(c, _)| !c.starts_with('_')).map(|(c, v)| (c.clone(), v.clone())).collect();
                         (*u, RowUpdate { old: None, new: Some(r) })
                     })
                     .collect();

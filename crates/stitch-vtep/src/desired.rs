@@ -63,13 +63,7 @@ impl DesiredVtep {
     }
 
     /// Binds `vlan` on a port to a logical switch, builder style.
-    pub fn with_binding(
-        mut self,
-        switch: impl Into<String>,
-        port: impl Into<String>,
-        vlan: u16,
-        ls: impl Into<String>,
-    ) -> Self {
+    pub fn with_binding(mut self, switch: impl Into<String>, port: impl Into<String>, vlan: u16, ls: impl Into<String>) -> Self {
         self.port_bindings.entry((switch.into(), port.into())).or_default().insert(vlan, ls.into());
         self
     }
@@ -81,12 +75,7 @@ impl DesiredVtep {
     }
 
     /// Sets a flood list, builder style.
-    pub fn with_mcast_remote(
-        mut self,
-        ls: impl Into<String>,
-        mac: impl Into<String>,
-        ips: impl IntoIterator<Item = IpAddr>,
-    ) -> Self {
+    pub fn with_mcast_remote(mut self, ls: impl Into<String>, mac: impl Into<String>, ips: impl IntoIterator<Item = IpAddr>) -> Self {
         self.mcast_remote.insert((ls.into(), mac.into()), ips.into_iter().collect());
         self
     }
@@ -107,11 +96,7 @@ impl DesiredLogicalSwitch {
     /// A logical switch with this VNI, the default description and no
     /// replication mode.
     pub fn new(tunnel_key: i64) -> Self {
-        DesiredLogicalSwitch {
-            tunnel_key,
-            replication_mode: None,
-            description: DEFAULT_DESCRIPTION.to_owned(),
-        }
+        DesiredLogicalSwitch { tunnel_key, replication_mode: None, description: DEFAULT_DESCRIPTION.to_owned() }
     }
 }
 

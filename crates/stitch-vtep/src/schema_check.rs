@@ -12,9 +12,8 @@ use ovsdb::notation::{Atom, AtomicType};
 use ovsdb::schema::{BaseType, ColumnType, DatabaseSchema};
 
 use crate::rows::{
-    Acl, AclEntry, ArpSource, ColumnSpec, Expect, Global, LogicalBindingStats, LogicalRouter,
-    LogicalSwitch, Manager, McastMac, PhysicalLocator, PhysicalLocatorSet, PhysicalPort,
-    PhysicalSwitch, Tunnel, UcastMac, VtepRow,
+    Acl, AclEntry, ArpSource, ColumnSpec, Expect, Global, LogicalBindingStats, LogicalRouter, LogicalSwitch, Manager, McastMac, PhysicalLocator,
+    PhysicalLocatorSet, PhysicalPort, PhysicalSwitch, Tunnel, UcastMac, VtepRow,
 };
 use crate::table::Table;
 
@@ -28,8 +27,7 @@ pub const INSTALLED_SCHEMA_PATH: &str = "/usr/share/openvswitch/vtep.ovsschema";
 
 /// The installed `hardware_vtep` schema (see [`INSTALLED_SCHEMA_PATH`]).
 pub fn installed_schema() -> Result<DatabaseSchema, String> {
-    let text = std::fs::read_to_string(INSTALLED_SCHEMA_PATH)
-        .map_err(|e| format!("{INSTALLED_SCHEMA_PATH}: {e} (apt-get install openvswitch-vtep)"))?;
+    let text = std::fs::read_to_string(INSTALLED_SCHEMA_PATH).map_err(|e| format!("{INSTALLED_SCHEMA_PATH}: {e} (apt-get install openvswitch-vtep)"))?;
     text.parse().map_err(|e| format!("{INSTALLED_SCHEMA_PATH}: {e}"))
 }
 
@@ -132,22 +130,13 @@ pub fn check_schema(schema: &DatabaseSchema) -> Result<(), SchemaCheckError> {
                 None => mismatches.push(SchemaMismatch::MissingColumn { table, column: spec.name }),
                 Some(c) => {
                     if let Err(found) = compatible(&spec.expect, &c.type_) {
-                        mismatches.push(SchemaMismatch::WrongType {
-                            table,
-                            column: spec.name,
-                            expected: describe(&spec.expect),
-                            found,
-                        });
+                        mismatches.push(SchemaMismatch::WrongType { table, column: spec.name, expected: describe(&spec.expect), found });
                     }
                 }
             }
         }
     }
-    if mismatches.is_empty() {
-        Ok(())
-    } else {
-        Err(SchemaCheckError { version: schema.version.clone(), mismatches })
-    }
+    if mismatches.is_empty() { Ok(()) } else { Err(SchemaCheckError { version: schema.version.clone(), mismatches }) }
 }
 
 fn describe(e: &Expect) -> String {
@@ -180,34 +169,20 @@ fn describe_type(t: &ColumnType) -> String {
 /// otherwise a description of `t`.
 fn compatible(e: &Expect, t: &ColumnType) -> Result<(), String> {
     let atomic = |b: &BaseType, want: AtomicType| b.atomic_type() == want;
-    let refs = |b: &BaseType, table: Table| {
-        b.atomic_type() == AtomicType::Uuid && b.ref_table.as_deref() == Some(table.name())
-    };
+    let refs = |b: &BaseType, table: Table| b.atomic_type() == AtomicType::Uuid && b.ref_table.as_deref() == Some(table.name());
     let is_set = !t.is_map() && !t.is_scalar() && t.max != Some(1);
     let is_optional = !t.is_map() && t.min == 0 && t.max == Some(1);
-    let enum_allows = |vals: &[&str]| {
-        t.key.enum_.as_ref().is_none_or(|allowed| {
-            vals.iter().all(|v| allowed.contains(&Atom::string(*v)))
-        })
-    };
+    let enum_allows = |vals: &[&str]| t.key.enum_.as_ref().is_none_or(|allowed| vals.iter().all(|v| allowed.contains(&Atom::string(*v))));
     let ok = match e {
         Expect::Scalar(a) => t.is_scalar() && atomic(&t.key, *a),
         Expect::Optional(a) => is_optional && atomic(&t.key, *a),
         Expect::Set(a) => is_set && atomic(&t.key, *a),
-        Expect::Map(k, v) => {
-            t.value.as_ref().is_some_and(|vt| atomic(&t.key, *k) && atomic(vt, *v))
-        }
+        Expect::Map(k, v) => t.value.as_ref().is_some_and(|vt| atomic(&t.key, *k) && atomic(vt, *v)),
         Expect::Ref(table) => t.is_scalar() && refs(&t.key, *table),
         Expect::RefSet(table) => is_set && refs(&t.key, *table),
-        Expect::RefMap(k, table) => {
-            t.value.as_ref().is_some_and(|vt| atomic(&t.key, *k) && refs(vt, *table))
-        }
-        Expect::Enum(vals) => {
-            t.is_scalar() && atomic(&t.key, AtomicType::String) && enum_allows(vals)
-        }
-        Expect::OptionalEnum(vals) => {
-            is_optional && atomic(&t.key, AtomicType::String) && enum_allows(vals)
-        }
+        Expect::RefMap(k, table) => t.value.as_ref().is_some_and(|vt| atomic(&t.key, *k) && refs(vt, *table)),
+        Expect::Enum(vals) => t.is_scalar() && atomic(&t.key, AtomicType::String) && enum_allows(vals),
+        Expect::OptionalEnum(vals) => is_optional && atomic(&t.key, AtomicType::String) && enum_allows(vals),
     };
     if ok { Ok(()) } else { Err(describe_type(t)) }
 }
@@ -232,8 +207,7 @@ mod tests {
         ls.remove("tunnel_key");
         ls["description"]["type"] = serde_json::json!({"key": "integer"});
         ls["replication_mode"]["type"]["key"]["enum"] = serde_json::json!("service_node");
-        tables["Physical_Port"]["columns"]["vlan_bindings"]["type"]["value"]["refTable"] =
-            serde_json::json!("ACL");
+        tables["Physical_Port"]["columns"]["vlan_bindings"]["type"]["value"]["refTable"] = serde_json::json!("ACL");
         let schema = DatabaseSchema::from_json(&json).unwrap();
         let err = check_schema(&schema).unwrap_err();
         assert_eq!(err.version.as_deref(), Some("1.7.0"));

@@ -41,10 +41,22 @@ fn args() -> Args {
     while i < v.len() {
         let num = |j: usize| v.get(j).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("{} needs a number", v[i]));
         match v[i].as_str() {
-            "--ports" => { a.ports = num(i + 1); i += 1; }
-            "--leaves" => { a.leaves = num(i + 1); i += 1; }
-            "--incremental" => { a.incremental = num(i + 1); i += 1; }
-            "--clients" => { a.clients = num(i + 1); i += 1; }
+            "--ports" => {
+                a.ports = num(i + 1);
+                i += 1;
+            }
+            "--leaves" => {
+                a.leaves = num(i + 1);
+                i += 1;
+            }
+            "--incremental" => {
+                a.incremental = num(i + 1);
+                i += 1;
+            }
+            "--clients" => {
+                a.clients = num(i + 1);
+                i += 1;
+            }
             "--no-ovn" => a.ovn = false,
             _ => {} // cargo bench passes --bench
         }
@@ -130,7 +142,10 @@ async fn raw_baseline(n: usize) -> f64 {
         &[
             Operation::insert_named("Physical_Locator", loc, "loc"),
             Operation::insert_named("Logical_Switch", Row::new().with("name", "anchor"), "anchor"),
-            Operation::insert("Ucast_Macs_Remote", Row::new().with("MAC", "02:00:00:00:00:01").with("logical_switch", Value::named_uuid("anchor")).with("locator", Value::named_uuid("loc"))),
+            Operation::insert(
+                "Ucast_Macs_Remote",
+                Row::new().with("MAC", "02:00:00:00:00:01").with("logical_switch", Value::named_uuid("anchor")).with("locator", Value::named_uuid("loc")),
+            ),
         ],
     )
     .await
@@ -147,10 +162,23 @@ async fn raw_baseline(n: usize) -> f64 {
         let ls = format!("ls{i}");
         let ops = vec![
             Operation::insert_named("Logical_Switch", Row::new().with("name", ls.as_str()).with("tunnel_key", Value::integer(10_000 + i as i64)), "ls"),
-            Operation::mutate("Physical_Port", vec![Condition::eq("name", "p1")], vec![Mutation::insert("vlan_bindings", Value::map([(ovsdb::Atom::Integer(1 + (i % 4000) as i64), ovsdb::Atom::named_uuid("ls"))]))]),
-            Operation::insert("Ucast_Macs_Remote", Row::new().with("MAC", format!("fa:16:3e:{:02x}:{:02x}:{:02x}", i >> 16 & 255, i >> 8 & 255, i & 255).as_str()).with("logical_switch", Value::named_uuid("ls")).with("locator", Value::uuid(loc_uuid))),
+            Operation::mutate(
+                "Physical_Port",
+                vec![Condition::eq("name", "p1")],
+                vec![Mutation::insert("vlan_bindings", Value::map([(ovsdb::Atom::Integer(1 + (i % 4000) as i64), ovsdb::Atom::named_uuid("ls"))]))],
+            ),
+            Operation::insert(
+                "Ucast_Macs_Remote",
+                Row::new()
+                    .with("MAC", format!("fa:16:3e:{:02x}:{:02x}:{:02x}", i >> 16 & 255, i >> 8 & 255, i & 255).as_str())
+                    .with("logical_switch", Value::named_uuid("ls"))
+                    .with("locator", Value::uuid(loc_uuid)),
+            ),
             Operation::insert_named("Physical_Locator_Set", Row::new().with("locators", Value::uuid(loc_uuid)), "set"),
-            Operation::insert("Mcast_Macs_Remote", Row::new().with("MAC", "unknown-dst").with("logical_switch", Value::named_uuid("ls")).with("locator_set", Value::named_uuid("set"))),
+            Operation::insert(
+                "Mcast_Macs_Remote",
+                Row::new().with("MAC", "unknown-dst").with("logical_switch", Value::named_uuid("ls")).with("locator_set", Value::named_uuid("set")),
+            ),
         ];
         inflight.push_back(c.start_transact("hardware_vtep", &ops).unwrap());
         if inflight.len() >= 256 {
@@ -168,11 +196,18 @@ async fn raw_baseline(n: usize) -> f64 {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let a = args();
-    println!("stitch bench: {} ports on {} leaves, {} incremental bindings; machine: {} cores", a.ports, a.leaves, a.incremental, std::thread::available_parallelism().map_or(0, |n| n.get()));
+    println!(
+        "stitch bench: {} ports on {} leaves, {} incremental bindings; machine: {} cores",
+        a.ports,
+        a.leaves,
+        a.incremental,
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
     let raw = raw_baseline(a.ports / 2).await;
     println!("raw ovsdb-server (pipelined, 256 in flight): {raw:.0} bindings/s");
 
-    let leaves: Vec<VtepServer> = (0..a.leaves).map(|i| VtepServer::start(&format!("leaf{}", i + 1), &format!("10.0.{}.{}", i / 250, i % 250 + 1), &["p1"])).collect();
+    let leaves: Vec<VtepServer> =
+        (0..a.leaves).map(|i| VtepServer::start(&format!("leaf{}", i + 1), &format!("10.0.{}.{}", i / 250, i % 250 + 1), &["p1"])).collect();
     let s = start_stitch();
     let http = reqwest::Client::new();
     let post = |path: &str, body: serde_json::Value| {
@@ -186,14 +221,25 @@ async fn main() {
             v
         }
     };
-    let switches: Vec<_> = leaves.iter().enumerate().map(|(i, l)| json!({"name": l.name, "fabric": "dc1", "ovsdb": l.target(), "tunnel_ip": format!("10.0.{}.{}", i / 250, i % 250 + 1)})).collect();
-    let nodes: Vec<_> = leaves.iter().map(|l| json!({"name": format!("host-{}", l.name), "node_profile": "p", "ports": [{"name": "ens1f0", "switch": l.name, "switch_port": "p1"}]})).collect();
-    post("/v1/apply", json!({
-        "fabrics": [{"name": "dc1", "vni_range": [10000, 16000000], "vlan_range": [2, 4094]}],
-        "switches": switches, "hardware": [{"name": "hw"}],
-        "cards": [{"name": "c", "hardware": ["hw"], "interface_map": [{"name": "ens1f0", "labels": ["sriov"]}]}],
-        "node_profiles": [{"name": "p", "hardware": ["hw"]}], "nodes": nodes,
-    })).await;
+    let switches: Vec<_> = leaves
+        .iter()
+        .enumerate()
+        .map(|(i, l)| json!({"name": l.name, "fabric": "dc1", "ovsdb": l.target(), "tunnel_ip": format!("10.0.{}.{}", i / 250, i % 250 + 1)}))
+        .collect();
+    let nodes: Vec<_> = leaves
+        .iter()
+        .map(|l| json!({"name": format!("host-{}", l.name), "node_profile": "p", "ports": [{"name": "ens1f0", "switch": l.name, "switch_port": "p1"}]}))
+        .collect();
+    post(
+        "/v1/apply",
+        json!({
+            "fabrics": [{"name": "dc1", "vni_range": [10000, 16000000], "vlan_range": [2, 4094]}],
+            "switches": switches, "hardware": [{"name": "hw"}],
+            "cards": [{"name": "c", "hardware": ["hw"], "interface_map": [{"name": "ens1f0", "labels": ["sriov"]}]}],
+            "node_profiles": [{"name": "p", "hardware": ["hw"]}], "nodes": nodes,
+        }),
+    )
+    .await;
 
     // Bulk: networks of two ports, on consecutive leaves.
     let nets = a.ports / 2;
@@ -239,7 +285,11 @@ async fn main() {
     }
     let bulk = t0.elapsed().as_secs_f64();
     let rate = a.ports as f64 / bulk;
-    println!("stitch bulk: {} bindings in {bulk:.2} s (API calls {:.2} s) = {rate:.0} bindings/s; all rows verified on every leaf", a.ports, api_done.as_secs_f64());
+    println!(
+        "stitch bulk: {} bindings in {bulk:.2} s (API calls {:.2} s) = {rate:.0} bindings/s; all rows verified on every leaf",
+        a.ports,
+        api_done.as_secs_f64()
+    );
 
     // Incremental: one more network + port on leaf1, timed until the VLAN
     // binding is on leaf1.
@@ -289,10 +339,20 @@ async fn main() {
     }
     let conc = t.elapsed().as_secs_f64();
     let conc_rate = (a.clients * per) as f64 / conc;
-    println!("stitch concurrent: {} clients x {per} single network+port creates: {conc_rate:.0} bindings/s end to end (API {conc_api:.2} s, rows {conc:.2} s)", a.clients);
+    println!(
+        "stitch concurrent: {} clients x {per} single network+port creates: {conc_rate:.0} bindings/s end to end (API {conc_api:.2} s, rows {conc:.2} s)",
+        a.clients
+    );
     lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p).round() as usize];
-    println!("stitch incremental after N={}: median {:.1} ms, p99 {:.1} ms, CPU {:.2} ms/binding; controller peak RSS {} MiB", a.ports, pct(0.5), pct(0.99), (cpu1 - cpu0) * 1000.0 / a.incremental as f64, rss / 1024);
+    println!(
+        "stitch incremental after N={}: median {:.1} ms, p99 {:.1} ms, CPU {:.2} ms/binding; controller peak RSS {} MiB",
+        a.ports,
+        pct(0.5),
+        pct(0.99),
+        (cpu1 - cpu0) * 1000.0 / a.incremental as f64,
+        rss / 1024
+    );
     // The controller and its leaves stop before OVN runs on fresh ones.
     let stitch_rss = rss / 1024;
     let stitch_cpu = (cpu1 - cpu0) * 1000.0 / a.incremental as f64;
@@ -307,11 +367,24 @@ async fn main() {
     } else if !a.ovn {
         Err("not run (--no-ovn)".to_string())
     } else if nets > ovn::MAX_VXLAN_DATAPATHS {
-        Err(format!("not run: {nets} networks; OVN with VTEPs runs in VXLAN mode, where ovn-northd allocates at most {} logical switches (12-bit datapath keys)", ovn::MAX_VXLAN_DATAPATHS))
+        Err(format!(
+            "not run: {nets} networks; OVN with VTEPs runs in VXLAN mode, where ovn-northd allocates at most {} logical switches (12-bit datapath keys)",
+            ovn::MAX_VXLAN_DATAPATHS
+        ))
     } else {
         let f = ovn::bench(a.ports, a.leaves, a.incremental).await;
-        println!("ovn bulk: {} bindings in {:.2} s (writes done {:.2} s) = {:.0} bindings/s; all rows verified on every leaf", a.ports, f.bulk_secs, f.driver_secs, f.bulk_rate);
-        println!("ovn incremental after N={}: median {:.1} ms, p99 {:.1} ms, CPU {:.2} ms/binding (NB+SB ovsdb-servers, ovn-northd, ovn-controller-vtep); peak RSS {} MiB (sum over those processes)", a.ports, f.median, f.p99, f.cpu_ms, f.rss_kib / 1024);
+        println!(
+            "ovn bulk: {} bindings in {:.2} s (writes done {:.2} s) = {:.0} bindings/s; all rows verified on every leaf",
+            a.ports, f.bulk_secs, f.driver_secs, f.bulk_rate
+        );
+        println!(
+            "ovn incremental after N={}: median {:.1} ms, p99 {:.1} ms, CPU {:.2} ms/binding (NB+SB ovsdb-servers, ovn-northd, ovn-controller-vtep); peak RSS {} MiB (sum over those processes)",
+            a.ports,
+            f.median,
+            f.p99,
+            f.cpu_ms,
+            f.rss_kib / 1024
+        );
         println!("ovn CPU per incremental binding by process: {}", f.cpu_split.iter().map(|(n, c)| format!("{n} {c:.1} ms")).collect::<Vec<_>>().join(", "));
         Ok(f)
     };
@@ -326,10 +399,25 @@ async fn main() {
     let o = ovn.as_ref().ok();
     let cell = |v: Option<String>| v.unwrap_or_else(|| "not run".into());
     let ratio = |x: f64, y: Option<f64>| y.map_or("".into(), |y| format!("{:.2}", x / y));
-    println!("| bulk bindings/s (N={}, {} leaves) | {rate:.0} | {} | {raw:.0} | {} | {:.2} |", a.ports, a.leaves, cell(o.map(|f| format!("{:.0}", f.bulk_rate))), ratio(rate, o.map(|f| f.bulk_rate)), rate / raw);
+    println!(
+        "| bulk bindings/s (N={}, {} leaves) | {rate:.0} | {} | {raw:.0} | {} | {:.2} |",
+        a.ports,
+        a.leaves,
+        cell(o.map(|f| format!("{:.0}", f.bulk_rate))),
+        ratio(rate, o.map(|f| f.bulk_rate)),
+        rate / raw
+    );
     println!("| incremental median, ms | {med:.1} | {} | | {} | |", cell(o.map(|f| format!("{:.1}", f.median))), ratio(med, o.map(|f| f.median)));
     println!("| incremental p99, ms | {p99:.1} | {} | | {} | |", cell(o.map(|f| format!("{:.1}", f.p99))), ratio(p99, o.map(|f| f.p99)));
-    println!("| CPU per incremental binding, ms | {stitch_cpu:.1} | {} | | {} | |", cell(o.map(|f| format!("{:.1}", f.cpu_ms))), ratio(stitch_cpu, o.map(|f| f.cpu_ms)));
-    println!("| peak RSS, MiB | {stitch_rss} | {} | | {} | |", cell(o.map(|f| format!("{}", f.rss_kib / 1024))), ratio(stitch_rss as f64, o.map(|f| (f.rss_kib / 1024) as f64)));
+    println!(
+        "| CPU per incremental binding, ms | {stitch_cpu:.1} | {} | | {} | |",
+        cell(o.map(|f| format!("{:.1}", f.cpu_ms))),
+        ratio(stitch_cpu, o.map(|f| f.cpu_ms))
+    );
+    println!(
+        "| peak RSS, MiB | {stitch_rss} | {} | | {} | |",
+        cell(o.map(|f| format!("{}", f.rss_kib / 1024))),
+        ratio(stitch_rss as f64, o.map(|f| (f.rss_kib / 1024) as f64))
+    );
     println!("| concurrent single creates ({} clients), bindings/s | {conc_rate:.0} | not measured | | | {:.2} |", a.clients, conc_rate / raw);
 }

@@ -194,15 +194,7 @@ impl Config {
             (None, None, None) => None,
             _ => bail!("[ovsdb] TLS needs all of ca_cert, certificate and private_key"),
         };
-        Ok(Config {
-            store,
-            listen,
-            log,
-            owner,
-            resync_interval: std::time::Duration::from_secs(secs),
-            ovsdb_listen,
-            tls,
-        })
+        Ok(Config { store, listen, log, owner, resync_interval: std::time::Duration::from_secs(secs), ovsdb_listen, tls })
     }
 }
 

@@ -51,13 +51,8 @@ pub fn run(verb: Verb) -> anyhow::Result<()> {
         Verb::Infra => "infra",
         Verb::Url => "url",
     };
-    let status = Command::new("bash")
-        .arg(bin_dir.join("demo.sh"))
-        .arg(verb)
-        .env("STITCH_BIN", exe)
-        .env("LAB_DIR", &lab_dir)
-        .status()
-        .context("cannot run bash")?;
+    let status =
+        Command::new("bash").arg(bin_dir.join("demo.sh")).arg(verb).env("STITCH_BIN", exe).env("LAB_DIR", &lab_dir).status().context("cannot run bash")?;
     if !status.success() {
         bail!("demo {verb} failed ({status})");
     }

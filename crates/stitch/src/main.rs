@@ -63,9 +63,7 @@ enum Command {
     #[command(subcommand)]
     PortProfile(cli::PortProfileCmd),
     /// Import servers from a CSV with header node,node_profile,nic,mac,switch,switch_port (all or nothing).
-    Import {
-        file: PathBuf,
-    },
+    Import { file: PathBuf },
     /// Create or update every object of a YAML document (idempotent, all or nothing).
     Apply {
         #[arg(short = 'f', long = "file")]

@@ -29,9 +29,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
             (Arc::new(store), path.display().to_string())
         }
         StoreBackend::Etcd { endpoints, prefix } => {
-            let store = EtcdStore::connect(endpoints.clone(), prefix)
-                .await
-                .with_context(|| format!("cannot reach etcd at {}", endpoints.join(", ")))?;
+            let store = EtcdStore::connect(endpoints.clone(), prefix).await.with_context(|| format!("cannot reach etcd at {}", endpoints.join(", ")))?;
             (Arc::new(store), format!("etcd {} under {prefix}", endpoints.join(",")))
         }
     };
@@ -39,9 +37,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     let snap = catalog.snapshot();
     tracing::info!(store = %place, revision = snap.revision, "store opened");
 
-    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
-        .install_recorder()
-        .context("cannot install the metrics recorder")?;
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder().context("cannot install the metrics recorder")?;
 
     let catalog = Arc::new(catalog);
     let status = Arc::new(StatusBoard::new());
@@ -56,10 +52,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         let endpoint: ovsdb::Endpoint = l.parse().map_err(|e| anyhow::anyhow!("invalid OVSDB listen endpoint {l:?}: {e}"))?;
         let client_cfg = ovsdb::ClientConfig { tls: engine_cfg.tls.clone(), ..Default::default() };
         let listener = ovsdb::PassiveListener::bind(&endpoint, client_cfg).await.with_context(|| format!("cannot listen for switches on {l}"))?;
-        passive_line = Some(format!(
-            "stitch: accepting switches on {}",
-            listener.local_endpoint().map(|e| e.to_string()).unwrap_or_else(|| l.clone())
-        ));
+        passive_line = Some(format!("stitch: accepting switches on {}", listener.local_endpoint().map(|e| e.to_string()).unwrap_or_else(|| l.clone())));
         engine.serve_passive(listener);
     }
 
@@ -68,9 +61,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         .merge(neutron)
         .route("/metrics", get(move || std::future::ready(metrics.render())))
         .layer(tower_http::trace::TraceLayer::new_for_http());
-    let listener = tokio::net::TcpListener::bind(cfg.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", cfg.listen))?;
+    let listener = tokio::net::TcpListener::bind(cfg.listen).await.with_context(|| format!("cannot listen on {}", cfg.listen))?;
     let addr = listener.local_addr()?;
     // Tests and scripts read the bound addresses from these lines (the API
     // first). A reader that has gone away must not take the server down.

@@ -18,8 +18,8 @@ use crate::codec::MessageCodec;
 use crate::endpoint::Endpoint;
 use crate::error::{Error, ProtocolError, RpcError};
 use crate::message::Message;
-use crate::ops::Condition;
 use crate::monitor::{CondSinceReply, MonitorMethod, MonitorRequests, UpdateNotification, Updates, monitor_params};
+use crate::ops::Condition;
 use crate::transport::{self, BoxStream};
 
 /// One connection. Reading and writing are independent: a writer task
@@ -69,7 +69,6 @@ impl Conn {
     async fn flush(&mut self) -> Result<(), Error> {
         Ok(())
     }
-
 }
 
 impl Drop for Conn {
@@ -79,8 +78,16 @@ impl Drop for Conn {
 }
 
 pub(crate) enum Command {
-    Request { id: u64, method: String, params: Vec<Json>, reply: oneshot::Sender<Result<Json, Error>> },
-    Notify { method: String, params: Vec<Json> },
+    Request {
+        id: u64,
+        method: String,
+        params: Vec<Json>,
+        reply: oneshot::Sender<Result<Json, Error>>,
+    },
+    Notify {
+        method: String,
+        params: Vec<Json>,
+    },
     Monitor {
         monitor: u64,
         db: String,
@@ -89,7 +96,10 @@ pub(crate) enum Command {
         fallback: bool,
         reply: oneshot::Sender<Result<MonitorStarted, Error>>,
     },
-    MonitorCancel { monitor: u64, reply: oneshot::Sender<Result<(), Error>> },
+    MonitorCancel {
+        monitor: u64,
+        reply: oneshot::Sender<Result<(), Error>>,
+    },
     MonitorCondChange {
         monitor: u64,
         changes: BTreeMap<String, Vec<Condition>>,
@@ -127,14 +137,22 @@ struct MonitorEntry {
 
 enum Pending {
     User(oneshot::Sender<Result<Json, Error>>),
-    MonitorStart { monitor: u64, reply: Option<oneshot::Sender<Result<MonitorStarted, Error>>> },
-    MonitorCancel { monitor: u64, reply: oneshot::Sender<Result<(), Error>> },
+    MonitorStart {
+        monitor: u64,
+        reply: Option<oneshot::Sender<Result<MonitorStarted, Error>>>,
+    },
+    MonitorCancel {
+        monitor: u64,
+        reply: oneshot::Sender<Result<(), Error>>,
+    },
     CondChange {
         monitor: u64,
         changes: BTreeMap<String, Vec<Condition>>,
         reply: oneshot::Sender<Result<(), Error>>,
     },
-    Relock { lock: String },
+    Relock {
+        lock: String,
+    },
     /// Our own request whose answer does not matter (echo probe,
     /// set_db_change_aware).
     Internal,
@@ -170,18 +188,7 @@ impl Driver {
         events: mpsc::UnboundedSender<Event>,
         next_id: Arc<AtomicU64>,
     ) -> Self {
-        Driver {
-            source,
-            config,
-            cmd_rx,
-            state,
-            events,
-            next_id,
-            monitors: BTreeMap::new(),
-            locks: BTreeSet::new(),
-            pending: HashMap::new(),
-            generation: 0,
-        }
+        Driver { source, config, cmd_rx, state, events, next_id, monitors: BTreeMap::new(), locks: BTreeSet::new(), pending: HashMap::new(), generation: 0 }
     }
 
     fn set_state(&self, s: ConnectionState) {
@@ -225,10 +232,7 @@ impl Driver {
             attempt = attempt.saturating_add(1);
             self.set_state(ConnectionState::Connecting { attempt });
             let tls = self.config.tls.clone();
-            let connect = tokio::time::timeout(
-                self.config.connect_timeout,
-                async { transport::connect(&endpoint, tls.as_ref()).await },
-            );
+            let connect = tokio::time::timeout(self.config.connect_timeout, async { transport::connect(&endpoint, tls.as_ref()).await });
             tokio::pin!(connect);
             let result = loop {
                 tokio::select! {
@@ -406,12 +410,7 @@ impl Driver {
         conn.flush().await
     }
 
-    async fn send_monitor(
-        &mut self,
-        conn: &mut Conn,
-        monitor: u64,
-        reply: Option<oneshot::Sender<Result<MonitorStarted, Error>>>,
-    ) -> Result<(), Error> {
+    async fn send_monitor(&mut self, conn: &mut Conn, monitor: u64, reply: Option<oneshot::Sender<Result<MonitorStarted, Error>>>) -> Result<(), Error> {
         let Some(m) = self.monitors.get(&monitor) else { return Ok(()) };
         let params = monitor_params(m.method, &m.db, &m.json_id, &m.requests, m.last_txn_id);
         let method = m.method.as_str();
@@ -449,17 +448,8 @@ impl Driver {
                     conn.feed(Message::notification(method, params)).await?;
                 }
                 Command::Monitor { monitor, db, requests, method, fallback, reply } => {
-                    self.monitors.insert(
-                        monitor,
-                        MonitorEntry {
-                            json_id: Json::String(format!("mon-{monitor}")),
-                            db,
-                            requests,
-                            method,
-                            fallback,
-                            last_txn_id: None,
-                        },
-                    );
+                    self.monitors
+                        .insert(monitor, MonitorEntry { json_id: Json::String(format!("mon-{monitor}")), db, requests, method, fallback, last_txn_id: None });
                     self.send_monitor(conn, monitor, Some(reply)).await?;
                 }
                 Command::MonitorCancel { monitor, reply } => match self.monitors.get(&monitor) {
@@ -478,9 +468,7 @@ impl Driver {
                         let _ = reply.send(Err(Error::UnknownMonitor(monitor)));
                     }
                     Some(m) if m.method == MonitorMethod::Monitor => {
-                        let _ = reply.send(Err(Error::Protocol(ProtocolError::new(
-                            "monitor_cond_change needs a monitor_cond or monitor_cond_since monitor",
-                        ))));
+                        let _ = reply.send(Err(Error::Protocol(ProtocolError::new("monitor_cond_change needs a monitor_cond or monitor_cond_since monitor"))));
                     }
                     Some(m) => {
                         let id = self.next_id();
@@ -556,10 +544,7 @@ impl Driver {
             ("monitor_canceled", _) => {
                 if let Some(m) = params.first().and_then(|id| self.monitor_by_json_id(id)) {
                     self.monitors.remove(&m);
-                    self.emit(Event::MonitorLost {
-                        monitor: MonitorId(m),
-                        error: "monitor canceled by the server".into(),
-                    });
+                    self.emit(Event::MonitorLost { monitor: MonitorId(m), error: "monitor canceled by the server".into() });
                 }
             }
             _ => self.emit(Event::Notification { method, params }),
@@ -567,12 +552,7 @@ impl Driver {
         Ok(())
     }
 
-    async fn handle_response(
-        &mut self,
-        conn: &mut Conn,
-        pending: Pending,
-        result: Result<Json, RpcError>,
-    ) -> Result<(), Error> {
+    async fn handle_response(&mut self, conn: &mut Conn, pending: Pending, result: Result<Json, RpcError>) -> Result<(), Error> {
         match pending {
             Pending::User(tx) => {
                 let _ = tx.send(result.map_err(Error::Rpc));

@@ -152,10 +152,7 @@ impl Client {
     /// shuts down first. Wrap it in `tokio::time::timeout` to bound it.
     pub async fn wait_connected(&self) -> Result<(), Error> {
         let mut rx = self.state();
-        let state = rx
-            .wait_for(|s| s.is_connected() || *s == ConnectionState::Closed)
-            .await
-            .map_err(|_| Error::Closed)?;
+        let state = rx.wait_for(|s| s.is_connected() || *s == ConnectionState::Closed).await.map_err(|_| Error::Closed)?;
         if state.is_connected() { Ok(()) } else { Err(Error::Closed) }
     }
 
@@ -232,33 +229,17 @@ impl Client {
     /// with the next older method. The monitor is re-established after
     /// every reconnect ([`Event::MonitorRestarted`]); later changes arrive
     /// as [`Event::Update`].
-    pub async fn monitor(
-        &self,
-        db: &str,
-        requests: MonitorRequests,
-        method: MonitorMethod,
-    ) -> Result<MonitorStarted, Error> {
+    pub async fn monitor(&self, db: &str, requests: MonitorRequests, method: MonitorMethod) -> Result<MonitorStarted, Error> {
         self.monitor_inner(db, requests, method, true).await
     }
 
     /// Like [`monitor`](Self::monitor) but never falls back to an older
     /// method.
-    pub async fn monitor_exact(
-        &self,
-        db: &str,
-        requests: MonitorRequests,
-        method: MonitorMethod,
-    ) -> Result<MonitorStarted, Error> {
+    pub async fn monitor_exact(&self, db: &str, requests: MonitorRequests, method: MonitorMethod) -> Result<MonitorStarted, Error> {
         self.monitor_inner(db, requests, method, false).await
     }
 
-    async fn monitor_inner(
-        &self,
-        db: &str,
-        requests: MonitorRequests,
-        method: MonitorMethod,
-        fallback: bool,
-    ) -> Result<MonitorStarted, Error> {
+    async fn monitor_inner(&self, db: &str, requests: MonitorRequests, method: MonitorMethod, fallback: bool) -> Result<MonitorStarted, Error> {
         let (tx, rx) = oneshot::channel();
         let monitor = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
         self.send(Command::Monitor { monitor, db: db.to_owned(), requests, method, fallback, reply: tx })?;
@@ -277,11 +258,7 @@ impl Client {
     /// given tables of a `monitor_cond`/`monitor_cond_since` monitor. The
     /// server then sends an update with the rows that entered and left the
     /// monitored set. The new conditions are used after reconnects too.
-    pub async fn monitor_cond_change(
-        &self,
-        monitor: MonitorId,
-        changes: BTreeMap<String, Vec<Condition>>,
-    ) -> Result<(), Error> {
+    pub async fn monitor_cond_change(&self, monitor: MonitorId, changes: BTreeMap<String, Vec<Condition>>) -> Result<(), Error> {
         let (tx, rx) = oneshot::channel();
         self.send(Command::MonitorCondChange { monitor: monitor.0, changes, reply: tx })?;
         rx.await.map_err(|_| Error::Closed)?
@@ -317,7 +294,5 @@ impl Client {
 }
 
 fn locked_member(r: &Json) -> Result<bool, Error> {
-    r.get("locked")
-        .and_then(Json::as_bool)
-        .ok_or_else(|| ProtocolError::new(format!("lock reply has no \"locked\": {r}")).into())
+    r.get("locked").and_then(Json::as_bool).ok_or_else(|| ProtocolError::new(format!("lock reply has no \"locked\": {r}")).into())
 }

@@ -131,9 +131,7 @@ impl Cache {
                                 cache.remove(uuid);
                             }
                             RowUpdate2::Modify(diff) => {
-                                let row = cache.get_mut(uuid).ok_or_else(|| {
-                                    SchemaError::Type(format!("modify of unknown row {uuid} in {table}"))
-                                })?;
+                                let row = cache.get_mut(uuid).ok_or_else(|| SchemaError::Type(format!("modify of unknown row {uuid} in {table}")))?;
                                 for (col, d) in diff.iter() {
                                     let ty = ts.require_column(col)?;
                                     let new = apply_diff(ty, row.get(col), d)?;

@@ -53,11 +53,7 @@ pub fn apply_diff(ty: &ColumnType, old: Option<&Value>, diff: &Value) -> Result<
                 }
             }
             if ty.max.is_some_and(|max| s.len() as u64 > max) {
-                return Err(SchemaError::Type(format!(
-                    "diff leaves {} elements in a column of at most {}",
-                    s.len(),
-                    ty.max.unwrap_or_default()
-                )));
+                return Err(SchemaError::Type(format!("diff leaves {} elements in a column of at most {}", s.len(), ty.max.unwrap_or_default())));
             }
             Ok(Value::Set(s))
         }
@@ -111,12 +107,7 @@ mod tests {
     }
 
     fn map_type() -> ColumnType {
-        ColumnType {
-            key: BaseType::of(AtomicType::String),
-            value: Some(BaseType::of(AtomicType::String)),
-            min: 0,
-            max: None,
-        }
+        ColumnType { key: BaseType::of(AtomicType::String), value: Some(BaseType::of(AtomicType::String)), min: 0, max: None }
     }
 
     #[test]
@@ -144,10 +135,7 @@ mod tests {
         assert!(apply_diff(&opt, Some(&Value::set(["a"])), &Value::set(["a", "b"])).is_err());
         // A bounded set larger than one is a composite: symmetric difference.
         let two = set_type(Some(2));
-        assert_eq!(
-            apply_diff(&two, Some(&Value::set(["a"])), &Value::set(["a", "b"])).unwrap(),
-            Value::set(["b"])
-        );
+        assert_eq!(apply_diff(&two, Some(&Value::set(["a"])), &Value::set(["a", "b"])).unwrap(), Value::set(["b"]));
         assert!(apply_diff(&two, Some(&Value::set(["a", "b"])), &Value::set(["c"])).is_err());
     }
 
@@ -156,10 +144,7 @@ mod tests {
         let t = map_type();
         let old = Value::map([("keep", "1"), ("drop", "2"), ("change", "3")]);
         let diff = Value::map([("drop", "2"), ("change", "4"), ("add", "5")]);
-        assert_eq!(
-            apply_diff(&t, Some(&old), &diff).unwrap(),
-            Value::map([("keep", "1"), ("change", "4"), ("add", "5")])
-        );
+        assert_eq!(apply_diff(&t, Some(&old), &diff).unwrap(), Value::map([("keep", "1"), ("change", "4"), ("add", "5")]));
         assert_eq!(apply_diff(&t, None, &Value::map([("a", "b")])).unwrap(), Value::map([("a", "b")]));
         assert!(apply_diff(&t, Some(&old), &Value::set(["x"])).is_err());
     }

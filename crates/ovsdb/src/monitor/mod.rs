@@ -110,10 +110,7 @@ impl MonitorRequest {
             o.insert("columns".into(), json!(c));
         }
         let s = self.select;
-        o.insert(
-            "select".into(),
-            json!({"initial": s.initial, "insert": s.insert, "delete": s.delete, "modify": s.modify}),
-        );
+        o.insert("select".into(), json!({"initial": s.initial, "insert": s.insert, "delete": s.delete, "modify": s.modify}));
         if with_where {
             if let Some(w) = &self.where_ {
                 o.insert("where".into(), Json::Array(w.iter().map(Condition::to_json).collect()));
@@ -147,26 +144,13 @@ impl MonitorRequests {
     /// The requests as JSON, for the given method.
     pub fn to_json(&self, method: MonitorMethod) -> Json {
         let with_where = method != MonitorMethod::Monitor;
-        Json::Object(
-            self.0
-                .iter()
-                .map(|(t, reqs)| {
-                    (t.clone(), Json::Array(reqs.iter().map(|r| r.to_json(with_where)).collect()))
-                })
-                .collect(),
-        )
+        Json::Object(self.0.iter().map(|(t, reqs)| (t.clone(), Json::Array(reqs.iter().map(|r| r.to_json(with_where)).collect()))).collect())
     }
 }
 
 /// The params of a monitor request: `[db, id, requests]`, plus
 /// `last-txn-id` for `monitor_cond_since` (all zeros when there is none).
-pub fn monitor_params(
-    method: MonitorMethod,
-    db: &str,
-    id: &Json,
-    requests: &MonitorRequests,
-    last_txn_id: Option<Uuid>,
-) -> Vec<Json> {
+pub fn monitor_params(method: MonitorMethod, db: &str, id: &Json, requests: &MonitorRequests, last_txn_id: Option<Uuid>) -> Vec<Json> {
     let mut p = vec![Json::String(db.to_owned()), id.clone(), requests.to_json(method)];
     if method == MonitorMethod::MonitorCondSince {
         p.push(Json::String(last_txn_id.unwrap_or_default().hyphenated().to_string()));
@@ -235,10 +219,7 @@ impl Updates {
     }
 }
 
-fn parse_table_updates<U>(
-    json: &Json,
-    row: fn(&Json) -> Result<U, NotationError>,
-) -> Result<TableUpdates<U>, NotationError> {
+fn parse_table_updates<U>(json: &Json, row: fn(&Json) -> Result<U, NotationError>) -> Result<TableUpdates<U>, NotationError> {
     let bad = |what: &str, j: &Json| NotationError::Invalid(format!("{what}: {}", truncate(j)));
     let tables = json.as_object().ok_or_else(|| bad("table updates is not an object", json))?;
     let mut out = BTreeMap::new();
@@ -261,9 +242,7 @@ fn opt_row(j: Option<&Json>) -> Result<Option<Row>, NotationError> {
 }
 
 fn row_update(json: &Json) -> Result<RowUpdate, NotationError> {
-    let o = json
-        .as_object()
-        .ok_or_else(|| NotationError::Invalid(format!("row update is not an object: {}", truncate(json))))?;
+    let o = json.as_object().ok_or_else(|| NotationError::Invalid(format!("row update is not an object: {}", truncate(json))))?;
     let u = RowUpdate { old: opt_row(o.get("old"))?, new: opt_row(o.get("new"))? };
     if u.old.is_none() && u.new.is_none() {
         return Err(NotationError::Invalid("row update has neither old nor new".into()));

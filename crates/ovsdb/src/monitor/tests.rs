@@ -12,8 +12,7 @@ fn schema() -> DatabaseSchema {
 
 #[test]
 fn request_params_per_method() {
-    let reqs = MonitorRequests::new()
-        .table("Logical_Switch", MonitorRequest::columns(["name"]).with_where(vec![Condition::eq("name", "a")]));
+    let reqs = MonitorRequests::new().table("Logical_Switch", MonitorRequest::columns(["name"]).with_where(vec![Condition::eq("name", "a")]));
     let id = json!("m1");
     let p = monitor_params(MonitorMethod::Monitor, "db", &id, &reqs, None);
     assert_eq!(
@@ -34,22 +33,15 @@ fn request_params_per_method() {
 
 #[test]
 fn parses_update_notifications() {
-    let n = UpdateNotification::from_params(
-        "update",
-        &[json!("m"), json!({"Logical_Switch": {U1: {"new": {"name": "a"}}, U2: {"old": {"name": "b"}}}})],
-    )
-    .unwrap()
-    .unwrap();
+    let n = UpdateNotification::from_params("update", &[json!("m"), json!({"Logical_Switch": {U1: {"new": {"name": "a"}}, U2: {"old": {"name": "b"}}}})])
+        .unwrap()
+        .unwrap();
     let Updates::V1(t) = &n.updates else { panic!("v1 expected") };
     assert_eq!(t["Logical_Switch"][&U1.parse().unwrap()].new.as_ref().unwrap().get_str("name"), Some("a"));
     assert!(t["Logical_Switch"][&U2.parse().unwrap()].new.is_none());
 
-    let n = UpdateNotification::from_params(
-        "update3",
-        &[json!("m"), json!(U2), json!({"T": {U1: {"modify": {"x": 1}}, U2: {"delete": null}}})],
-    )
-    .unwrap()
-    .unwrap();
+    let n =
+        UpdateNotification::from_params("update3", &[json!("m"), json!(U2), json!({"T": {U1: {"modify": {"x": 1}}, U2: {"delete": null}}})]).unwrap().unwrap();
     assert_eq!(n.last_txn_id, Some(U2.parse().unwrap()));
     assert_eq!(n.updates.len(), 2);
 
@@ -81,17 +73,21 @@ fn parses_cond_since_reply() {
 fn cache_applies_update2_sequence() {
     let mut c = Cache::new(schema());
     let u1: Uuid = U1.parse().unwrap();
-    let apply = |c: &mut Cache, j: Json| {
-        c.apply(&Updates::from_json(&j, MonitorMethod::MonitorCond).unwrap())
-    };
-    apply(&mut c, json!({"Logical_Switch": {U1: {"initial": {"name": "ls", "tunnel_key": 5,
-        "other_config": ["map", [["a", "1"], ["b", "2"]]]}}}}))
+    let apply = |c: &mut Cache, j: Json| c.apply(&Updates::from_json(&j, MonitorMethod::MonitorCond).unwrap());
+    apply(
+        &mut c,
+        json!({"Logical_Switch": {U1: {"initial": {"name": "ls", "tunnel_key": 5,
+        "other_config": ["map", [["a", "1"], ["b", "2"]]]}}}}),
+    )
     .unwrap();
     let row = c.get("Logical_Switch", &u1).unwrap();
     assert_eq!(row.get("tunnel_key"), Some(&Value::set([5i64])), "normalized to a set");
     assert_eq!(row.uuid(), Some(u1));
-    apply(&mut c, json!({"Logical_Switch": {U1: {"modify": {"tunnel_key": 6,
-        "other_config": ["map", [["a", "1"], ["b", "3"], ["c", "4"]]], "name": "ls2"}}}}))
+    apply(
+        &mut c,
+        json!({"Logical_Switch": {U1: {"modify": {"tunnel_key": 6,
+        "other_config": ["map", [["a", "1"], ["b", "3"], ["c", "4"]]], "name": "ls2"}}}}),
+    )
     .unwrap();
     let row = c.get("Logical_Switch", &u1).unwrap();
     assert_eq!(row.get("tunnel_key"), Some(&Value::set([6i64])));
@@ -111,8 +107,7 @@ fn cache_applies_v1_updates() {
     let v1 = |j: Json| Updates::from_json(&j, MonitorMethod::Monitor).unwrap();
     c.apply(&v1(json!({"Physical_Switch": {U1: {"new": {"name": "sw", "tunnel_ips": "1.1.1.1"}}}}))).unwrap();
     assert_eq!(c.get("Physical_Switch", &u1).unwrap().get("tunnel_ips"), Some(&Value::set(["1.1.1.1"])));
-    c.apply(&v1(json!({"Physical_Switch": {U1: {"old": {"name": "sw"}, "new": {"name": "sw2", "tunnel_ips": ["set", []]}}}})))
-        .unwrap();
+    c.apply(&v1(json!({"Physical_Switch": {U1: {"old": {"name": "sw"}, "new": {"name": "sw2", "tunnel_ips": ["set", []]}}}}))).unwrap();
     assert_eq!(c.get("Physical_Switch", &u1).unwrap().get_str("name"), Some("sw2"));
     c.apply(&v1(json!({"Physical_Switch": {U1: {"old": {"name": "sw2"}}}}))).unwrap();
     assert!(c.is_empty());

@@ -158,9 +158,7 @@ impl Atom {
                 }
             }
             Json::Array(a) => match a.as_slice() {
-                [Json::String(tag), Json::String(s)] if tag == "uuid" => {
-                    parse_uuid(s).map(Atom::Uuid)
-                }
+                [Json::String(tag), Json::String(s)] if tag == "uuid" => parse_uuid(s).map(Atom::Uuid),
                 [Json::String(tag), Json::String(s)] if tag == "named-uuid" => {
                     if is_id(s) {
                         Ok(Atom::NamedUuid(s.clone()))
@@ -215,8 +213,7 @@ pub fn parse_uuid(s: &str) -> Result<Uuid, NotationError> {
 /// `<id>`: `[_a-zA-Z][_a-zA-Z0-9]*`.
 pub fn is_id(s: &str) -> bool {
     let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c == '_' || c.is_ascii_alphabetic())
-        && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
+    matches!(chars.next(), Some(c) if c == '_' || c.is_ascii_alphabetic()) && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
 }
 
 pub(crate) fn truncate(json: &Json) -> String {

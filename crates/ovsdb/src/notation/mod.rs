@@ -14,8 +14,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value as Json};
 use uuid::Uuid;
 
-pub use atom::{Atom, AtomicType, is_id, parse_uuid};
 pub(crate) use atom::truncate;
+pub use atom::{Atom, AtomicType, is_id, parse_uuid};
 
 use crate::error::NotationError;
 
@@ -159,16 +159,8 @@ impl Value {
     pub fn to_json(&self) -> Json {
         match self {
             Value::Atom(a) => a.to_json(),
-            Value::Set(s) => Json::Array(vec![
-                "set".into(),
-                Json::Array(s.iter().map(Atom::to_json).collect()),
-            ]),
-            Value::Map(m) => Json::Array(vec![
-                "map".into(),
-                Json::Array(
-                    m.iter().map(|(k, v)| Json::Array(vec![k.to_json(), v.to_json()])).collect(),
-                ),
-            ]),
+            Value::Set(s) => Json::Array(vec!["set".into(), Json::Array(s.iter().map(Atom::to_json).collect())]),
+            Value::Map(m) => Json::Array(vec!["map".into(), Json::Array(m.iter().map(|(k, v)| Json::Array(vec![k.to_json(), v.to_json()])).collect())]),
         }
     }
 }
@@ -321,10 +313,7 @@ impl Row {
         let Json::Object(obj) = json else {
             return Err(NotationError::InvalidRow(truncate(json)));
         };
-        obj.iter()
-            .map(|(k, v)| Ok((k.clone(), Value::from_json(v)?)))
-            .collect::<Result<BTreeMap<_, _>, NotationError>>()
-            .map(Row)
+        obj.iter().map(|(k, v)| Ok((k.clone(), Value::from_json(v)?))).collect::<Result<BTreeMap<_, _>, NotationError>>().map(Row)
     }
 
     /// The row as a JSON object.

@@ -10,14 +10,8 @@ fn parses_every_atom_kind() {
     assert_eq!(Value::from_json(&json!(-1.5)).unwrap(), Value::real(-1.5));
     assert_eq!(Value::from_json(&json!(true)).unwrap(), Value::boolean(true));
     assert_eq!(Value::from_json(&json!("s")).unwrap(), Value::string("s"));
-    assert_eq!(
-        Value::from_json(&json!(["uuid", U])).unwrap(),
-        Value::uuid(U.parse().unwrap())
-    );
-    assert_eq!(
-        Value::from_json(&json!(["named-uuid", "row_1"])).unwrap(),
-        Value::named_uuid("row_1")
-    );
+    assert_eq!(Value::from_json(&json!(["uuid", U])).unwrap(), Value::uuid(U.parse().unwrap()));
+    assert_eq!(Value::from_json(&json!(["named-uuid", "row_1"])).unwrap(), Value::named_uuid("row_1"));
 }
 
 #[test]
@@ -73,14 +67,8 @@ fn rejects_hostile_notation() {
     for c in cases {
         assert!(Value::from_json(&c).is_err(), "accepted {c}");
     }
-    assert!(matches!(
-        Value::from_json(&json!(["set", ["a", "a"]])),
-        Err(NotationError::Duplicate(_))
-    ));
-    assert!(matches!(
-        Value::from_json(&json!(9223372036854775808u64)),
-        Err(NotationError::IntegerOutOfRange(_))
-    ));
+    assert!(matches!(Value::from_json(&json!(["set", ["a", "a"]])), Err(NotationError::Duplicate(_))));
+    assert!(matches!(Value::from_json(&json!(9223372036854775808u64)), Err(NotationError::IntegerOutOfRange(_))));
 }
 
 #[test]
@@ -143,8 +131,7 @@ fn arb_json() -> impl Strategy<Value = Json> {
     leaf.prop_recursive(4, 32, 4, |inner| {
         prop_oneof![
             proptest::collection::vec(inner.clone(), 0..4).prop_map(Json::Array),
-            proptest::collection::btree_map(".{0,4}", inner, 0..3)
-                .prop_map(|m| Json::Object(m.into_iter().collect())),
+            proptest::collection::btree_map(".{0,4}", inner, 0..3).prop_map(|m| Json::Object(m.into_iter().collect())),
         ]
     })
 }

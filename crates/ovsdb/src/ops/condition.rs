@@ -117,11 +117,9 @@ impl Condition {
     /// The condition as JSON.
     pub fn to_json(&self) -> Json {
         match self {
-            Condition::Compare { column, function, value } => Json::Array(vec![
-                Json::String(column.clone()),
-                Json::String(function.as_str().into()),
-                value.to_json(),
-            ]),
+            Condition::Compare { column, function, value } => {
+                Json::Array(vec![Json::String(column.clone()), Json::String(function.as_str().into()), value.to_json()])
+            }
             Condition::Literal(b) => Json::Bool(*b),
         }
     }
@@ -132,8 +130,7 @@ impl Condition {
             Json::Bool(b) => Ok(Condition::Literal(*b)),
             Json::Array(a) => match a.as_slice() {
                 [Json::String(c), Json::String(f), v] => {
-                    let function = Function::parse(f)
-                        .ok_or_else(|| NotationError::Invalid(format!("unknown function {f:?}")))?;
+                    let function = Function::parse(f).ok_or_else(|| NotationError::Invalid(format!("unknown function {f:?}")))?;
                     Ok(Condition::Compare { column: c.clone(), function, value: Value::from_json(v)? })
                 }
                 _ => Err(NotationError::Invalid(format!("invalid condition {}", truncate(json)))),
@@ -152,20 +149,15 @@ impl Condition {
             Condition::Literal(b) => return Ok(*b),
             Condition::Compare { column, function, value } => (column, *function, value),
         };
-        let actual = row
-            .get(column)
-            .ok_or_else(|| NotationError::Invalid(format!("row has no column {column:?}")))?;
+        let actual = row.get(column).ok_or_else(|| NotationError::Invalid(format!("row has no column {column:?}")))?;
         Ok(match function {
             Function::Eq => Elements::of(actual) == Elements::of(arg),
             Function::Ne => Elements::of(actual) != Elements::of(arg),
             Function::Includes => Elements::of(actual).includes(&Elements::of(arg)),
             Function::Excludes => Elements::of(actual).excludes(&Elements::of(arg)),
             Function::Lt | Function::Le | Function::Ge | Function::Gt => {
-                let num = |v: &Value| {
-                    v.as_atom().and_then(Atom::as_f64).ok_or_else(|| {
-                        NotationError::Invalid(format!("{function} needs a single number, got {v}"))
-                    })
-                };
+                let num =
+                    |v: &Value| v.as_atom().and_then(Atom::as_f64).ok_or_else(|| NotationError::Invalid(format!("{function} needs a single number, got {v}")));
                 let (a, b) = (num(actual)?, num(arg)?);
                 match function {
                     Function::Lt => a < b,

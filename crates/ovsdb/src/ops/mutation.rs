@@ -90,19 +90,14 @@ impl Mutation {
 
     /// The mutation as JSON.
     pub fn to_json(&self) -> Json {
-        Json::Array(vec![
-            Json::String(self.column.clone()),
-            Json::String(self.mutator.as_str().into()),
-            self.value.to_json(),
-        ])
+        Json::Array(vec![Json::String(self.column.clone()), Json::String(self.mutator.as_str().into()), self.value.to_json()])
     }
 
     /// Parses a mutation from JSON.
     pub fn from_json(json: &Json) -> Result<Self, NotationError> {
         match json.as_array().map(Vec::as_slice) {
             Some([Json::String(c), Json::String(m), v]) => {
-                let mutator = Mutator::parse(m)
-                    .ok_or_else(|| NotationError::Invalid(format!("unknown mutator {m:?}")))?;
+                let mutator = Mutator::parse(m).ok_or_else(|| NotationError::Invalid(format!("unknown mutator {m:?}")))?;
                 Ok(Mutation { column: c.clone(), mutator, value: Value::from_json(v)? })
             }
             _ => Err(NotationError::Invalid(format!("invalid mutation {}", truncate(json)))),

@@ -112,16 +112,8 @@ impl Operation {
     }
 
     /// `select` of some columns.
-    pub fn select_columns(
-        table: impl Into<String>,
-        where_: Vec<Condition>,
-        columns: impl IntoIterator<Item = impl Into<String>>,
-    ) -> Self {
-        Operation::Select {
-            table: table.into(),
-            where_,
-            columns: Some(columns.into_iter().map(Into::into).collect()),
-        }
+    pub fn select_columns(table: impl Into<String>, where_: Vec<Condition>, columns: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        Operation::Select { table: table.into(), where_, columns: Some(columns.into_iter().map(Into::into).collect()) }
     }
 
     /// `update`.
@@ -191,10 +183,7 @@ impl Operation {
             Operation::Mutate { table, where_, mutations } => {
                 o.insert("table".into(), table.clone().into());
                 o.insert("where".into(), conds(where_));
-                o.insert(
-                    "mutations".into(),
-                    Json::Array(mutations.iter().map(Mutation::to_json).collect()),
-                );
+                o.insert("mutations".into(), Json::Array(mutations.iter().map(Mutation::to_json).collect()));
             }
             Operation::Delete { table, where_ } => {
                 o.insert("table".into(), table.clone().into());
@@ -247,12 +236,7 @@ mod tests {
     fn serializes_every_operation() {
         let u: Uuid = "36bd5ca4-0ab4-4b3d-9dfb-b5b2a1e6c6a1".parse().unwrap();
         let ops = vec![
-            Operation::Insert {
-                table: "T".into(),
-                row: Row::new().with("a", 1i64),
-                uuid_name: Some("r".into()),
-                uuid: Some(u),
-            },
+            Operation::Insert { table: "T".into(), row: Row::new().with("a", 1i64), uuid_name: Some("r".into()), uuid: Some(u) },
             Operation::select_columns("T", vec![Condition::eq("a", 1i64)], ["a"]),
             Operation::update("T", vec![], Row::new().with("a", 2i64)),
             Operation::mutate("T", vec![Condition::Literal(true)], vec![Mutation::insert("s", Value::set(["x"]))]),

@@ -42,9 +42,7 @@ impl OperationResult {
         }
         if let Some(u) = o.get("uuid") {
             let uuid = match u.as_array().map(Vec::as_slice) {
-                Some([Json::String(tag), Json::String(s)]) if tag == "uuid" => {
-                    parse_uuid(s).map_err(|e| ProtocolError::new(e.to_string()))?
-                }
+                Some([Json::String(tag), Json::String(s)]) if tag == "uuid" => parse_uuid(s).map_err(|e| ProtocolError::new(e.to_string()))?,
                 _ => return Err(ProtocolError::new(format!("bad insert result {}", truncate(json)))),
             };
             return Ok(OperationResult::Insert { uuid });
@@ -116,14 +114,9 @@ pub struct TransactResponse {
 impl TransactResponse {
     /// Parses the result array of a transaction with `n_ops` operations.
     pub fn from_json(json: &Json, n_ops: usize) -> Result<Self, ProtocolError> {
-        let arr = json
-            .as_array()
-            .ok_or_else(|| ProtocolError::new(format!("transact result is not an array: {}", truncate(json))))?;
+        let arr = json.as_array().ok_or_else(|| ProtocolError::new(format!("transact result is not an array: {}", truncate(json))))?;
         if arr.len() > n_ops + 1 {
-            return Err(ProtocolError::new(format!(
-                "transact result has {} elements for {n_ops} operations",
-                arr.len()
-            )));
+            return Err(ProtocolError::new(format!("transact result has {} elements for {n_ops} operations", arr.len())));
         }
         let mut results = Vec::with_capacity(n_ops);
         for i in 0..n_ops {
@@ -151,9 +144,7 @@ impl TransactResponse {
                 OperationResult::Error(e) => Some(TransactionError { index: Some(i), error: e.clone() }),
                 _ => None,
             })
-            .or_else(|| {
-                self.commit_error.clone().map(|error| TransactionError { index: None, error })
-            })
+            .or_else(|| self.commit_error.clone().map(|error| TransactionError { index: None, error }))
     }
 
     /// The per-operation results if the transaction succeeded.
@@ -174,11 +165,7 @@ mod tests {
 
     #[test]
     fn parses_successful_results() {
-        let r = TransactResponse::from_json(
-            &json!([{"uuid": ["uuid", U]}, {"rows": [{"name": "a"}]}, {"count": 2}, {}]),
-            4,
-        )
-        .unwrap();
+        let r = TransactResponse::from_json(&json!([{"uuid": ["uuid", U]}, {"rows": [{"name": "a"}]}, {"count": 2}, {}]), 4).unwrap();
         assert_eq!(r.results[0].uuid(), Some(U.parse().unwrap()));
         assert_eq!(r.results[1].rows().unwrap()[0].get_str("name"), Some("a"));
         assert_eq!(r.results[2].count(), Some(2));
@@ -188,11 +175,7 @@ mod tests {
 
     #[test]
     fn per_operation_error_and_not_executed() {
-        let r = TransactResponse::from_json(
-            &json!([{"count": 1}, {"error": "constraint violation", "details": "d"}, null]),
-            3,
-        )
-        .unwrap();
+        let r = TransactResponse::from_json(&json!([{"count": 1}, {"error": "constraint violation", "details": "d"}, null]), 3).unwrap();
         assert_eq!(r.results[2], OperationResult::NotExecuted);
         let e = r.into_result().unwrap_err();
         assert_eq!(e.index, Some(1));
@@ -206,11 +189,7 @@ mod tests {
 
     #[test]
     fn extra_commit_error_element() {
-        let r = TransactResponse::from_json(
-            &json!([{"uuid": ["uuid", U]}, {"error": "referential integrity violation", "details": "x"}]),
-            1,
-        )
-        .unwrap();
+        let r = TransactResponse::from_json(&json!([{"uuid": ["uuid", U]}, {"error": "referential integrity violation", "details": "x"}]), 1).unwrap();
         assert_eq!(r.results.len(), 1);
         let e = r.error().unwrap();
         assert_eq!(e.index, None);

@@ -27,9 +27,7 @@ impl BaseType {
             }
         }
         let out_of_range = match &atom {
-            Atom::Integer(i) => {
-                self.min_integer.is_some_and(|m| *i < m) || self.max_integer.is_some_and(|m| *i > m)
-            }
+            Atom::Integer(i) => self.min_integer.is_some_and(|m| *i < m) || self.max_integer.is_some_and(|m| *i > m),
             Atom::Real(r) => self.min_real.is_some_and(|m| *r < m) || self.max_real.is_some_and(|m| *r > m),
             Atom::String(s) => {
                 let n = s.chars().count() as u64;
@@ -51,9 +49,7 @@ impl ColumnType {
     pub fn check(&self, value: &Value) -> Result<Value, SchemaError> {
         let out = match &self.value {
             Some(vt) => {
-                let map = value
-                    .as_map()
-                    .ok_or_else(|| type_err(format!("expected a map, got {value}")))?;
+                let map = value.as_map().ok_or_else(|| type_err(format!("expected a map, got {value}")))?;
                 let mut out = BTreeMap::new();
                 for (k, v) in map {
                     out.insert(self.key.check_atom(k)?, vt.check_atom(v)?);
@@ -61,9 +57,7 @@ impl ColumnType {
                 Value::Map(out)
             }
             None => {
-                let set = value
-                    .as_set()
-                    .ok_or_else(|| type_err(format!("expected a set or atom, got a map {value}")))?;
+                let set = value.as_set().ok_or_else(|| type_err(format!("expected a set or atom, got a map {value}")))?;
                 let mut out = BTreeSet::new();
                 for a in &set {
                     out.insert(self.key.check_atom(a)?);
@@ -80,11 +74,7 @@ impl ColumnType {
         };
         let n = out.len() as u64;
         if n < self.min || self.max.is_some_and(|m| n > m) {
-            return Err(type_err(format!(
-                "{n} elements, but the column allows {}..{}",
-                self.min,
-                self.max.map_or("unlimited".into(), |m| m.to_string())
-            )));
+            return Err(type_err(format!("{n} elements, but the column allows {}..{}", self.min, self.max.map_or("unlimited".into(), |m| m.to_string()))));
         }
         Ok(out)
     }
@@ -98,21 +88,12 @@ impl ColumnType {
             return Err(type_err(format!("{} elements in a column of at most {:?}", value.len(), self.max)));
         }
         if self.is_map() {
-            return value
-                .as_map()
-                .map(|m| Value::Map(m.clone()))
-                .ok_or_else(|| type_err(format!("expected a map, got {value}")));
+            return value.as_map().map(|m| Value::Map(m.clone())).ok_or_else(|| type_err(format!("expected a map, got {value}")));
         }
         if self.is_scalar() {
-            return value
-                .as_atom()
-                .map(|a| Value::Atom(a.clone()))
-                .ok_or_else(|| type_err(format!("expected exactly one element, got {value}")));
+            return value.as_atom().map(|a| Value::Atom(a.clone())).ok_or_else(|| type_err(format!("expected exactly one element, got {value}")));
         }
-        value
-            .as_set()
-            .map(Value::Set)
-            .ok_or_else(|| type_err(format!("expected a set, got a map {value}")))
+        value.as_set().map(Value::Set).ok_or_else(|| type_err(format!("expected a set, got a map {value}")))
     }
 
     /// The default value of a column of this type: the empty set/map, or

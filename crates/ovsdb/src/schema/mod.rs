@@ -152,10 +152,7 @@ impl TableSchema {
     /// Like [`column_type`](Self::column_type) but an error names the
     /// table and column.
     pub fn require_column(&self, column: &str) -> Result<&ColumnType, SchemaError> {
-        self.column_type(column).ok_or_else(|| SchemaError::UnknownColumn {
-            table: self.name.clone(),
-            column: column.to_owned(),
-        })
+        self.column_type(column).ok_or_else(|| SchemaError::UnknownColumn { table: self.name.clone(), column: column.to_owned() })
     }
 }
 
@@ -182,8 +179,7 @@ impl std::str::FromStr for DatabaseSchema {
 
     /// Parses a schema from JSON text.
     fn from_str(text: &str) -> Result<Self, SchemaError> {
-        let json: Json =
-            serde_json::from_str(text).map_err(|e| SchemaError::Invalid(e.to_string()))?;
+        let json: Json = serde_json::from_str(text).map_err(|e| SchemaError::Invalid(e.to_string()))?;
         Self::from_json(&json)
     }
 }

@@ -35,36 +35,27 @@ fn opt_bool(o: &Map<String, Json>, key: &str, what: &str) -> Result<Option<bool>
 fn opt_u64(o: &Map<String, Json>, key: &str, what: &str) -> Result<Option<u64>, SchemaError> {
     match o.get(key) {
         None => Ok(None),
-        Some(j) => j.as_u64().map(Some).ok_or_else(|| {
-            invalid(format!("{what}: \"{key}\" is not a non-negative integer: {}", truncate(j)))
-        }),
+        Some(j) => j.as_u64().map(Some).ok_or_else(|| invalid(format!("{what}: \"{key}\" is not a non-negative integer: {}", truncate(j)))),
     }
 }
 
 fn opt_i64(o: &Map<String, Json>, key: &str, what: &str) -> Result<Option<i64>, SchemaError> {
     match o.get(key) {
         None => Ok(None),
-        Some(j) => j
-            .as_i64()
-            .map(Some)
-            .ok_or_else(|| invalid(format!("{what}: \"{key}\" is not an integer: {}", truncate(j)))),
+        Some(j) => j.as_i64().map(Some).ok_or_else(|| invalid(format!("{what}: \"{key}\" is not an integer: {}", truncate(j)))),
     }
 }
 
 fn opt_f64(o: &Map<String, Json>, key: &str, what: &str) -> Result<Option<f64>, SchemaError> {
     match o.get(key) {
         None => Ok(None),
-        Some(j) => j
-            .as_f64()
-            .map(Some)
-            .ok_or_else(|| invalid(format!("{what}: \"{key}\" is not a number: {}", truncate(j)))),
+        Some(j) => j.as_f64().map(Some).ok_or_else(|| invalid(format!("{what}: \"{key}\" is not a number: {}", truncate(j)))),
     }
 }
 
 pub(super) fn database(json: &Json) -> Result<DatabaseSchema, SchemaError> {
     let o = obj(json, "database schema")?;
-    let name = opt_str(o, "name", "database schema")?
-        .ok_or_else(|| invalid("database schema has no \"name\""))?;
+    let name = opt_str(o, "name", "database schema")?.ok_or_else(|| invalid("database schema has no \"name\""))?;
     if !is_id(&name) {
         return Err(invalid(format!("database name {name:?} is not an identifier")));
     }
@@ -86,10 +77,7 @@ pub(super) fn database(json: &Json) -> Result<DatabaseSchema, SchemaError> {
             for base in std::iter::once(&c.type_.key).chain(c.type_.value.as_ref()) {
                 if let Some(rt) = &base.ref_table {
                     if !tables.contains_key(rt) {
-                        return Err(invalid(format!(
-                            "column {}.{} refers to unknown table {rt:?}",
-                            t.name, c.name
-                        )));
+                        return Err(invalid(format!("column {}.{} refers to unknown table {rt:?}", t.name, c.name)));
                     }
                 }
             }
@@ -121,9 +109,7 @@ fn table(name: &str, json: &Json) -> Result<TableSchema, SchemaError> {
     if let Some(ij) = o.get("indexes") {
         let arr = ij.as_array().ok_or_else(|| invalid(format!("{what}: \"indexes\" is not an array")))?;
         for index in arr {
-            let cols = index
-                .as_array()
-                .ok_or_else(|| invalid(format!("{what}: an index is not an array")))?;
+            let cols = index.as_array().ok_or_else(|| invalid(format!("{what}: an index is not an array")))?;
             let mut names = Vec::new();
             for c in cols {
                 let c = c.as_str().ok_or_else(|| invalid(format!("{what}: index column is not a string")))?;
@@ -161,10 +147,7 @@ pub(crate) fn column_type(json: &Json, what: &str) -> Result<ColumnType, SchemaE
         return Ok(ColumnType::scalar(atomic));
     }
     let o = obj(json, &format!("{what} type"))?;
-    let key = base_type(
-        o.get("key").ok_or_else(|| invalid(format!("{what}: type has no \"key\"")))?,
-        what,
-    )?;
+    let key = base_type(o.get("key").ok_or_else(|| invalid(format!("{what}: type has no \"key\"")))?, what)?;
     let value = o.get("value").map(|v| base_type(v, what)).transpose()?;
     let min = match o.get("min") {
         None => 1,
@@ -179,10 +162,7 @@ pub(crate) fn column_type(json: &Json, what: &str) -> Result<ColumnType, SchemaE
         Some(j) => match j.as_u64() {
             Some(n) if n >= 1 => Some(n),
             _ => {
-                return Err(invalid(format!(
-                    "{what}: \"max\" must be a positive integer or \"unlimited\", not {}",
-                    truncate(j)
-                )));
+                return Err(invalid(format!("{what}: \"max\" must be a positive integer or \"unlimited\", not {}", truncate(j))));
             }
         },
     };
@@ -212,9 +192,7 @@ fn base_type(json: &Json, what: &str) -> Result<BaseType, SchemaError> {
         let unconstrained = BaseType::of(atomic_t);
         let mut checked = std::collections::BTreeSet::new();
         for a in set {
-            checked.insert(
-                unconstrained.check_atom(&a).map_err(|e| invalid(format!("{what}: \"enum\": {e}")))?,
-            );
+            checked.insert(unconstrained.check_atom(&a).map_err(|e| invalid(format!("{what}: \"enum\": {e}")))?);
         }
         base.enum_ = Some(checked);
     }

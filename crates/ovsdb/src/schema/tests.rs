@@ -26,10 +26,7 @@ fn parses_the_vtep_schema() {
     let ls = s.table("Logical_Switch").unwrap();
     assert!(ls.is_root);
     let rm = &ls.columns["replication_mode"].type_;
-    assert_eq!(
-        rm.key.enum_.as_ref().unwrap().iter().filter_map(|a| a.as_str()).collect::<Vec<_>>(),
-        ["service_node", "source_node"]
-    );
+    assert_eq!(rm.key.enum_.as_ref().unwrap().iter().filter_map(|a| a.as_str()).collect::<Vec<_>>(), ["service_node", "source_node"]);
     assert!(ls.columns["other_config"].type_.is_map());
     assert!(ls.columns["name"].type_.is_scalar());
     assert_eq!(ls.column_type("_uuid"), Some(&ColumnType::scalar(AtomicType::Uuid)));
@@ -61,11 +58,7 @@ fn type_checks_and_normalizes() {
 
 #[test]
 fn constraints_are_enforced() {
-    let t = parse::column_type(
-        &json!({"key": {"type": "integer", "minInteger": 1, "maxInteger": 4094}, "min": 0, "max": "unlimited"}),
-        "t",
-    )
-    .unwrap();
+    let t = parse::column_type(&json!({"key": {"type": "integer", "minInteger": 1, "maxInteger": 4094}, "min": 0, "max": "unlimited"}), "t").unwrap();
     assert!(t.check(&Value::set([1i64, 4094])).is_ok());
     assert!(t.check(&Value::integer(0)).is_err());
     assert!(t.check(&Value::integer(4095)).is_err());

@@ -4,10 +4,7 @@
 use std::collections::BTreeMap;
 
 use futures::future::join_all;
-use ovsdb::{
-    Condition, DatabaseSchema, Error, Function, Mutation, Mutator, Operation, OperationResult, Row, Uuid, Value,
-    WaitUntil,
-};
+use ovsdb::{Condition, DatabaseSchema, Error, Function, Mutation, Mutator, Operation, OperationResult, Row, Uuid, Value, WaitUntil};
 use serde_json::json;
 
 use crate::{DB, Opts, OvsdbServer, connect, server::VTEP_SCHEMA, test_config};
@@ -63,17 +60,10 @@ async fn every_operation() {
             DB,
             &[
                 Operation::insert_named("Physical_Locator", locator("10.0.0.1"), "loc"),
-                Operation::insert_named(
-                    "Logical_Switch",
-                    Row::new().with("name", "ls0").with("tunnel_key", 5000i64),
-                    "ls",
-                ),
+                Operation::insert_named("Logical_Switch", Row::new().with("name", "ls0").with("tunnel_key", 5000i64), "ls"),
                 Operation::insert(
                     "Ucast_Macs_Remote",
-                    Row::new()
-                        .with("MAC", "aa:bb:cc:dd:ee:01")
-                        .with("logical_switch", Value::named_uuid("ls"))
-                        .with("locator", Value::named_uuid("loc")),
+                    Row::new().with("MAC", "aa:bb:cc:dd:ee:01").with("logical_switch", Value::named_uuid("ls")).with("locator", Value::named_uuid("loc")),
                 ),
                 Operation::comment("it: every_operation"),
                 Operation::Commit { durable: false },
@@ -115,14 +105,7 @@ async fn every_operation() {
 
     // update.
     let r = client
-        .transact(
-            DB,
-            &[Operation::update(
-                "Logical_Switch",
-                vec![Condition::uuid_eq(ls_uuid)],
-                Row::new().with("description", "tenant net"),
-            )],
-        )
+        .transact(DB, &[Operation::update("Logical_Switch", vec![Condition::uuid_eq(ls_uuid)], Row::new().with("description", "tenant net"))])
         .await
         .unwrap()
         .into_result()
@@ -141,11 +124,7 @@ async fn every_operation() {
                 Operation::mutate("Logical_Switch", ls(), vec![Mutation::new("tunnel_key", Mutator::Mul, 2i64)]),
                 Operation::mutate("Logical_Switch", ls(), vec![Mutation::new("tunnel_key", Mutator::Div, 4i64)]),
                 Operation::mutate("Logical_Switch", ls(), vec![Mutation::new("tunnel_key", Mutator::Mod, 7i64)]),
-                Operation::mutate(
-                    "Logical_Switch",
-                    ls(),
-                    vec![Mutation::insert("other_config", Value::map([("a", "1"), ("b", "2")]))],
-                ),
+                Operation::mutate("Logical_Switch", ls(), vec![Mutation::insert("other_config", Value::map([("a", "1"), ("b", "2")]))]),
                 Operation::mutate("Logical_Switch", ls(), vec![Mutation::delete("other_config", Value::set(["a"]))]),
             ],
         )
@@ -174,32 +153,18 @@ async fn every_operation() {
     assert_eq!((e.index, e.error.error.as_str()), (Some(0), "timed out"));
 
     // abort: the insert before it is rolled back.
-    let r = client
-        .transact(DB, &[Operation::insert("Logical_Switch", Row::new().with("name", "ls-aborted")), Operation::Abort])
-        .await
-        .unwrap();
+    let r = client.transact(DB, &[Operation::insert("Logical_Switch", Row::new().with("name", "ls-aborted")), Operation::Abort]).await.unwrap();
     let e = r.error().unwrap();
     assert_eq!((e.index, e.error.error.as_str()), (Some(1), "aborted"));
     assert_eq!(server.column_values("Logical_Switch", "name"), [json!("ls0")]);
 
     // assert without holding the lock.
-    let e = client
-        .transact(DB, &[Operation::Assert { lock: "nobody_has_it".into() }])
-        .await
-        .unwrap()
-        .into_result()
-        .unwrap_err();
+    let e = client.transact(DB, &[Operation::Assert { lock: "nobody_has_it".into() }]).await.unwrap().into_result().unwrap_err();
     assert_eq!((e.index, e.error.error.as_str()), (Some(0), "not owner"));
 
     // delete.
     let r = client
-        .transact(
-            DB,
-            &[
-                Operation::delete("Ucast_Macs_Remote", vec![]),
-                Operation::delete("Logical_Switch", vec![Condition::ne("name", "x")]),
-            ],
-        )
+        .transact(DB, &[Operation::delete("Ucast_Macs_Remote", vec![]), Operation::delete("Logical_Switch", vec![Condition::ne("name", "x")])])
         .await
         .unwrap()
         .into_result()
@@ -236,10 +201,7 @@ async fn transaction_errors() {
             DB,
             &[Operation::insert(
                 "Ucast_Macs_Remote",
-                Row::new()
-                    .with("MAC", "aa:aa:aa:aa:aa:aa")
-                    .with("logical_switch", Value::uuid(dangling))
-                    .with("locator", Value::uuid(dangling)),
+                Row::new().with("MAC", "aa:aa:aa:aa:aa:aa").with("logical_switch", Value::uuid(dangling)).with("locator", Value::uuid(dangling)),
             )],
         )
         .await
@@ -249,12 +211,7 @@ async fn transaction_errors() {
     assert_eq!((e.index, e.error.error.as_str()), (None, "referential integrity violation"));
 
     // Unknown table: an operation error from the server.
-    let e = client
-        .transact(DB, &[Operation::select("No_Such_Table", vec![])])
-        .await
-        .unwrap()
-        .into_result()
-        .unwrap_err();
+    let e = client.transact(DB, &[Operation::select("No_Such_Table", vec![])]).await.unwrap().into_result().unwrap_err();
     assert_eq!(e.index, Some(0));
 
     // Unknown database: a JSON-RPC error.
@@ -265,15 +222,7 @@ async fn transaction_errors() {
     // OVS extension: insert with a chosen UUID.
     let want = Uuid::from_u128(0x36bd5ca4_0ab4_4b3d_9dfb_b5b2a1e6c6a1);
     let r = client
-        .transact(
-            DB,
-            &[Operation::Insert {
-                table: "Logical_Switch".into(),
-                row: Row::new().with("name", "chosen"),
-                uuid_name: None,
-                uuid: Some(want),
-            }],
-        )
+        .transact(DB, &[Operation::Insert { table: "Logical_Switch".into(), row: Row::new().with("name", "chosen"), uuid_name: None, uuid: Some(want) }])
         .await
         .unwrap()
         .into_result()
@@ -316,12 +265,8 @@ async fn pipelined_requests_are_matched_by_id() {
     let futs = (0..n).map(|i| {
         let client = client.clone();
         async move {
-            let r = client
-                .transact(DB, &[Operation::insert("Logical_Switch", Row::new().with("name", format!("ls-{i}")))])
-                .await
-                .unwrap()
-                .into_result()
-                .unwrap();
+            let r =
+                client.transact(DB, &[Operation::insert("Logical_Switch", Row::new().with("name", format!("ls-{i}")))]).await.unwrap().into_result().unwrap();
             (format!("ls-{i}"), r[0].uuid().unwrap())
         }
     });
@@ -348,9 +293,8 @@ async fn a_deep_pipeline_of_large_transactions_does_not_deadlock() {
     let server = OvsdbServer::start(Opts::default());
     let (client, _ev) = connect(&server.unix_remote(), test_config()).await;
     // A table whose full select is about 100 KB.
-    let rows: Vec<_> = (0..50)
-        .map(|i| Operation::insert("Logical_Switch", Row::new().with("name", format!("ls-{i}")).with("description", "x".repeat(2000))))
-        .collect();
+    let rows: Vec<_> =
+        (0..50).map(|i| Operation::insert("Logical_Switch", Row::new().with("name", format!("ls-{i}")).with("description", "x".repeat(2000)))).collect();
     client.transact(DB, &rows).await.unwrap().into_result().unwrap();
     let n = 600;
     let pending: Vec<_> = (0..n)

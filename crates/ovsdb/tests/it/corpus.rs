@@ -120,8 +120,14 @@ mod random {
             any::<i64>().prop_map(Json::from),
             (-1e9f64..1e9).prop_map(Json::from),
             prop_oneof![
-                Just("uuid"), Just("named-uuid"), Just("set"), Just("map"), Just("insert"),
-                Just("modify"), Just("36bd5ca4-0ab4-4b3d-9dfb-b5b2a1e6c6a1"), Just("string"),
+                Just("uuid"),
+                Just("named-uuid"),
+                Just("set"),
+                Just("map"),
+                Just("insert"),
+                Just("modify"),
+                Just("36bd5ca4-0ab4-4b3d-9dfb-b5b2a1e6c6a1"),
+                Just("string"),
             ]
             .prop_map(|s| Json::String(s.to_owned())),
         ];
@@ -129,8 +135,19 @@ mod random {
             prop_oneof![
                 proptest::collection::vec(inner.clone(), 0..4).prop_map(Json::Array),
                 proptest::collection::btree_map(
-                    prop_oneof![Just("new"), Just("old"), Just("initial"), Just("delete"), Just("type"),
-                        Just("key"), Just("columns"), Just("name"), Just("tables"), Just("uuid"), Just("rows")],
+                    prop_oneof![
+                        Just("new"),
+                        Just("old"),
+                        Just("initial"),
+                        Just("delete"),
+                        Just("type"),
+                        Just("key"),
+                        Just("columns"),
+                        Just("name"),
+                        Just("tables"),
+                        Just("uuid"),
+                        Just("rows")
+                    ],
                     inner,
                     0..4,
                 )

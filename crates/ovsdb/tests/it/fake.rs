@@ -40,11 +40,7 @@ impl FakeServer {
 
 /// The next message from the client.
 pub async fn recv(conn: &mut Conn) -> Message {
-    tokio::time::timeout(PATIENCE, conn.next())
-        .await
-        .expect("message in time")
-        .expect("connection open")
-        .expect("valid message")
+    tokio::time::timeout(PATIENCE, conn.next()).await.expect("message in time").expect("connection open").expect("valid message")
 }
 
 /// The next request; returns (id, method, params).

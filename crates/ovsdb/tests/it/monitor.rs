@@ -5,10 +5,7 @@
 use std::collections::BTreeMap;
 
 use ovsdb::monitor::Cache;
-use ovsdb::{
-    Client, Condition, Event, Events, MonitorId, MonitorMethod, MonitorRequest, MonitorRequests, Row, RowUpdate2, Updates,
-    Uuid, Value,
-};
+use ovsdb::{Client, Condition, Event, Events, MonitorId, MonitorMethod, MonitorRequest, MonitorRequests, Row, RowUpdate2, Updates, Uuid, Value};
 use serde_json::json;
 
 use crate::{DB, Opts, OvsdbServer, connect, expect_event, test_config};
@@ -31,10 +28,7 @@ fn independent_view(server: &OvsdbServer, cache: &Cache) -> BTreeMap<Uuid, Row> 
         .iter()
         .map(|j| {
             let row = Row::from_json(j).unwrap();
-            let row: Row = row
-                .iter()
-                .map(|(c, v)| (c.clone(), table.column_type(c).unwrap().normalize(v).unwrap()))
-                .collect();
+            let row: Row = row.iter().map(|(c, v)| (c.clone(), table.column_type(c).unwrap().normalize(v).unwrap())).collect();
             (row.uuid().unwrap(), row)
         })
         .collect()
@@ -143,8 +137,7 @@ async fn update2_modify_carries_diffs() {
 async fn monitor_cond_where_filters_rows() {
     let server = OvsdbServer::start(Opts::default());
     let (client, mut events) = connect(&server.unix_remote(), test_config()).await;
-    let reqs = MonitorRequests::new()
-        .table("Logical_Switch", MonitorRequest::columns(COLS).with_where(vec![Condition::eq("name", "a")]));
+    let reqs = MonitorRequests::new().table("Logical_Switch", MonitorRequest::columns(COLS).with_where(vec![Condition::eq("name", "a")]));
     let started = client.monitor(DB, reqs, MonitorMethod::MonitorCondSince).await.unwrap();
     assert!(started.updates.is_empty());
     for name in ["b", "a", "c"] {
@@ -185,8 +178,7 @@ async fn monitor_cond_change_moves_the_window() {
         server.client_transact(&json!([DB, {"op": "insert", "table": "Logical_Switch", "row": {"name": name}}]));
     }
     let (client, mut events) = connect(&server.unix_remote(), test_config()).await;
-    let reqs = MonitorRequests::new()
-        .table("Logical_Switch", MonitorRequest::columns(["name"]).with_where(vec![Condition::eq("name", "a")]));
+    let reqs = MonitorRequests::new().table("Logical_Switch", MonitorRequest::columns(["name"]).with_where(vec![Condition::eq("name", "a")]));
     let started = client.monitor(DB, reqs, MonitorMethod::MonitorCondSince).await.unwrap();
     let mut cache = Cache::for_monitor(client.get_schema(DB).await.unwrap(), &ls_requests());
     cache.apply(&started.updates).unwrap();

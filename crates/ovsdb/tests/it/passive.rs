@@ -4,8 +4,8 @@
 
 use ovsdb::passive::PeerAddr;
 use ovsdb::{
-    Client, ClientConfig, Condition, ConnectionState, Endpoint, Event, MonitorMethod, MonitorRequest,
-    MonitorRequests, Operation, PassiveListener, Row, TlsConfig,
+    Client, ClientConfig, Condition, ConnectionState, Endpoint, Event, MonitorMethod, MonitorRequest, MonitorRequests, Operation, PassiveListener, Row,
+    TlsConfig,
 };
 
 use crate::{DB, Opts, OvsdbServer, PATIENCE, certs, expect_event, init_tracing, test_config};
@@ -15,14 +15,8 @@ async fn accept(listener: &PassiveListener) -> (Client, ovsdb::Events, PeerAddr)
 }
 
 async fn switch_names(client: &Client) -> Vec<String> {
-    let r = client
-        .transact(DB, &[Operation::select_columns("Physical_Switch", vec![], ["name"])])
-        .await
-        .unwrap()
-        .into_result()
-        .unwrap();
-    let mut names: Vec<String> =
-        r[0].rows().unwrap().iter().filter_map(|r| r.get_str("name").map(str::to_owned)).collect();
+    let r = client.transact(DB, &[Operation::select_columns("Physical_Switch", vec![], ["name"])]).await.unwrap().into_result().unwrap();
+    let mut names: Vec<String> = r[0].rows().unwrap().iter().filter_map(|r| r.get_str("name").map(str::to_owned)).collect();
     names.sort();
     names
 }
@@ -36,19 +30,11 @@ async fn exercise(server: &OvsdbServer, client: &Client, events: &mut ovsdb::Eve
     assert_eq!(switch_names(client).await, ["tor-1", "tor-2"]);
 
     // Write through the passive session, read back with vtep-ctl.
-    client
-        .transact(DB, &[Operation::insert("Logical_Switch", Row::new().with("name", "via-passive"))])
-        .await
-        .unwrap()
-        .into_result()
-        .unwrap();
+    client.transact(DB, &[Operation::insert("Logical_Switch", Row::new().with("name", "via-passive"))]).await.unwrap().into_result().unwrap();
     assert!(server.vtep_ctl(&["list-ls"]).lines().any(|l| l == "via-passive"));
 
     // Monitor over the passive session; change with vtep-ctl.
-    let reqs = MonitorRequests::new().table(
-        "Logical_Switch",
-        MonitorRequest::columns(["name"]).with_where(vec![Condition::eq("name", "from-vtep-ctl")]),
-    );
+    let reqs = MonitorRequests::new().table("Logical_Switch", MonitorRequest::columns(["name"]).with_where(vec![Condition::eq("name", "from-vtep-ctl")]));
     let started = client.monitor(DB, reqs, MonitorMethod::MonitorCondSince).await.unwrap();
     assert!(started.updates.is_empty());
     server.vtep_ctl(&["add-ls", "from-vtep-ctl"]);
@@ -95,11 +81,7 @@ async fn pssl_listener_accepts_ovsdb_server() {
     let config = ClientConfig { tls: Some(tls), ..test_config() };
     let listener = PassiveListener::bind(&"pssl:0:127.0.0.1".parse().unwrap(), config).await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    let server = OvsdbServer::start(Opts {
-        remotes: vec![format!("ssl:127.0.0.1:{port}")],
-        certs: Some(files.clone()),
-        ..Opts::default()
-    });
+    let server = OvsdbServer::start(Opts { remotes: vec![format!("ssl:127.0.0.1:{port}")], certs: Some(files.clone()), ..Opts::default() });
     server.vtep_ctl(&["add-ps", "tor-1"]);
     server.vtep_ctl(&["add-ps", "tor-2"]);
     let (client, mut events, _) = accept(&listener).await;

@@ -46,10 +46,7 @@ async fn standalone_restart_resyncs_monitor() {
     let started = client.monitor(DB, requests(), MonitorMethod::MonitorCondSince).await.unwrap();
     cache.apply(&started.updates).unwrap();
     server.client_transact(&insert_ls("a"));
-    let Event::Update { updates, .. } = expect_event(&mut events, "Update", |e| matches!(e, Event::Update { .. })).await
-    else {
-        unreachable!()
-    };
+    let Event::Update { updates, .. } = expect_event(&mut events, "Update", |e| matches!(e, Event::Update { .. })).await else { unreachable!() };
     cache.apply(&updates).unwrap();
     let states = record_states(&client);
 
@@ -73,18 +70,12 @@ async fn standalone_restart_resyncs_monitor() {
     assert_eq!(names(&cache), BTreeSet::from(["a".to_owned(), "b".to_owned()]));
 
     let states = states.await.unwrap();
-    assert!(
-        states.iter().any(|s| matches!(s, ConnectionState::Backoff { .. })),
-        "went through backoff: {states:?}"
-    );
+    assert!(states.iter().any(|s| matches!(s, ConnectionState::Backoff { .. })), "went through backoff: {states:?}");
     assert_eq!(states.last(), Some(&ConnectionState::Connected { generation: 2 }));
 
     // The monitor keeps working on the new connection.
     server.client_transact(&insert_ls("c"));
-    let Event::Update { updates, .. } = expect_event(&mut events, "Update", |e| matches!(e, Event::Update { .. })).await
-    else {
-        unreachable!()
-    };
+    let Event::Update { updates, .. } = expect_event(&mut events, "Update", |e| matches!(e, Event::Update { .. })).await else { unreachable!() };
     cache.apply(&updates).unwrap();
     assert_eq!(names(&cache).len(), 3);
     assert_eq!(server.column_values("Logical_Switch", "name"), [json!("a"), json!("b"), json!("c")]);
@@ -100,9 +91,7 @@ async fn clustered_restart_resumes_with_monitor_cond_since() {
     cache.apply(&started.updates).unwrap();
     for name in ["a", "b"] {
         server.client_transact(&insert_ls(name));
-        let Event::Update { updates, last_txn_id, .. } =
-            expect_event(&mut events, "Update", |e| matches!(e, Event::Update { .. })).await
-        else {
+        let Event::Update { updates, last_txn_id, .. } = expect_event(&mut events, "Update", |e| matches!(e, Event::Update { .. })).await else {
             unreachable!()
         };
         assert!(last_txn_id.is_some());

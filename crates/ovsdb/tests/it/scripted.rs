@@ -45,10 +45,7 @@ async fn inactivity_probe_sends_echo_then_drops_a_silent_peer() {
         assert_eq!((method.as_str(), params.len()), ("echo", 0));
         send(&mut conn, Message::response(id, json!([]))).await;
     }
-    assert!(
-        !std::iter::from_fn(|| events.try_recv()).any(|e| matches!(e, Event::Disconnected { .. })),
-        "answered probes keep the connection"
-    );
+    assert!(!std::iter::from_fn(|| events.try_recv()).any(|e| matches!(e, Event::Disconnected { .. })), "answered probes keep the connection");
 
     // Stop answering: one more probe, then the client hangs up.
     let (_, method, _) = recv_request(&mut conn).await;
@@ -77,10 +74,7 @@ async fn monitor_falls_back_to_older_methods() {
     let mut conn = fake.accept().await;
     let u = "36bd5ca4-0ab4-4b3d-9dfb-b5b2a1e6c6a1";
 
-    let reqs = MonitorRequests::new().table(
-        "Logical_Switch",
-        MonitorRequest::columns(["name"]).with_where(vec![ovsdb::Condition::eq("name", "a")]),
-    );
+    let reqs = MonitorRequests::new().table("Logical_Switch", MonitorRequest::columns(["name"]).with_where(vec![ovsdb::Condition::eq("name", "a")]));
     let monitor = tokio::spawn({
         let client = client.clone();
         async move { client.monitor("hardware_vtep", reqs, MonitorMethod::MonitorCondSince).await }
@@ -104,11 +98,7 @@ async fn monitor_falls_back_to_older_methods() {
     let Updates::V1(t) = &started.updates else { panic!("v1 updates") };
     assert_eq!(t["Logical_Switch"].len(), 1);
 
-    send(
-        &mut conn,
-        Message::notification("update", vec![mon_id, json!({"Logical_Switch": {u: {"old": {"name": "a"}}}})]),
-    )
-    .await;
+    send(&mut conn, Message::notification("update", vec![mon_id, json!({"Logical_Switch": {u: {"old": {"name": "a"}}}})])).await;
     let ev = expect_event(&mut events, "Update", |e| matches!(e, Event::Update { .. })).await;
     let Event::Update { monitor, last_txn_id, updates: Updates::V1(t) } = ev else { panic!("{ev:?}") };
     assert_eq!((monitor, last_txn_id), (started.id, None));

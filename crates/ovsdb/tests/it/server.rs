@@ -55,13 +55,7 @@ impl OvsdbServer {
         let db = dir.path().join("db.db");
         let status = if opts.clustered {
             let raft = format!("unix:{}", dir.path().join("raft.sock").display());
-            Command::new("ovsdb-tool")
-                .args(["create-cluster"])
-                .arg(&db)
-                .arg(VTEP_SCHEMA)
-                .arg(raft)
-                .stderr(Stdio::null())
-                .status()
+            Command::new("ovsdb-tool").args(["create-cluster"]).arg(&db).arg(VTEP_SCHEMA).arg(raft).stderr(Stdio::null()).status()
         } else {
             Command::new("ovsdb-tool").arg("create").arg(&db).arg(VTEP_SCHEMA).status()
         };
@@ -163,12 +157,7 @@ impl OvsdbServer {
     }
 
     pub fn appctl(&self, args: &[&str]) -> String {
-        let out = Command::new("ovs-appctl")
-            .arg("-t")
-            .arg(self.ctl())
-            .args(args)
-            .output()
-            .expect("run ovs-appctl");
+        let out = Command::new("ovs-appctl").arg("-t").arg(self.ctl()).args(args).output().expect("run ovs-appctl");
         assert!(out.status.success(), "ovs-appctl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
@@ -176,10 +165,7 @@ impl OvsdbServer {
     /// Runs a transaction with `ovsdb-client` (an independent client) on
     /// the given remote and returns its JSON result.
     pub fn client_transact_on(remote: &str, txn: &serde_json::Value) -> serde_json::Value {
-        let out = Command::new("ovsdb-client")
-            .args(["transact", remote, &txn.to_string()])
-            .output()
-            .expect("run ovsdb-client");
+        let out = Command::new("ovsdb-client").args(["transact", remote, &txn.to_string()]).output().expect("run ovsdb-client");
         assert!(out.status.success(), "ovsdb-client transact: {}", String::from_utf8_lossy(&out.stderr));
         serde_json::from_slice(&out.stdout).expect("ovsdb-client output is JSON")
     }
@@ -199,23 +185,14 @@ impl OvsdbServer {
 
     /// `vtep-ctl --db=unix:SOCK ARGS...` output.
     pub fn vtep_ctl(&self, args: &[&str]) -> String {
-        let out = Command::new("vtep-ctl")
-            .arg(format!("--db={}", self.unix_remote()))
-            .args(args)
-            .output()
-            .expect("run vtep-ctl");
+        let out = Command::new("vtep-ctl").arg(format!("--db={}", self.unix_remote())).args(args).output().expect("run vtep-ctl");
         assert!(out.status.success(), "vtep-ctl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     /// Offline transaction on the (stopped, standalone) database file.
     pub fn tool_transact(&self, txn: &serde_json::Value) -> serde_json::Value {
-        let out = Command::new("ovsdb-tool")
-            .arg("transact")
-            .arg(self.dir.path().join("db.db"))
-            .arg(txn.to_string())
-            .output()
-            .expect("run ovsdb-tool");
+        let out = Command::new("ovsdb-tool").arg("transact").arg(self.dir.path().join("db.db")).arg(txn.to_string()).output().expect("run ovsdb-tool");
         assert!(out.status.success(), "ovsdb-tool transact: {}", String::from_utf8_lossy(&out.stderr));
         serde_json::from_slice(&out.stdout).expect("ovsdb-tool output is JSON")
     }

@@ -5,12 +5,7 @@ use ovsdb::{Client, ClientConfig, ConnectionState, Endpoint, Operation, Row, Tls
 use crate::{DB, Opts, OvsdbServer, certs, connect, init_tracing, test_config};
 
 async fn insert_and_check(client: &Client, server: &OvsdbServer, name: &str) {
-    client
-        .transact(DB, &[Operation::insert("Logical_Switch", Row::new().with("name", name))])
-        .await
-        .unwrap()
-        .into_result()
-        .unwrap();
+    client.transact(DB, &[Operation::insert("Logical_Switch", Row::new().with("name", name))]).await.unwrap().into_result().unwrap();
     assert!(server.vtep_ctl(&["list-ls"]).lines().any(|l| l == name));
 }
 

@@ -15,7 +15,9 @@ async fn every_kind_create_list_filter_get_patch_delete() {
     assert_eq!(ports.len(), 1, "cabling created the switch port record: {v}");
     assert_eq!(ports[0]["name"], "swp1");
     assert_eq!(ports[0]["switch_id"], s.switch.as_str());
-    for (kind, key) in [("fabrics", "fabrics"), ("switches", "switches"), ("hardware", "hardware"), ("cards", "cards"), ("node-profiles", "node_profiles"), ("nodes", "nodes")] {
+    for (kind, key) in
+        [("fabrics", "fabrics"), ("switches", "switches"), ("hardware", "hardware"), ("cards", "cards"), ("node-profiles", "node_profiles"), ("nodes", "nodes")]
+    {
         let (st, v) = api.get(&format!("/v1/{kind}")).await;
         assert_eq!(st, StatusCode::OK);
         assert_eq!(v[key].as_array().unwrap().len(), 1, "{kind}: {v}");
@@ -42,7 +44,11 @@ async fn every_kind_create_list_filter_get_patch_delete() {
 
     // PATCH merges top-level fields; ports are editable; null resets.
     let (st, v) = api
-        .call(Method::PATCH, &format!("/v1/nodes/{}", s.node), Some(json!({"aliases": ["ironic-1"], "ports": [{"name": "ens1f0", "switch_id": s.switch, "switch_port": "swp7"}]})))
+        .call(
+            Method::PATCH,
+            &format!("/v1/nodes/{}", s.node),
+            Some(json!({"aliases": ["ironic-1"], "ports": [{"name": "ens1f0", "switch_id": s.switch, "switch_port": "swp7"}]})),
+        )
         .await;
     assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(v["aliases"], json!(["ironic-1"]));
@@ -80,7 +86,9 @@ async fn every_kind_create_list_filter_get_patch_delete() {
     assert!(v["error"]["message"].as_str().unwrap().contains("gpu"), "{v}");
 
     // Delete in dependency order; the switch takes its uncabled ports along.
-    for (kind, id) in [("nodes", &s.node), ("cards", &s.card), ("node-profiles", &s.profile), ("hardware", &s.hardware), ("switches", &s.switch), ("fabrics", &s.fabric)] {
+    for (kind, id) in
+        [("nodes", &s.node), ("cards", &s.card), ("node-profiles", &s.profile), ("hardware", &s.hardware), ("switches", &s.switch), ("fabrics", &s.fabric)]
+    {
         let (st, v) = api.call(Method::DELETE, &format!("/v1/{kind}/{id}"), None).await;
         assert_eq!(st, StatusCode::NO_CONTENT, "{kind}: {v}");
         assert_eq!(api.get(&format!("/v1/{kind}/{id}")).await.0, StatusCode::NOT_FOUND);

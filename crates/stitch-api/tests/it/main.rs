@@ -72,7 +72,9 @@ impl Api {
         let hardware = self.create("hardware", json!({"name": "hw1", "model": "R650"})).await;
         let card = self.create("cards", json!({"name": "c1", "hardware_ids": [hardware], "interface_map": [{"name": "ens1f0", "labels": ["sriov"]}]})).await;
         let profile = self.create("node-profiles", json!({"name": "p1", "hardware_ids": [hardware]})).await;
-        let node = self.create("nodes", json!({"name": "n1", "node_profile_id": profile, "ports": [{"name": "ens1f0", "switch_id": switch, "switch_port": "swp1"}]})).await;
+        let node = self
+            .create("nodes", json!({"name": "n1", "node_profile_id": profile, "ports": [{"name": "ens1f0", "switch_id": switch, "switch_port": "swp1"}]}))
+            .await;
         Seed { fabric, switch, hardware, card, profile, node }
     }
 }

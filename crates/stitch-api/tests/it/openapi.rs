@@ -19,10 +19,7 @@ fn committed_document_is_current() {
         std::fs::write(&path, &generated).unwrap();
     }
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        committed == generated,
-        "openapi/stitch.json is stale: run `UPDATE_OPENAPI=1 cargo test -p stitch-api` and commit the result"
-    );
+    assert!(committed == generated, "openapi/stitch.json is stale: run `UPDATE_OPENAPI=1 cargo test -p stitch-api` and commit the result");
 }
 
 #[tokio::test]
@@ -42,8 +39,18 @@ async fn served_document_is_the_generated_one() {
 async fn schemas_match_real_objects() {
     let api = Api::new().await;
     let s = api.seed().await;
-    api.call(axum::http::Method::PATCH, &format!("/v1/switches/{}", s.switch), Some(json!({"management_ip": "10.1.0.1", "vlan_range": [10, 20], "chassis_mac": "fa:16:3e:00:00:01"}))).await;
-    api.call(axum::http::Method::PATCH, &format!("/v1/nodes/{}", s.node), Some(json!({"ports": [{"name": "ens1f0", "mac": "fa:16:3e:00:00:02", "switch_id": s.switch, "switch_port": "swp1"}]}))).await;
+    api.call(
+        axum::http::Method::PATCH,
+        &format!("/v1/switches/{}", s.switch),
+        Some(json!({"management_ip": "10.1.0.1", "vlan_range": [10, 20], "chassis_mac": "fa:16:3e:00:00:01"})),
+    )
+    .await;
+    api.call(
+        axum::http::Method::PATCH,
+        &format!("/v1/nodes/{}", s.node),
+        Some(json!({"ports": [{"name": "ens1f0", "mac": "fa:16:3e:00:00:02", "switch_id": s.switch, "switch_port": "swp1"}]})),
+    )
+    .await;
     api.create("port-profiles", json!({"name": "vf-default", "allowed_frames": "tagged_only", "allowed_vlans": [10], "mtu": 9000})).await;
     let doc: Value = serde_json::from_str(&stitch_api::openapi::document_json()).unwrap();
     let schemas = &doc["components"]["schemas"];

@@ -37,12 +37,41 @@ async fn profiles_are_validated_follow_their_ports_and_cannot_go_while_used() {
     // A network and an SR-IOV port on n1 naming the profile (the Neutron
     // API does this; here straight through the engine).
     let snap = api.catalog.snapshot();
-    let net = obj(NetworkSpec { name: "a".into(), project_id: String::new(), description: String::new(), admin_state_up: true, shared: false, network_type: NetworkType::Vxlan, physical_network: None, segmentation_id: None, vni: stitch_model::Vni::new(1).unwrap(), mtu: 1500, qos_policy_id: None });
+    let net = obj(NetworkSpec {
+        name: "a".into(),
+        project_id: String::new(),
+        description: String::new(),
+        admin_state_up: true,
+        shared: false,
+        network_type: NetworkType::Vxlan,
+        physical_network: None,
+        segmentation_id: None,
+        vni: stitch_model::Vni::new(1).unwrap(),
+        mtu: 1500,
+        qos_policy_id: None,
+    });
     let net_id = net.id;
     api.catalog.apply(bind::put_network(&snap, net, Some(5001)).unwrap()).await.unwrap();
     let mut profile = serde_json::Map::new();
     profile.insert("port_profile".into(), json!("jumbo"));
-    let port = obj(PortSpec { name: String::new(), network_id: net_id, mac_address: "fa:16:3e:00:00:01".parse().unwrap(), fixed_ips: vec![], device_id: String::new(), device_owner: String::new(), project_id: String::new(), description: String::new(), admin_state_up: true, security_groups: vec![], host_id: "n1".into(), vnic_type: VnicType::Direct, profile, binding: Default::default(), qos_policy_id: None, inactive_bindings: vec![] });
+    let port = obj(PortSpec {
+        name: String::new(),
+        network_id: net_id,
+        mac_address: "fa:16:3e:00:00:01".parse().unwrap(),
+        fixed_ips: vec![],
+        device_id: String::new(),
+        device_owner: String::new(),
+        project_id: String::new(),
+        description: String::new(),
+        admin_state_up: true,
+        security_groups: vec![],
+        host_id: "n1".into(),
+        vnic_type: VnicType::Direct,
+        profile,
+        binding: Default::default(),
+        qos_policy_id: None,
+        inactive_bindings: vec![],
+    });
     let pid = port.id;
     api.catalog.update(|s| bind::put_port(s, port)).await.unwrap();
     let details = |api: &Api| api.catalog.snapshot().ports.get(&pid).unwrap().spec.binding.clone();
@@ -96,12 +125,41 @@ async fn renaming_a_profile_ports_name_is_refused() {
     let _s = api.seed().await;
     let pp = api.create("port-profiles", json!({"name": "jumbo", "mtu": 9000})).await;
     let snap = api.catalog.snapshot();
-    let net = obj(NetworkSpec { name: "a".into(), project_id: String::new(), description: String::new(), admin_state_up: true, shared: false, network_type: NetworkType::Vxlan, physical_network: None, segmentation_id: None, vni: stitch_model::Vni::new(1).unwrap(), mtu: 1500, qos_policy_id: None });
+    let net = obj(NetworkSpec {
+        name: "a".into(),
+        project_id: String::new(),
+        description: String::new(),
+        admin_state_up: true,
+        shared: false,
+        network_type: NetworkType::Vxlan,
+        physical_network: None,
+        segmentation_id: None,
+        vni: stitch_model::Vni::new(1).unwrap(),
+        mtu: 1500,
+        qos_policy_id: None,
+    });
     let net_id = net.id;
     api.catalog.apply(bind::put_network(&snap, net, Some(5001)).unwrap()).await.unwrap();
     let mut profile = serde_json::Map::new();
     profile.insert("port_profile".into(), json!("jumbo"));
-    let port = obj(PortSpec { name: String::new(), network_id: net_id, mac_address: "fa:16:3e:00:00:01".parse().unwrap(), fixed_ips: vec![], device_id: String::new(), device_owner: String::new(), project_id: String::new(), description: String::new(), admin_state_up: true, security_groups: vec![], host_id: "n1".into(), vnic_type: VnicType::Direct, profile, binding: Default::default(), qos_policy_id: None, inactive_bindings: vec![] });
+    let port = obj(PortSpec {
+        name: String::new(),
+        network_id: net_id,
+        mac_address: "fa:16:3e:00:00:01".parse().unwrap(),
+        fixed_ips: vec![],
+        device_id: String::new(),
+        device_owner: String::new(),
+        project_id: String::new(),
+        description: String::new(),
+        admin_state_up: true,
+        security_groups: vec![],
+        host_id: "n1".into(),
+        vnic_type: VnicType::Direct,
+        profile,
+        binding: Default::default(),
+        qos_policy_id: None,
+        inactive_bindings: vec![],
+    });
     let pid = port.id;
     api.catalog.update(|s| bind::put_port(s, port)).await.unwrap();
     let (st, v) = api.call(Method::PATCH, &format!("/v1/port-profiles/{pp}"), Some(json!({"name": "jumbo2"}))).await;

@@ -66,9 +66,8 @@ pub fn connect_l2gw(snap: &Snapshot, mut conn: Object<L2gwConnectionSpec>) -> Re
             let vlans: Vec<u16> = if it.segmentation_id.is_empty() { conn.spec.segmentation_id.into_iter().collect() } else { it.segmentation_id.clone() };
             for vlan in vlans {
                 let ports = vec![it.name.clone()];
-                check_ports(snap, sw, net.id, &ports, vlan, None, &BTreeSet::new()).map_err(|m| {
-                    EngineError::InUse { kind: "L2GatewaySegmentationIdInUse", message: format!("L2 gateway {:?}: {m}", gw.spec.name) }
-                })?;
+                check_ports(snap, sw, net.id, &ports, vlan, None, &BTreeSet::new())
+                    .map_err(|m| EngineError::InUse { kind: "L2GatewaySegmentationIdInUse", message: format!("L2 gateway {:?}: {m}", gw.spec.name) })?;
                 let key = format!("{}|{}|{}|{}", conn.id, sw.id, it.name, vlan);
                 let id = Uuid::new_v5(&GW_NAMESPACE, key.as_bytes());
                 if !ids.insert(id) {
@@ -103,10 +102,10 @@ pub fn connect_l2gw(snap: &Snapshot, mut conn: Object<L2gwConnectionSpec>) -> Re
 
 /// Delete a connection and the groups it owns.
 pub fn disconnect_l2gw(snap: &Snapshot, id: Uuid) -> Result<Vec<Change>, EngineError> {
-    let c = snap.l2gw_connections.get(&id).ok_or_else(|| EngineError::NotFound {
-        kind: "L2GatewayConnectionNotFound",
-        message: format!("The L2 Gateway Connection {id} could not be found"),
-    })?;
+    let c = snap
+        .l2gw_connections
+        .get(&id)
+        .ok_or_else(|| EngineError::NotFound { kind: "L2GatewayConnectionNotFound", message: format!("The L2 Gateway Connection {id} could not be found") })?;
     let mut changes = vec![Change::Delete(Kind::L2GatewayConnection, id)];
     changes.extend(c.spec.vpg_ids.iter().filter(|g| snap.vpgs.get(g).is_some()).map(|g| Change::Delete(Kind::VirtualPortGroup, *g)));
     Ok(changes)

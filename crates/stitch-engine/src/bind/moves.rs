@@ -23,10 +23,10 @@
 
 use std::collections::BTreeSet;
 
+use stitch_model::Snapshot;
 use stitch_model::inventory::{AnyObject, Kind, Object};
 use stitch_model::neutron::{PortSpec, VpgSpec};
 use stitch_model::snapshot::Change;
-use stitch_model::Snapshot;
 use uuid::Uuid;
 
 use super::{Attachment, vpg_id};
@@ -76,27 +76,24 @@ pub(crate) fn regroup(snap: &Snapshot, port: &Object<PortSpec>, place: Placement
     let pid = port.id;
     let net = port.spec.network_id;
     let want_active: BTreeSet<Uuid> = place.active.iter().map(|a| vpg_id(net, a)).collect();
-    let want_standby: BTreeSet<Uuid> =
-        place.standby.iter().map(|a| vpg_id(net, a)).filter(|g| !want_active.contains(g)).collect();
+    let want_standby: BTreeSet<Uuid> = place.standby.iter().map(|a| vpg_id(net, a)).filter(|g| !want_active.contains(g)).collect();
     // Make-before-break only for a port that is still bound somewhere.
     let drain = !place.active.is_empty() && !place.reincarnated;
     let involved: Vec<&Object<VpgSpec>> = snap.vpgs_of_port(pid).filter(|g| g.spec.network_id == net).collect();
     // The MAC is advertised at a place it leaves: the new places wait.
-    let moving = drain
-        && involved.iter().any(|g| !want_active.contains(&g.id) && (g.spec.advertises(&pid) || g.spec.draining.contains(&pid)));
+    let moving = drain && involved.iter().any(|g| !want_active.contains(&g.id) && (g.spec.advertises(&pid) || g.spec.draining.contains(&pid)));
     // The MAC is withheld everywhere (a re-incarnation not yet confirmed):
     // wherever it goes next waits too, or it would reappear before the old
     // owner's traces are gone.
-    let withheld = involved.iter().any(|g| g.spec.pending.contains(&pid))
-        && !involved.iter().any(|g| g.spec.advertises(&pid) || g.spec.draining.contains(&pid));
+    let withheld =
+        involved.iter().any(|g| g.spec.pending.contains(&pid)) && !involved.iter().any(|g| g.spec.advertises(&pid) || g.spec.draining.contains(&pid));
     let moving = moving || (drain && withheld);
     let mut changes = Vec::new();
     let mut seen = BTreeSet::new();
     for g in involved {
         seen.insert(g.id);
         let mut s = g.spec.clone();
-        let (advertised, member, was_pending, draining) =
-            (s.advertises(&pid), s.port_ids.contains(&pid), s.pending.contains(&pid), s.draining.contains(&pid));
+        let (advertised, member, was_pending, draining) = (s.advertises(&pid), s.port_ids.contains(&pid), s.pending.contains(&pid), s.draining.contains(&pid));
         strip(&mut s, pid);
         if want_active.contains(&g.id) {
             s.port_ids.push(pid);
@@ -115,11 +112,7 @@ pub(crate) fn regroup(snap: &Snapshot, port: &Object<PortSpec>, place: Placement
         tidy(&mut s);
         changes.extend(put_or_drop(g, s));
     }
-    let joins = place
-        .active
-        .iter()
-        .map(|a| (a, true, place.active_dictated))
-        .chain(place.standby.iter().map(|a| (a, false, place.standby_dictated)));
+    let joins = place.active.iter().map(|a| (a, true, place.active_dictated)).chain(place.standby.iter().map(|a| (a, false, place.standby_dictated)));
     for (a, active, dictated) in joins {
         let id = vpg_id(net, a);
         if seen.contains(&id) || (!active && want_active.contains(&id)) {
@@ -189,11 +182,7 @@ pub fn advance_moves(snap: &Snapshot, holds: impl Fn(Uuid, u64) -> bool) -> Vec<
             }
             // Where the port is advertised now: every switch must hold its
             // latest word about those places.
-            let rev = snap
-                .vpgs_of_port(*p)
-                .filter(|c| c.spec.port_ids.contains(p))
-                .map(|c| snap.mod_revision(&c.id))
-                .fold(snap.mod_revision(p), u64::max);
+            let rev = snap.vpgs_of_port(*p).filter(|c| c.spec.port_ids.contains(p)).map(|c| snap.mod_revision(&c.id)).fold(snap.mod_revision(p), u64::max);
             !all_hold(net, rev)
         });
         changes.extend(put_or_drop(g, s));

@@ -79,10 +79,8 @@ pub(crate) fn choose(snap: &Snapshot, node: &Object<NodeSpec>, spec: &PortSpec, 
         }
         return Err(format!("network {} has no vlan segment on physical network {pn:?} (binding:profile.physical_network)", net.id));
     }
-    let served: Vec<&VlanSegment> = segs
-        .iter()
-        .filter(|s| s.physical_network.as_deref().is_some_and(|p| resolve(snap, node, p).is_ok_and(|l| !l.is_empty())))
-        .collect();
+    let served: Vec<&VlanSegment> =
+        segs.iter().filter(|s| s.physical_network.as_deref().is_some_and(|p| resolve(snap, node, p).is_ok_and(|l| !l.is_empty()))).collect();
     match served.as_slice() {
         [s] => Ok(Choice { label: s.physical_network.clone().unwrap_or_default(), vlan: Some((s.vlan, s.id)) }),
         [] if !is_vlan => Ok(Choice { label: "sriov".into(), vlan: None }),
@@ -157,10 +155,7 @@ pub fn delete_segment(snap: &Snapshot, id: Uuid, at: OffsetDateTime) -> Result<V
             message: format!("Segment '{id}' is network {}'s own segment (its provider attributes); it is deleted with the network.", n.id),
         });
     }
-    let seg = snap
-        .segments
-        .get(&id)
-        .ok_or_else(|| EngineError::NotFound { kind: "SegmentNotFound", message: format!("Segment {id} could not be found.") })?;
+    let seg = snap.segments.get(&id).ok_or_else(|| EngineError::NotFound { kind: "SegmentNotFound", message: format!("Segment {id} could not be found.") })?;
     let users: Vec<String> = snap.ports.iter().filter(|p| p.spec.binding.segment_id == Some(id)).map(|p| p.id.to_string()).collect();
     if !users.is_empty() {
         return Err(EngineError::InUse {
@@ -190,10 +185,7 @@ pub(crate) fn rebind_network(w: &mut Work, net: Uuid, at: OffsetDateTime) -> Res
         rebind(w, id, at, |_| {})?;
         let now = &w.snap().ports.get(&id).ok_or(EngineError::PortNotFound(id))?.spec.binding;
         if was_bound && !now.is_bound() {
-            return Err(EngineError::Conflict(format!(
-                "port {id} would lose its binding: {}",
-                now.failure.clone().unwrap_or_default()
-            )));
+            return Err(EngineError::Conflict(format!("port {id} would lose its binding: {}", now.failure.clone().unwrap_or_default())));
         }
     }
     Ok(())

@@ -50,13 +50,7 @@ pub(crate) async fn run_active(shared: Arc<Shared>, key: String, target: String,
 
 /// Reconcile over one client until it ends (a passive client ends when the
 /// switch disconnects) or `stop` says so.
-pub(crate) async fn run_session(
-    shared: Arc<Shared>,
-    key: String,
-    client: Client,
-    mut events: ovsdb::Events,
-    mut stop: watch::Receiver<bool>,
-) {
+pub(crate) async fn run_session(shared: Arc<Shared>, key: String, client: Client, mut events: ovsdb::Events, mut stop: watch::Receiver<bool>) {
     let mut revisions = shared.catalog.subscribe();
     let mut learned_rx = shared.learned_tx.subscribe();
     let mut retry_after: Option<Instant> = None;
@@ -197,10 +191,7 @@ async fn sleep_until(t: Option<tokio::time::Instant>) {
 async fn setup(client: &Client) -> Result<VtepCache, PassError> {
     let schema = client.get_schema(DATABASE).await.map_err(|e| format!("get_schema: {e}"))?;
     check_schema(&schema).map_err(|e| format!("schema check failed: {e}"))?;
-    let started = client
-        .monitor(DATABASE, monitor_requests(&schema), MonitorMethod::MonitorCondSince)
-        .await
-        .map_err(|e| format!("monitor: {e}"))?;
+    let started = client.monitor(DATABASE, monitor_requests(&schema), MonitorMethod::MonitorCondSince).await.map_err(|e| format!("monitor: {e}"))?;
     let mut cache = VtepCache::new(schema);
     cache.apply(&started.updates).map_err(|e| format!("initial monitor contents: {e}"))?;
     Ok(cache)
@@ -236,9 +227,7 @@ fn publish_learned(shared: &Shared, key: &str, cache: &VtepCache) {
     let t = cache.tables();
     let mut mine: BTreeMap<(String, MacAddr), IpAddr> = BTreeMap::new();
     for m in t.ucast_local.values() {
-        let (Some(ls), Some(ip), Ok(mac)) =
-            (t.logical_switches.get(&m.logical_switch), cache.locator_ip(m.locator), m.mac.parse::<MacAddr>())
-        else {
+        let (Some(ls), Some(ip), Ok(mac)) = (t.logical_switches.get(&m.logical_switch), cache.locator_ip(m.locator), m.mac.parse::<MacAddr>()) else {
             continue;
         };
         mine.insert((ls.name.clone(), mac), ip);
@@ -331,10 +320,7 @@ fn planned_since(
             Some(ps) => {
                 let ip = sw.spec.tunnel_ip.to_string();
                 if !ps.tunnel_ips.is_empty() && !ps.tunnel_ips.contains(&ip) {
-                    errors.insert(
-                        sw.id,
-                        format!("Physical_Switch {:?} reports tunnel_ips {:?}, the inventory says {ip}", sw.spec.name, ps.tunnel_ips),
-                    );
+                    errors.insert(sw.id, format!("Physical_Switch {:?} reports tunnel_ips {:?}, the inventory says {ip}", sw.spec.name, ps.tunnel_ips));
                 }
                 faults.insert(sw.id, ps.switch_fault_status.iter().cloned().collect());
                 for p in ps.ports.iter().filter_map(|u| c.tables().physical_ports.get(u)) {
@@ -363,8 +349,7 @@ fn planned_since(
             d
         }
     };
-    let bad: BTreeSet<String> =
-        errors.keys().filter_map(|id| snap.switches.get(id)).map(|s| s.spec.name.clone()).collect();
+    let bad: BTreeSet<String> = errors.keys().filter_map(|id| snap.switches.get(id)).map(|s| s.spec.name.clone()).collect();
     let desired = if !bad.is_empty() {
         let mut d = (*raw).clone();
         d.port_bindings.retain(|(sw, _), _| !bad.contains(sw));
@@ -413,8 +398,7 @@ async fn pass(
     // Learned MACs this switch holds that contradict a binding (the MAC
     // lives elsewhere now, e.g. after a migration): the switch ages its
     // `Ucast_Macs_Local` itself, Stitch only refuses to spread them.
-    let now: BTreeSet<(String, MacAddr)> =
-        contradicting_at(&snap, &learned, key).into_iter().map(|(_, ls, mac)| (ls, mac)).collect();
+    let now: BTreeSet<(String, MacAddr)> = contradicting_at(&snap, &learned, key).into_iter().map(|(_, ls, mac)| (ls, mac)).collect();
     metrics::gauge!("stitch_learned_mac_contradictions", "endpoint" => key.to_string()).set(now.len() as f64);
     for (ls, mac) in now.difference(stale) {
         metrics::counter!("stitch_learned_mac_contradictions_total", "endpoint" => key.to_string()).increment(1);

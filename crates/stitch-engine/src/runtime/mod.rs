@@ -65,14 +65,7 @@ impl Engine {
     /// Start reconciling every switch of the catalog.
     pub fn start(catalog: Arc<Catalog>, status: Arc<StatusBoard>, config: EngineConfig) -> Engine {
         let (learned_tx, _) = watch::channel(0);
-        let shared = Arc::new(Shared {
-            catalog,
-            status,
-            config,
-            learned: RwLock::new(Learned::new()),
-            learned_tx,
-            caches: RwLock::new(BTreeMap::new()),
-        });
+        let shared = Arc::new(Shared { catalog, status, config, learned: RwLock::new(Learned::new()), learned_tx, caches: RwLock::new(BTreeMap::new()) });
         let (stop, stop_rx) = watch::channel(false);
         let supervisor = tokio::spawn(supervise(shared.clone(), stop_rx));
         Engine { shared, supervisor, passive: None, stop }
@@ -141,11 +134,7 @@ async fn supervise(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
             }
             wanted.insert(endpoint_key(sw), sw.spec.ovsdb.to_string());
         }
-        let gone: Vec<String> = running
-            .iter()
-            .filter(|(k, r)| wanted.get(*k) != Some(&r.target))
-            .map(|(k, _)| k.clone())
-            .collect();
+        let gone: Vec<String> = running.iter().filter(|(k, r)| wanted.get(*k) != Some(&r.target)).map(|(k, _)| k.clone()).collect();
         for k in gone {
             if let Some(r) = running.remove(&k) {
                 let _ = r.stop.send(true);

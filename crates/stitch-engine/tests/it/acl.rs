@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 use stitch_engine::acl;
 use stitch_engine::bind;
 use stitch_engine::compile::{Learned, compile};
+use stitch_model::Snapshot;
 use stitch_model::inventory::*;
 use stitch_model::security::{EtherType, RuleDirection, SecurityGroupRule, SecurityGroupSpec};
 use stitch_model::snapshot::Change;
-use stitch_model::Snapshot;
 use stitch_testkit::{eventually, lines};
 use stitch_vtep::Owner;
 use time::OffsetDateTime;
@@ -77,10 +77,16 @@ fn compile_with_acls_is_deterministic_and_independent_of_rule_order() {
     assert!(d.entries.iter().filter(|e| e.action == "permit").all(|e| e.sequence < acl::DENY_SEQUENCE));
     // SSH from 10/8 to the VM: an ACL egress entry (toward the port) with
     // the reply as an ACL ingress TCP entry with ACK set.
-    assert!(d.entries.iter().any(|e| e.direction == "egress" && e.protocol == Some(6) && e.dest_port_min == Some(22)
-        && e.source_ip.as_deref() == Some("10.0.0.0") && e.source_mask.as_deref() == Some("255.0.0.0")));
-    assert!(d.entries.iter().any(|e| e.direction == "ingress" && e.protocol == Some(6) && e.source_port_min == Some(22)
-        && e.tcp_flags == Some(0x10) && e.tcp_flags_mask == Some(0x10)));
+    assert!(d.entries.iter().any(|e| e.direction == "egress"
+        && e.protocol == Some(6)
+        && e.dest_port_min == Some(22)
+        && e.source_ip.as_deref() == Some("10.0.0.0")
+        && e.source_mask.as_deref() == Some("255.0.0.0")));
+    assert!(d.entries.iter().any(|e| e.direction == "ingress"
+        && e.protocol == Some(6)
+        && e.source_port_min == Some(22)
+        && e.tcp_flags == Some(0x10)
+        && e.tcp_flags_mask == Some(0x10)));
     // Echo request in, echo reply out.
     assert!(d.entries.iter().any(|e| e.direction == "egress" && e.icmp_type == Some(8)));
     assert!(d.entries.iter().any(|e| e.direction == "ingress" && e.protocol == Some(1) && e.icmp_type == Some(0)));
@@ -136,9 +142,24 @@ async fn acl_rows_follow_the_port_its_rules_and_the_switch() {
     let mut lab = Lab::build(&ips, &ports, &["sriov"], &[("n1", 0, "swp1"), ("n2", 1, "swp1")]).await;
     // A foreign ACL on leaf1 swp3 VLAN 5: never touched.
     lab.leaves[0].ctl(&[
-        "--", "--id=@e", "create", "ACL_entry", "sequence=1", "direction=ingress", "action=deny",
-        "--", "--id=@a", "create", "ACL", "acl_name=operator-acl", "acl_entries=@e",
-        "--", "set", "Physical_Port", "swp3", "acl_bindings:5=@a",
+        "--",
+        "--id=@e",
+        "create",
+        "ACL_entry",
+        "sequence=1",
+        "direction=ingress",
+        "action=deny",
+        "--",
+        "--id=@a",
+        "create",
+        "ACL",
+        "acl_name=operator-acl",
+        "acl_entries=@e",
+        "--",
+        "set",
+        "Physical_Port",
+        "swp3",
+        "acl_bindings:5=@a",
     ]);
     let net = lab.network().await;
     let sg = obj(group(web_rules()));
@@ -288,7 +309,15 @@ async fn a_profile_change_reconverges_the_acl_and_a_restart_keeps_it() {
     let net = lab.network().await;
     let (a, b) = (obj(group(web_rules())), obj(group(vec![rule(RuleDirection::Ingress, EtherType::IPv4, Some("udp"), Some((53, 53)), None)])));
     let (ga, gb) = (a.id, b.id);
-    let profile = obj(PortProfileSpec { name: "vf".into(), allowed_frames: AllowedFrames::All, allowed_vlans: vec![], mtu: None, security_groups: vec![ga], qos_policy_id: None, networks: vec![net] });
+    let profile = obj(PortProfileSpec {
+        name: "vf".into(),
+        allowed_frames: AllowedFrames::All,
+        allowed_vlans: vec![],
+        mtu: None,
+        security_groups: vec![ga],
+        qos_policy_id: None,
+        networks: vec![net],
+    });
     let pp = profile.id;
     lab.catalog
         .apply(vec![Change::Put(AnyObject::SecurityGroup(a)), Change::Put(AnyObject::SecurityGroup(b)), Change::Put(AnyObject::PortProfile(profile))])

@@ -1,7 +1,7 @@
-use stitch_engine::bind::{self, Attachment};
 use stitch_engine::EngineError;
-use stitch_model::inventory::*;
+use stitch_engine::bind::{self, Attachment};
 use stitch_model::Kind;
+use stitch_model::inventory::*;
 
 use crate::fixture::*;
 
@@ -29,7 +29,10 @@ fn sriov_port_binds_to_the_cabled_switch_port_with_a_vlan() {
     assert_eq!(vlan_of(&s, 200).as_deref(), Some("100"));
     assert_eq!(s.vpgs.len(), 1);
     let g = s.vpgs.iter().next().unwrap();
-    assert_eq!((g.spec.switch_id, g.spec.switch_ports.clone(), g.spec.vlan, g.spec.port_ids.clone()), (id(LEAF1), vec!["swp1".to_string()], 100, vec![id(200)]));
+    assert_eq!(
+        (g.spec.switch_id, g.spec.switch_ports.clone(), g.spec.vlan, g.spec.port_ids.clone()),
+        (id(LEAF1), vec!["swp1".to_string()], 100, vec![id(200)])
+    );
     assert!(g.spec.automatic);
     // A host alias resolves the same way; same network, same switch: same VLAN, new group for another port.
     let s = bind_port(&s, 201, port_spec(100, 2, "alias-n2", VnicType::Macvtap));

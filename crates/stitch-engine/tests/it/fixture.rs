@@ -58,7 +58,15 @@ pub fn fabric_with(mode: VlanMode, vlan_range: &str) -> Snapshot {
         put(obj(n, NodeSpec { name: name.into(), node_profile_id: Some(id(6)), node_type: t, aliases: vec![format!("alias-{name}")], ports }))
     };
     let changes = vec![
-        put(obj(1, FabricSpec { name: "dc1".into(), vni_range: serde_json::from_str("[5000, 5999]").unwrap(), vlan_range: serde_json::from_str(vlan_range).unwrap(), vlan_mode: mode })),
+        put(obj(
+            1,
+            FabricSpec {
+                name: "dc1".into(),
+                vni_range: serde_json::from_str("[5000, 5999]").unwrap(),
+                vlan_range: serde_json::from_str(vlan_range).unwrap(),
+                vlan_mode: mode,
+            },
+        )),
         sw(LEAF1, "leaf1", "10.0.0.1"),
         sw(LEAF2, "leaf2", "10.0.0.2"),
         sw(LEAF3, "leaf3", "10.0.0.3"),

@@ -44,16 +44,8 @@ struct Seen {
 fn summarize(c: &VtepCache) -> Seen {
     let t = c.tables();
     let name = |u: &uuid::Uuid| t.logical_switches.get(u).map(|l| l.name.clone());
-    let bound = t
-        .physical_ports
-        .values()
-        .flat_map(|p| p.vlan_bindings.values().filter_map(|u| Some((p.name.clone(), name(u)?))))
-        .collect();
-    let remote = t
-        .ucast_remote
-        .values()
-        .filter_map(|m| Some(((name(&m.logical_switch)?, m.mac.to_lowercase()), c.locator_ip(m.locator)?)))
-        .collect();
+    let bound = t.physical_ports.values().flat_map(|p| p.vlan_bindings.values().filter_map(|u| Some((p.name.clone(), name(u)?)))).collect();
+    let remote = t.ucast_remote.values().filter_map(|m| Some(((name(&m.logical_switch)?, m.mac.to_lowercase()), c.locator_ip(m.locator)?))).collect();
     Seen { bound, remote }
 }
 
@@ -161,7 +153,14 @@ impl Checker {
     }
 
     fn new() -> Checker {
-        Checker { latest: BTreeMap::new(), violations: Vec::new(), open: BTreeMap::new(), longest_transient: Duration::ZERO, trail: BTreeMap::new(), events: Vec::new() }
+        Checker {
+            latest: BTreeMap::new(),
+            violations: Vec::new(),
+            open: BTreeMap::new(),
+            longest_transient: Duration::ZERO,
+            trail: BTreeMap::new(),
+            events: Vec::new(),
+        }
     }
 
     /// The end of the recording: whatever is still broken counts.

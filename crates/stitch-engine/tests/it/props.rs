@@ -5,18 +5,28 @@ use std::collections::{BTreeMap, BTreeSet};
 use proptest::prelude::*;
 use stitch_engine::bind;
 use stitch_engine::compile::Learned;
-use stitch_model::inventory::*;
 use stitch_model::Snapshot;
+use stitch_model::inventory::*;
 
 use crate::fixture::*;
 
 #[derive(Clone, Debug)]
 enum Op {
-    Bind { port: u8, net: u8, host: u8 },
-    Unbind { port: u8 },
-    Delete { port: u8 },
+    Bind {
+        port: u8,
+        net: u8,
+        host: u8,
+    },
+    Unbind {
+        port: u8,
+    },
+    Delete {
+        port: u8,
+    },
     /// A stored port gets another MAC (same place, same groups).
-    Remac { port: u8 },
+    Remac {
+        port: u8,
+    },
     /// Every switch confirms: migrations finish.
     Acknowledge,
 }
@@ -239,12 +249,26 @@ proptest! {
 /// subset of the switches.
 #[derive(Clone, Debug)]
 enum Move {
-    Host { port: u8, host: u8 },
-    Reincarnate { port: u8, host: u8 },
-    AddBinding { port: u8, host: u8 },
-    Activate { port: u8, host: u8 },
+    Host {
+        port: u8,
+        host: u8,
+    },
+    Reincarnate {
+        port: u8,
+        host: u8,
+    },
+    AddBinding {
+        port: u8,
+        host: u8,
+    },
+    Activate {
+        port: u8,
+        host: u8,
+    },
     /// The switches in the bit mask (leaf1..leaf3) confirm what they have.
-    Confirm { switches: u8 },
+    Confirm {
+        switches: u8,
+    },
 }
 
 fn a_move() -> impl Strategy<Value = Move> {

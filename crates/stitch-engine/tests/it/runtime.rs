@@ -4,12 +4,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-
 use stitch_engine::bind;
 use stitch_engine::runtime::{Engine, EngineConfig};
 use stitch_engine::status::StatusBoard;
-use stitch_model::inventory::*;
 use stitch_model::OvsdbTarget;
+use stitch_model::inventory::*;
 use stitch_model::snapshot::Change;
 use stitch_store::{Catalog, MemStore};
 use stitch_vtep::Owner;
@@ -54,11 +53,25 @@ impl Lab {
     pub(crate) async fn build(ips: &[&str], ports: &[&str], labels: &[&str], nodes: &[(&str, usize, &str)]) -> Lab {
         let leaves: Vec<_> = ips.iter().enumerate().map(|(i, ip)| VtepServer::start(&format!("leaf{}", i + 1), ip, ports)).collect();
         let catalog = Arc::new(Catalog::open(Arc::new(MemStore::new())).await.unwrap());
-        let f = obj(FabricSpec { name: "dc1".into(), vni_range: serde_json::from_str("[5000, 5999]").unwrap(), vlan_range: serde_json::from_str("[100, 199]").unwrap(), vlan_mode: VlanMode::PerSwitch });
+        let f = obj(FabricSpec {
+            name: "dc1".into(),
+            vni_range: serde_json::from_str("[5000, 5999]").unwrap(),
+            vlan_range: serde_json::from_str("[100, 199]").unwrap(),
+            vlan_mode: VlanMode::PerSwitch,
+        });
         let mut changes = vec![Change::Put(AnyObject::Fabric(f.clone()))];
         let mut switch_ids = Vec::new();
         for (i, l) in leaves.iter().enumerate() {
-            let sw = obj(SwitchSpec { name: l.name.clone(), fabric_id: f.id, ovsdb: l.target().parse().unwrap(), tunnel_ip: ips[i].parse().unwrap(), management_ip: None, vlan_range: None, role: SwitchRole::Leaf, chassis_mac: None });
+            let sw = obj(SwitchSpec {
+                name: l.name.clone(),
+                fabric_id: f.id,
+                ovsdb: l.target().parse().unwrap(),
+                tunnel_ip: ips[i].parse().unwrap(),
+                management_ip: None,
+                vlan_range: None,
+                role: SwitchRole::Leaf,
+                chassis_mac: None,
+            });
             switch_ids.push(sw.id);
             changes.push(Change::Put(AnyObject::Switch(sw)));
         }
@@ -70,7 +83,13 @@ impl Lab {
         changes.push(Change::Put(AnyObject::Card(card)));
         changes.push(Change::Put(AnyObject::NodeProfile(prof.clone())));
         for (n, leaf, port) in nodes {
-            let node = obj(NodeSpec { name: n.to_string(), node_profile_id: Some(prof.id), node_type: NodeType::Compute, aliases: vec![], ports: vec![NodePort { name: "ens1f0".into(), mac: None, switch_id: switch_ids[*leaf], switch_port: port.to_string() }] });
+            let node = obj(NodeSpec {
+                name: n.to_string(),
+                node_profile_id: Some(prof.id),
+                node_type: NodeType::Compute,
+                aliases: vec![],
+                ports: vec![NodePort { name: "ens1f0".into(), mac: None, switch_id: switch_ids[*leaf], switch_port: port.to_string() }],
+            });
             changes.push(Change::Put(AnyObject::Node(node)));
         }
         catalog.apply(changes).await.unwrap();
@@ -86,7 +105,19 @@ impl Lab {
     }
 
     pub(crate) async fn named_network(&self, name: &str) -> Uuid {
-        let net = obj(NetworkSpec { name: name.into(), project_id: String::new(), description: String::new(), admin_state_up: true, shared: false, network_type: NetworkType::Vxlan, physical_network: None, segmentation_id: None, vni: stitch_model::Vni::new(1).unwrap(), mtu: 1500, qos_policy_id: None });
+        let net = obj(NetworkSpec {
+            name: name.into(),
+            project_id: String::new(),
+            description: String::new(),
+            admin_state_up: true,
+            shared: false,
+            network_type: NetworkType::Vxlan,
+            physical_network: None,
+            segmentation_id: None,
+            vni: stitch_model::Vni::new(1).unwrap(),
+            mtu: 1500,
+            qos_policy_id: None,
+        });
         let id = net.id;
         self.catalog.update(|s| bind::put_network(s, net, None)).await.unwrap();
         id
@@ -95,7 +126,24 @@ impl Lab {
     pub(crate) async fn port(&self, id: Option<Uuid>, net: Uuid, mac: &str, host: &str) -> Uuid {
         let existing = id.and_then(|i| self.catalog.snapshot().ports.get(&i).cloned());
         let mut p = existing.unwrap_or_else(|| {
-            obj(PortSpec { name: String::new(), network_id: net, mac_address: mac.parse().unwrap(), fixed_ips: vec![], device_id: String::new(), device_owner: String::new(), project_id: String::new(), description: String::new(), admin_state_up: true, security_groups: vec![], host_id: String::new(), vnic_type: VnicType::Direct, profile: Default::default(), binding: Default::default(), inactive_bindings: vec![], qos_policy_id: None })
+            obj(PortSpec {
+                name: String::new(),
+                network_id: net,
+                mac_address: mac.parse().unwrap(),
+                fixed_ips: vec![],
+                device_id: String::new(),
+                device_owner: String::new(),
+                project_id: String::new(),
+                description: String::new(),
+                admin_state_up: true,
+                security_groups: vec![],
+                host_id: String::new(),
+                vnic_type: VnicType::Direct,
+                profile: Default::default(),
+                binding: Default::default(),
+                inactive_bindings: vec![],
+                qos_policy_id: None,
+            })
         });
         p.spec.host_id = host.into();
         let pid = p.id;
@@ -229,7 +277,8 @@ async fn server_restart_resyncs_and_discovered_ports_appear() {
     lab.converge().await;
     // Ports the switches report but nobody cabled show up as discovered.
     let snap = lab.catalog.snapshot();
-    let discovered: Vec<_> = snap.switch_ports.iter().filter(|p| p.spec.discovered && p.spec.switch_id == lab.switch_ids[0]).map(|p| p.spec.name.clone()).collect();
+    let discovered: Vec<_> =
+        snap.switch_ports.iter().filter(|p| p.spec.discovered && p.spec.switch_id == lab.switch_ids[0]).map(|p| p.spec.name.clone()).collect();
     assert_eq!(discovered, vec!["swp3".to_string()], "swp1 and swp2 were cabled by hand, swp3 only reported");
     // Restart leaf2's server: the client reconnects, the monitor resumes, nothing is lost.
     lab.leaves[1].restart();
@@ -239,10 +288,8 @@ async fn server_restart_resyncs_and_discovered_ports_appear() {
     assert!(lab.leaves[1].ctl(&["list-remote-macs", &ls]).contains("fa:16:3e:00:00:03 -> vxlan_over_ipv4/10.0.0.3"));
     // Wrong tunnel IP on a switch: reported, and nothing new is programmed there.
     lab.leaves[0].ctl(&["set", "Physical_Switch", "leaf1", "tunnel_ips=10.9.9.9"]);
-    eventually_async("identity mismatch reported", || {
-        lab.status.get(&lab.switch_ids[0]).and_then(|s| s.last_error).is_some_and(|e| e.contains("tunnel_ips"))
-    })
-    .await;
+    eventually_async("identity mismatch reported", || lab.status.get(&lab.switch_ids[0]).and_then(|s| s.last_error).is_some_and(|e| e.contains("tunnel_ips")))
+        .await;
     // A new port behind that switch: the dry run, like the pass, plans no
     // binding on a switch whose identity does not match.
     lab.port(None, net, "fa:16:3e:00:00:09", "n4").await;
@@ -263,7 +310,22 @@ async fn parallel_binds_of_different_networks_never_share_a_vlan() {
     for i in 0..24u128 {
         let catalog = catalog.clone();
         tasks.push(tokio::spawn(async move {
-            let net = crate::fixture::obj(1000 + i, NetworkSpec { name: format!("n{i}"), project_id: String::new(), description: String::new(), admin_state_up: true, shared: false, network_type: NetworkType::Vxlan, physical_network: None, segmentation_id: None, vni: stitch_model::Vni::new(1).unwrap(), mtu: 1500, qos_policy_id: None });
+            let net = crate::fixture::obj(
+                1000 + i,
+                NetworkSpec {
+                    name: format!("n{i}"),
+                    project_id: String::new(),
+                    description: String::new(),
+                    admin_state_up: true,
+                    shared: false,
+                    network_type: NetworkType::Vxlan,
+                    physical_network: None,
+                    segmentation_id: None,
+                    vni: stitch_model::Vni::new(1).unwrap(),
+                    mtu: 1500,
+                    qos_policy_id: None,
+                },
+            );
             catalog.update(|s| bind::put_network(s, net, None)).await.unwrap();
             let host = if i % 2 == 0 { "n2" } else { "n3" };
             let p = crate::fixture::obj(2000 + i, crate::fixture::port_spec(1000 + i, i as u8, host, VnicType::Direct));
@@ -291,12 +353,33 @@ async fn passive_switches_connect_in_and_unknown_ones_are_refused() {
     let known = VtepServer::start_with("tor-p", "10.0.0.7", &["swp1"], out.clone());
     let stranger = VtepServer::start_with("stranger", "10.0.0.8", &["swp1"], out);
     let catalog = Arc::new(Catalog::open(Arc::new(MemStore::new())).await.unwrap());
-    let f = obj(FabricSpec { name: "dc1".into(), vni_range: serde_json::from_str("[5000, 5999]").unwrap(), vlan_range: serde_json::from_str("[100, 199]").unwrap(), vlan_mode: VlanMode::PerSwitch });
-    let sw = obj(SwitchSpec { name: "tor-p".into(), fabric_id: f.id, ovsdb: OvsdbTarget::Passive, tunnel_ip: "10.0.0.7".parse().unwrap(), management_ip: None, vlan_range: None, role: SwitchRole::Leaf, chassis_mac: None });
+    let f = obj(FabricSpec {
+        name: "dc1".into(),
+        vni_range: serde_json::from_str("[5000, 5999]").unwrap(),
+        vlan_range: serde_json::from_str("[100, 199]").unwrap(),
+        vlan_mode: VlanMode::PerSwitch,
+    });
+    let sw = obj(SwitchSpec {
+        name: "tor-p".into(),
+        fabric_id: f.id,
+        ovsdb: OvsdbTarget::Passive,
+        tunnel_ip: "10.0.0.7".parse().unwrap(),
+        management_ip: None,
+        vlan_range: None,
+        role: SwitchRole::Leaf,
+        chassis_mac: None,
+    });
     let hw = obj(HardwareSpec { name: "hw".into(), model: None });
-    let card = obj(CardSpec { name: "c".into(), hardware_ids: vec![hw.id], interface_map: vec![Interface { name: "ens1f0".into(), labels: vec!["sriov".into()] }] });
+    let card =
+        obj(CardSpec { name: "c".into(), hardware_ids: vec![hw.id], interface_map: vec![Interface { name: "ens1f0".into(), labels: vec!["sriov".into()] }] });
     let prof = obj(NodeProfileSpec { name: "p".into(), hardware_ids: vec![hw.id] });
-    let node = obj(NodeSpec { name: "n1".into(), node_profile_id: Some(prof.id), node_type: NodeType::Compute, aliases: vec![], ports: vec![NodePort { name: "ens1f0".into(), mac: None, switch_id: sw.id, switch_port: "swp1".into() }] });
+    let node = obj(NodeSpec {
+        name: "n1".into(),
+        node_profile_id: Some(prof.id),
+        node_type: NodeType::Compute,
+        aliases: vec![],
+        ports: vec![NodePort { name: "ens1f0".into(), mac: None, switch_id: sw.id, switch_port: "swp1".into() }],
+    });
     let sw_id = sw.id;
     catalog
         .apply(vec![
@@ -338,8 +421,24 @@ async fn passive_tls_switches_must_present_a_certificate_naming_them() {
     let a = VtepServer::start_tls("tor-a", "10.0.0.21", &["swp1"], out.clone(), (ca, a_cert, a_key));
     let b = VtepServer::start_tls("tor-b", "10.0.0.22", &["swp1"], out, (ca2, b_cert, b_key));
     let catalog = Arc::new(Catalog::open(Arc::new(MemStore::new())).await.unwrap());
-    let f = obj(FabricSpec { name: "dc1".into(), vni_range: serde_json::from_str("[5000, 5999]").unwrap(), vlan_range: serde_json::from_str("[100, 199]").unwrap(), vlan_mode: VlanMode::PerSwitch });
-    let sw = |name: &str, ip: &str| obj(SwitchSpec { name: name.into(), fabric_id: f.id, ovsdb: OvsdbTarget::Passive, tunnel_ip: ip.parse().unwrap(), management_ip: None, vlan_range: None, role: SwitchRole::Leaf, chassis_mac: None });
+    let f = obj(FabricSpec {
+        name: "dc1".into(),
+        vni_range: serde_json::from_str("[5000, 5999]").unwrap(),
+        vlan_range: serde_json::from_str("[100, 199]").unwrap(),
+        vlan_mode: VlanMode::PerSwitch,
+    });
+    let sw = |name: &str, ip: &str| {
+        obj(SwitchSpec {
+            name: name.into(),
+            fabric_id: f.id,
+            ovsdb: OvsdbTarget::Passive,
+            tunnel_ip: ip.parse().unwrap(),
+            management_ip: None,
+            vlan_range: None,
+            role: SwitchRole::Leaf,
+            chassis_mac: None,
+        })
+    };
     let (sa, sb) = (sw("tor-a", "10.0.0.21"), sw("tor-b", "10.0.0.22"));
     let (ida, idb) = (sa.id, sb.id);
     catalog.apply(vec![Change::Put(AnyObject::Fabric(f.clone())), Change::Put(AnyObject::Switch(sa)), Change::Put(AnyObject::Switch(sb))]).await.unwrap();

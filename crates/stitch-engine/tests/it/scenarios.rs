@@ -12,8 +12,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use stitch_engine::bind;
 use stitch_engine::compile::{Learned, compile};
-use stitch_model::inventory::*;
 use stitch_model::Snapshot;
+use stitch_model::inventory::*;
 use stitch_vtep::{DesiredVtep, Owner};
 
 use crate::fixture::*;
@@ -22,7 +22,13 @@ use crate::fixture::*;
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 enum Event {
     /// A network by number; `vlan` makes it a vlan provider network.
-    Network { n: u128, #[serde(default)] vlan: Option<u32>, #[serde(default)] physnet: Option<String> },
+    Network {
+        n: u128,
+        #[serde(default)]
+        vlan: Option<u32>,
+        #[serde(default)]
+        physnet: Option<String>,
+    },
     /// Create or update port `n` (MAC fa:16:3e:00:00:<mac>) on network `net`;
     /// `device` is the VM (`device_id`, default `vm-<mac>`).
     Port {
@@ -38,23 +44,63 @@ enum Event {
         device: Option<String>,
     },
     /// Port-bindings API: an inactive binding of port `n` for `host`.
-    AddBinding { n: u128, host: String },
-    Activate { n: u128, host: String },
-    DeleteBinding { n: u128, host: String },
-    DeletePort { n: u128 },
-    DeleteNetwork { n: u128 },
+    AddBinding {
+        n: u128,
+        host: String,
+    },
+    Activate {
+        n: u128,
+        host: String,
+    },
+    DeleteBinding {
+        n: u128,
+        host: String,
+    },
+    DeletePort {
+        n: u128,
+    },
+    DeleteNetwork {
+        n: u128,
+    },
     /// Replace what endpoint `endpoint` has learned: [[network, mac, ip], ...].
-    Learned { endpoint: String, macs: Vec<(u128, u8, String)> },
+    Learned {
+        endpoint: String,
+        macs: Vec<(u128, u8, String)>,
+    },
     /// Create or update trunk `n` on parent port `parent`: subports [[port, vlan], ...].
-    Trunk { n: u128, parent: u128, subports: Vec<(u128, u16)> },
-    DeleteTrunk { n: u128 },
+    Trunk {
+        n: u128,
+        parent: u128,
+        subports: Vec<(u128, u16)>,
+    },
+    DeleteTrunk {
+        n: u128,
+    },
     /// A `vlan` segment `n` of network `net`.
-    Segment { n: u128, net: u128, physnet: String, vlan: u32 },
-    DeleteSegment { n: u128 },
+    Segment {
+        n: u128,
+        net: u128,
+        physnet: String,
+        vlan: u32,
+    },
+    DeleteSegment {
+        n: u128,
+    },
     /// L2 gateway `n`: devices [[switch, port, vlan or null], ...].
-    L2gw { n: u128, interfaces: Vec<(String, String, Option<u16>)> },
-    Connect { n: u128, gw: u128, net: u128, #[serde(default)] vlan: Option<u16> },
-    Disconnect { n: u128 },
+    L2gw {
+        n: u128,
+        interfaces: Vec<(String, String, Option<u16>)>,
+    },
+    Connect {
+        n: u128,
+        gw: u128,
+        net: u128,
+        #[serde(default)]
+        vlan: Option<u16>,
+    },
+    Disconnect {
+        n: u128,
+    },
     /// Every switch confirms the current revision, `rounds` times (default
     /// once): each round moves migrations one phase on.
     Acknowledge {
@@ -68,11 +114,8 @@ fn direct() -> String {
 }
 
 fn render_desired(d: &DesiredVtep) -> Value {
-    let bindings: BTreeMap<String, BTreeMap<String, String>> = d
-        .port_bindings
-        .iter()
-        .map(|((sw, p), m)| (format!("{sw}/{p}"), m.iter().map(|(v, ls)| (v.to_string(), ls.clone())).collect()))
-        .collect();
+    let bindings: BTreeMap<String, BTreeMap<String, String>> =
+        d.port_bindings.iter().map(|((sw, p), m)| (format!("{sw}/{p}"), m.iter().map(|(v, ls)| (v.to_string(), ls.clone())).collect())).collect();
     json!({
         "logical_switches": d.logical_switches.iter().map(|(n, l)| (n.clone(), l.tunnel_key)).collect::<BTreeMap<_, _>>(),
         "bindings": bindings,
@@ -90,7 +133,12 @@ fn render(s: &Snapshot, learned: &Learned, errors: &[String]) -> Value {
             let b = &p.spec.binding;
             let mut v = json!({"host": p.spec.host_id, "vif_type": b.vif_type, "vif_details": b.vif_details, "failure": b.failure, "generation": b.generation});
             if !p.spec.inactive_bindings.is_empty() {
-                v["inactive"] = p.spec.inactive_bindings.iter().map(|h| json!({"host": h.host, "vif_type": h.binding.vif_type, "vif_details": h.binding.vif_details, "failure": h.binding.failure})).collect();
+                v["inactive"] = p
+                    .spec
+                    .inactive_bindings
+                    .iter()
+                    .map(|h| json!({"host": h.host, "vif_type": h.binding.vif_type, "vif_details": h.binding.vif_details, "failure": h.binding.failure}))
+                    .collect();
             }
             (p.id.to_string(), v)
         })
@@ -210,8 +258,7 @@ fn golden_scenarios() {
         let list = steps(&dir);
         assert!(!list.is_empty(), "no steps in {}", dir.display());
         for step in list {
-            let events: Vec<Event> = serde_json::from_str(&std::fs::read_to_string(&step).unwrap())
-                .unwrap_or_else(|e| panic!("{}: {e}", step.display()));
+            let events: Vec<Event> = serde_json::from_str(&std::fs::read_to_string(&step).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", step.display()));
             errors.clear();
             for e in events {
                 s = apply(s, &mut learned, &mut errors, e);

@@ -27,14 +27,35 @@ pub enum FabricEvent {
 
 pub fn trunk(s: &Snapshot, n: u128, parent: u128, subports: &[(u128, u16)]) -> Object<TrunkSpec> {
     let mut t = s.trunks.get(&id(n)).cloned().unwrap_or_else(|| {
-        obj(n, TrunkSpec { name: format!("trunk{n}"), project_id: String::new(), description: String::new(), admin_state_up: true, port_id: id(parent), sub_ports: vec![] })
+        obj(
+            n,
+            TrunkSpec {
+                name: format!("trunk{n}"),
+                project_id: String::new(),
+                description: String::new(),
+                admin_state_up: true,
+                port_id: id(parent),
+                sub_ports: vec![],
+            },
+        )
     });
     t.spec.sub_ports = subports.iter().map(|(p, v)| SubPort { port_id: id(*p), segmentation_type: SegmentationType::Vlan, segmentation_id: *v }).collect();
     t
 }
 
 pub fn segment(n: u128, net: u128, physnet: &str, vlan: u32) -> Object<SegmentSpec> {
-    obj(n, SegmentSpec { name: String::new(), description: String::new(), network_id: id(net), network_type: NetworkType::Vlan, physical_network: physnet.into(), segmentation_id: vlan, index: 0 })
+    obj(
+        n,
+        SegmentSpec {
+            name: String::new(),
+            description: String::new(),
+            network_id: id(net),
+            network_type: NetworkType::Vlan,
+            physical_network: physnet.into(),
+            segmentation_id: vlan,
+            index: 0,
+        },
+    )
 }
 
 pub fn gateway(s: &Snapshot, n: u128, interfaces: &[(String, String, Option<u16>)]) -> Object<L2GatewaySpec> {
@@ -45,13 +66,28 @@ pub fn gateway(s: &Snapshot, n: u128, interfaces: &[(String, String, Option<u16>
     let devices = devices
         .into_iter()
         .enumerate()
-        .map(|(i, (sw, interfaces))| L2gwDevice { id: id(n * 100 + i as u128), switch_id: s.switches.by_name(None, &sw).unwrap().id, device_name: sw, interfaces })
+        .map(|(i, (sw, interfaces))| L2gwDevice {
+            id: id(n * 100 + i as u128),
+            switch_id: s.switches.by_name(None, &sw).unwrap().id,
+            device_name: sw,
+            interfaces,
+        })
         .collect();
     obj(n, L2GatewaySpec { name: format!("gw{n}"), project_id: String::new(), devices })
 }
 
 pub fn connection(n: u128, gw: u128, net: u128, vlan: Option<u16>) -> Object<L2gwConnectionSpec> {
-    obj(n, L2gwConnectionSpec { name: String::new(), project_id: String::new(), l2_gateway_id: id(gw), network_id: id(net), segmentation_id: vlan, vpg_ids: vec![] })
+    obj(
+        n,
+        L2gwConnectionSpec {
+            name: String::new(),
+            project_id: String::new(),
+            l2_gateway_id: id(gw),
+            network_id: id(net),
+            segmentation_id: vlan,
+            vpg_ids: vec![],
+        },
+    )
 }
 
 /// Apply one issue-6 event through the engine, as the API would.
@@ -295,10 +331,12 @@ fn check(s: &Snapshot) -> Result<(), TestCaseError> {
         prop_assert_eq!(n.len(), 1, "allocated {:?} carries {:?}", k, n);
     }
     for t in s.trunks.iter() {
-        let parent: BTreeSet<_> = s.vpgs.iter().filter(|g| g.spec.port_ids.contains(&t.spec.port_id)).map(|g| (g.spec.switch_id, g.spec.switch_ports.clone())).collect();
+        let parent: BTreeSet<_> =
+            s.vpgs.iter().filter(|g| g.spec.port_ids.contains(&t.spec.port_id)).map(|g| (g.spec.switch_id, g.spec.switch_ports.clone())).collect();
         for sp in &t.spec.sub_ports {
             if s.ports.get(&sp.port_id).unwrap().spec.binding.is_bound() {
-                let mine: BTreeSet<_> = s.vpgs.iter().filter(|g| g.spec.port_ids.contains(&sp.port_id)).map(|g| (g.spec.switch_id, g.spec.switch_ports.clone())).collect();
+                let mine: BTreeSet<_> =
+                    s.vpgs.iter().filter(|g| g.spec.port_ids.contains(&sp.port_id)).map(|g| (g.spec.switch_id, g.spec.switch_ports.clone())).collect();
                 prop_assert_eq!(&mine, &parent);
             }
         }
@@ -348,7 +386,22 @@ proptest! {
 fn a_provider_vlan_belongs_to_one_network_per_physical_network() {
     let s = network(&fabric(), 700, NetworkType::Vlan, Some(2001), Some("physnet1"));
     let before = format!("{:?}", s.list_any(stitch_model::Kind::Network));
-    let dup = obj(701, NetworkSpec { name: "dup".into(), project_id: String::new(), description: String::new(), admin_state_up: true, shared: false, network_type: NetworkType::Vlan, physical_network: Some("physnet1".into()), segmentation_id: Some(2001), vni: stitch_model::Vni::new(1).unwrap(), mtu: 1500, qos_policy_id: None });
+    let dup = obj(
+        701,
+        NetworkSpec {
+            name: "dup".into(),
+            project_id: String::new(),
+            description: String::new(),
+            admin_state_up: true,
+            shared: false,
+            network_type: NetworkType::Vlan,
+            physical_network: Some("physnet1".into()),
+            segmentation_id: Some(2001),
+            vni: stitch_model::Vni::new(1).unwrap(),
+            mtu: 1500,
+            qos_policy_id: None,
+        },
+    );
     let err = bind::put_network(&s, dup.clone(), None).unwrap_err();
     assert!(matches!(err, EngineError::InUse { kind: "VlanIdInUse", ref message } if message.contains("2001") && message.contains("physnet1")), "{err:?}");
     assert_eq!(format!("{:?}", s.list_any(stitch_model::Kind::Network)), before);

@@ -2,11 +2,11 @@
 //! real ovsdb-servers (vtep schema), checked with `vtep-ctl`: rows added,
 //! changed and removed exactly; refusals leave the switches as they were.
 
-use stitch_engine::bind;
 use stitch_engine::EngineError;
+use stitch_engine::bind;
+use stitch_model::Snapshot;
 use stitch_model::inventory::*;
 use stitch_model::snapshot::Change;
-use stitch_model::Snapshot;
 use stitch_testkit::lines;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -83,10 +83,26 @@ async fn trunks_gateways_and_segments_on_real_switches() {
     assert!(!lines(&lab.leaves[0].ctl(&["list-ls"])).contains(&bn.to_string()), "b is gone from leaf1");
 
     // ---- L2 gateway: leaf2 swp3 VLAN 500 joins network a's VNI.
-    let gw = obj(L2GatewaySpec { name: "gw".into(), project_id: String::new(), devices: vec![L2gwDevice { id: Uuid::new_v4(), device_name: "leaf2".into(), switch_id: lab.switch_ids[1], interfaces: vec![L2gwInterface { name: "swp3".into(), segmentation_id: vec![] }] }] });
+    let gw = obj(L2GatewaySpec {
+        name: "gw".into(),
+        project_id: String::new(),
+        devices: vec![L2gwDevice {
+            id: Uuid::new_v4(),
+            device_name: "leaf2".into(),
+            switch_id: lab.switch_ids[1],
+            interfaces: vec![L2gwInterface { name: "swp3".into(), segmentation_id: vec![] }],
+        }],
+    });
     let gw_id = gw.id;
     lab.run(|_| Ok(vec![Change::Put(AnyObject::L2Gateway(gw))])).await.unwrap();
-    let conn = obj(L2gwConnectionSpec { name: String::new(), project_id: String::new(), l2_gateway_id: gw_id, network_id: a, segmentation_id: Some(500), vpg_ids: vec![] });
+    let conn = obj(L2gwConnectionSpec {
+        name: String::new(),
+        project_id: String::new(),
+        l2_gateway_id: gw_id,
+        network_id: a,
+        segmentation_id: Some(500),
+        vpg_ids: vec![],
+    });
     let cid = conn.id;
     lab.run(|s| bind::connect_l2gw(s, conn)).await.unwrap();
     lab.converge().await;
@@ -96,12 +112,30 @@ async fn trunks_gateways_and_segments_on_real_switches() {
     assert!(lab.leaves[0].ctl(&["list-remote-macs", &a.to_string()]).contains("unknown-dst -> vxlan_over_ipv4/10.0.0.2"));
     // A legacy host learned on the gateway port is spread to leaf1.
     lab.leaves[1].ctl(&["add-ucast-local", &a.to_string(), "00:00:5e:00:53:01", "10.0.0.2"]);
-    stitch_testkit::eventually("legacy MAC spread", || lab.leaves[0].ctl(&["list-remote-macs", &a.to_string()]).contains("00:00:5e:00:53:01 -> vxlan_over_ipv4/10.0.0.2"));
+    stitch_testkit::eventually("legacy MAC spread", || {
+        lab.leaves[0].ctl(&["list-remote-macs", &a.to_string()]).contains("00:00:5e:00:53:01 -> vxlan_over_ipv4/10.0.0.2")
+    });
     // Network c on the same port+VLAN through another gateway: refused, nothing changes.
-    let gw2 = obj(L2GatewaySpec { name: "gw2".into(), project_id: String::new(), devices: vec![L2gwDevice { id: Uuid::new_v4(), device_name: "leaf2".into(), switch_id: lab.switch_ids[1], interfaces: vec![L2gwInterface { name: "swp3".into(), segmentation_id: vec![500] }] }] });
+    let gw2 = obj(L2GatewaySpec {
+        name: "gw2".into(),
+        project_id: String::new(),
+        devices: vec![L2gwDevice {
+            id: Uuid::new_v4(),
+            device_name: "leaf2".into(),
+            switch_id: lab.switch_ids[1],
+            interfaces: vec![L2gwInterface { name: "swp3".into(), segmentation_id: vec![500] }],
+        }],
+    });
     let gw2_id = gw2.id;
     lab.run(|_| Ok(vec![Change::Put(AnyObject::L2Gateway(gw2))])).await.unwrap();
-    let clash = obj(L2gwConnectionSpec { name: String::new(), project_id: String::new(), l2_gateway_id: gw2_id, network_id: c, segmentation_id: None, vpg_ids: vec![] });
+    let clash = obj(L2gwConnectionSpec {
+        name: String::new(),
+        project_id: String::new(),
+        l2_gateway_id: gw2_id,
+        network_id: c,
+        segmentation_id: None,
+        vpg_ids: vec![],
+    });
     let err = lab.run(|s| bind::connect_l2gw(s, clash)).await.unwrap_err();
     assert!(err.to_string().contains(&format!("L2 gateway connection {cid}")), "{err}");
     lab.converge().await;
@@ -114,7 +148,15 @@ async fn trunks_gateways_and_segments_on_real_switches() {
 
     // ---- multi-segment: network m with a vlan segment on physnet1 (ens1f0 of n1 and n2).
     let m = lab.named_network("m").await;
-    let seg = obj(SegmentSpec { name: String::new(), description: String::new(), network_id: m, network_type: NetworkType::Vlan, physical_network: "physnet1".into(), segmentation_id: 1000, index: 0 });
+    let seg = obj(SegmentSpec {
+        name: String::new(),
+        description: String::new(),
+        network_id: m,
+        network_type: NetworkType::Vlan,
+        physical_network: "physnet1".into(),
+        segmentation_id: 1000,
+        index: 0,
+    });
     let seg_id = seg.id;
     let p2 = lab.port(None, m, "fa:16:3e:00:00:10", "n2").await;
     lab.converge().await;

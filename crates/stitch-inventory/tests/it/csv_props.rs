@@ -26,8 +26,12 @@ fn field() -> impl Strategy<Value = String> {
 
 /// Nodes with distinct names, each with NICs of distinct names.
 fn nodes() -> impl Strategy<Value = Vec<NodeItem>> {
-    let port = (name(), proptest::option::of(any::<[u8; 6]>()), name(), name())
-        .prop_map(|(nic, mac, sw, sp)| PortItem { name: nic, mac: mac.map(MacAddr), switch: sw, switch_port: sp });
+    let port = (name(), proptest::option::of(any::<[u8; 6]>()), name(), name()).prop_map(|(nic, mac, sw, sp)| PortItem {
+        name: nic,
+        mac: mac.map(MacAddr),
+        switch: sw,
+        switch_port: sp,
+    });
     let node = (name(), proptest::option::of(name()), proptest::collection::vec(port, 1..4)).prop_map(|(n, p, mut ports)| {
         let mut seen = std::collections::BTreeSet::new();
         ports.retain(|p| seen.insert(p.name.clone()));

@@ -52,7 +52,12 @@ fn lldpcli_json_in_every_shape() {
     assert!(parse_lldpcli(&json!({"lldp": {}})).unwrap().is_empty());
     assert!(parse_lldpcli(&json!({"lldp": [{}]})).unwrap().is_empty());
     // Not lldpcli output, or broken: an error that says where.
-    for bad in [json!({}), json!({"lldp": 3}), json!({"lldp": {"interface": {"ens1f0": {"port": {}}}}}), json!({"lldp": {"interface": {"e": {"chassis": {"x": {}}, "port": {"id": {"type": "ifname"}}}}}})] {
+    for bad in [
+        json!({}),
+        json!({"lldp": 3}),
+        json!({"lldp": {"interface": {"ens1f0": {"port": {}}}}}),
+        json!({"lldp": {"interface": {"e": {"chassis": {"x": {}}, "port": {"id": {"type": "ifname"}}}}}}),
+    ] {
         let e = parse_lldpcli(&bad).unwrap_err();
         assert!(!e.context.is_empty(), "{bad}: {e}");
     }
@@ -105,8 +110,19 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
     leaf.prop_recursive(4, 32, 4, |inner| {
         prop_oneof![
             proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::Array),
-            proptest::collection::btree_map(prop_oneof![Just("interface".to_string()), Just("chassis".to_string()), Just("port".to_string()), Just("id".to_string()), Just("name".to_string()), "[a-z]{1,4}"], inner, 0..4)
-                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            proptest::collection::btree_map(
+                prop_oneof![
+                    Just("interface".to_string()),
+                    Just("chassis".to_string()),
+                    Just("port".to_string()),
+                    Just("id".to_string()),
+                    Just("name".to_string()),
+                    "[a-z]{1,4}"
+                ],
+                inner,
+                0..4
+            )
+            .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
         ]
     })
 }
@@ -117,15 +133,44 @@ fn obj<S>(n: u128, spec: S) -> Object<S> {
 
 fn inventory() -> (Snapshot, Object<NodeSpec>) {
     let sw = |n: u128, name: &str, mac: &str| {
-        obj(n, SwitchSpec { name: name.into(), fabric_id: Uuid::from_u128(1), ovsdb: "unix:/x".parse().unwrap(), tunnel_ip: format!("10.0.0.{n}").parse().unwrap(), management_ip: Some(format!("192.0.2.1{n}").parse().unwrap()), vlan_range: None, role: SwitchRole::Leaf, chassis_mac: Some(mac.parse().unwrap()) })
+        obj(
+            n,
+            SwitchSpec {
+                name: name.into(),
+                fabric_id: Uuid::from_u128(1),
+                ovsdb: "unix:/x".parse().unwrap(),
+                tunnel_ip: format!("10.0.0.{n}").parse().unwrap(),
+                management_ip: Some(format!("192.0.2.1{n}").parse().unwrap()),
+                vlan_range: None,
+                role: SwitchRole::Leaf,
+                chassis_mac: Some(mac.parse().unwrap()),
+            },
+        )
     };
-    let node = obj(10, NodeSpec { name: "n1".into(), node_profile_id: None, node_type: NodeType::Compute, aliases: vec![], ports: vec![
-        NodePort { name: "ens1f0".into(), mac: None, switch_id: Uuid::from_u128(2), switch_port: "swp1".into() },
-        NodePort { name: "ens1f1".into(), mac: None, switch_id: Uuid::from_u128(2), switch_port: "swp2".into() },
-        NodePort { name: "eno1".into(), mac: None, switch_id: Uuid::from_u128(2), switch_port: "swp9".into() },
-    ]});
+    let node = obj(
+        10,
+        NodeSpec {
+            name: "n1".into(),
+            node_profile_id: None,
+            node_type: NodeType::Compute,
+            aliases: vec![],
+            ports: vec![
+                NodePort { name: "ens1f0".into(), mac: None, switch_id: Uuid::from_u128(2), switch_port: "swp1".into() },
+                NodePort { name: "ens1f1".into(), mac: None, switch_id: Uuid::from_u128(2), switch_port: "swp2".into() },
+                NodePort { name: "eno1".into(), mac: None, switch_id: Uuid::from_u128(2), switch_port: "swp9".into() },
+            ],
+        },
+    );
     let changes = vec![
-        Change::Put(AnyObject::Fabric(obj(1, FabricSpec { name: "dc1".into(), vni_range: serde_json::from_str("[5000, 5999]").unwrap(), vlan_range: serde_json::from_str("[100, 199]").unwrap(), vlan_mode: VlanMode::PerSwitch }))),
+        Change::Put(AnyObject::Fabric(obj(
+            1,
+            FabricSpec {
+                name: "dc1".into(),
+                vni_range: serde_json::from_str("[5000, 5999]").unwrap(),
+                vlan_range: serde_json::from_str("[100, 199]").unwrap(),
+                vlan_mode: VlanMode::PerSwitch,
+            },
+        ))),
         Change::Put(AnyObject::Switch(sw(2, "leaf1", "02:00:00:00:00:01"))),
         Change::Put(AnyObject::Switch(sw(3, "leaf2", "02:00:00:00:00:02"))),
         Change::Put(AnyObject::Node(node.clone())),
@@ -134,38 +179,52 @@ fn inventory() -> (Snapshot, Object<NodeSpec>) {
 }
 
 fn seen(nic: &str, name: Option<&str>, mac: Option<&str>, port: &str) -> Neighbor {
-    Neighbor { local_port: nic.into(), system_name: name.map(Into::into), chassis_mac: mac.map(|m| m.parse().unwrap()), management_ips: vec![], port_id: port.into(), port_id_kind: PortIdKind::Ifname, port_description: None }
+    Neighbor {
+        local_port: nic.into(),
+        system_name: name.map(Into::into),
+        chassis_mac: mac.map(|m| m.parse().unwrap()),
+        management_ips: vec![],
+        port_id: port.into(),
+        port_id_kind: PortIdKind::Ifname,
+        port_description: None,
+    }
 }
 
 #[test]
 fn cabling_is_checked_against_the_inventory() {
     let (snap, node) = inventory();
     let neighbors = vec![
-        seen("ens1f0", Some("leaf1"), None, "swp1"),                       // as recorded
-        seen("ens1f1", None, Some("02:00:00:00:00:02"), "swp2"),           // leaf2 by chassis MAC: recorded leaf1
-        seen("ens2f0", Some("leaf1"), None, "swp7"),                       // not recorded yet
-        seen("ens2f1", Some("spine9"), Some("02:00:00:00:00:77"), "e1"),   // no such switch
+        seen("ens1f0", Some("leaf1"), None, "swp1"),                     // as recorded
+        seen("ens1f1", None, Some("02:00:00:00:00:02"), "swp2"),         // leaf2 by chassis MAC: recorded leaf1
+        seen("ens2f0", Some("leaf1"), None, "swp7"),                     // not recorded yet
+        seen("ens2f1", Some("spine9"), Some("02:00:00:00:00:77"), "e1"), // no such switch
         Neighbor { management_ips: vec!["192.0.2.13".parse().unwrap()], port_id_kind: PortIdKind::Mac, ..seen("ens3f0", None, None, "02:00:00:00:00:99") },
     ];
     let f = cabling::check(&snap, &node, &neighbors);
     let verdicts: Vec<(&str, Verdict)> = f.iter().map(|f| (f.nic.as_str(), f.verdict)).collect();
-    assert_eq!(verdicts, vec![
-        ("eno1", Verdict::NotSeen),
-        ("ens1f0", Verdict::Matches),
-        ("ens1f1", Verdict::Differs),
-        ("ens2f0", Verdict::New),
-        ("ens2f1", Verdict::UnknownSwitch),
-        ("ens3f0", Verdict::NoPortName),
-    ]);
+    assert_eq!(
+        verdicts,
+        vec![
+            ("eno1", Verdict::NotSeen),
+            ("ens1f0", Verdict::Matches),
+            ("ens1f1", Verdict::Differs),
+            ("ens2f0", Verdict::New),
+            ("ens2f1", Verdict::UnknownSwitch),
+            ("ens3f0", Verdict::NoPortName),
+        ]
+    );
     assert!(f[2].message.contains("leaf2:swp2") && f[2].message.contains("leaf1:swp2"), "{}", f[2].message);
     // The corrected node takes what LLDP saw for New and Differs only.
     let fixed = cabling::corrected(&node, &f).unwrap();
     let ports: Vec<(String, Uuid, String)> = fixed.spec.ports.iter().map(|p| (p.name.clone(), p.switch_id, p.switch_port.clone())).collect();
-    assert_eq!(ports, vec![
-        ("ens1f0".into(), Uuid::from_u128(2), "swp1".into()),
-        ("ens1f1".into(), Uuid::from_u128(3), "swp2".into()),
-        ("eno1".into(), Uuid::from_u128(2), "swp9".into()),
-        ("ens2f0".into(), Uuid::from_u128(2), "swp7".into()),
-    ]);
+    assert_eq!(
+        ports,
+        vec![
+            ("ens1f0".into(), Uuid::from_u128(2), "swp1".into()),
+            ("ens1f1".into(), Uuid::from_u128(3), "swp2".into()),
+            ("eno1".into(), Uuid::from_u128(2), "swp9".into()),
+            ("ens2f0".into(), Uuid::from_u128(2), "swp7".into()),
+        ]
+    );
     assert!(cabling::corrected(&fixed, &cabling::check(&snap, &fixed, &neighbors)).is_none(), "applying twice changes nothing");
 }

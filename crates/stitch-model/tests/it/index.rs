@@ -37,14 +37,30 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 // Id spaces per kind, so that ids never collide across kinds.
-fn port_id(n: u8) -> Uuid { id(0x1000 + n as u128) }
-fn vpg_id(n: u8) -> Uuid { id(0x2000 + n as u128) }
-fn trunk_id(n: u8) -> Uuid { id(0x3000 + n as u128) }
-fn seg_id(n: u8) -> Uuid { id(0x4000 + n as u128) }
-fn switch_id(n: u8) -> Uuid { id(0x5000 + n as u128) }
-fn net_id(n: u8) -> Uuid { id(0x6000 + n as u128) }
-fn fabric_id(n: u8) -> Uuid { id(0x7000 + n as u128) }
-fn mac(n: u8) -> MacAddr { MacAddr([0xfa, 0x16, 0x3e, 0, 0, n]) }
+fn port_id(n: u8) -> Uuid {
+    id(0x1000 + n as u128)
+}
+fn vpg_id(n: u8) -> Uuid {
+    id(0x2000 + n as u128)
+}
+fn trunk_id(n: u8) -> Uuid {
+    id(0x3000 + n as u128)
+}
+fn seg_id(n: u8) -> Uuid {
+    id(0x4000 + n as u128)
+}
+fn switch_id(n: u8) -> Uuid {
+    id(0x5000 + n as u128)
+}
+fn net_id(n: u8) -> Uuid {
+    id(0x6000 + n as u128)
+}
+fn fabric_id(n: u8) -> Uuid {
+    id(0x7000 + n as u128)
+}
+fn mac(n: u8) -> MacAddr {
+    MacAddr([0xfa, 0x16, 0x3e, 0, 0, n])
+}
 
 fn step(s: &mut Snapshot, op: Op) {
     let o = |n: u128, v: serde_json::Value| (n, v);
@@ -151,8 +167,7 @@ fn check(s: &Snapshot) {
                 assert_eq!(ids(s.vpgs_on_switch_port_with_vlan(sw, p, v)), naive, "vpgs_on_switch_port_with_vlan");
             }
         }
-        let mut naive: Vec<(u16, Uuid)> =
-            s.vpgs.iter().filter(|g| g.spec.switch_id == sw && g.spec.vlan != 0).map(|g| (g.spec.vlan, g.id)).collect();
+        let mut naive: Vec<(u16, Uuid)> = s.vpgs.iter().filter(|g| g.spec.switch_id == sw && g.spec.vlan != 0).map(|g| (g.spec.vlan, g.id)).collect();
         naive.sort();
         let indexed: Vec<(u16, Uuid)> = s.vlans_on_switch(sw).map(|(v, g)| (v, g.id)).collect();
         assert_eq!(indexed, naive, "vlans_on_switch (in VLAN order)");

@@ -5,9 +5,9 @@ mod index;
 mod resolve;
 mod rules;
 
+use stitch_model::Snapshot;
 use stitch_model::inventory::*;
 use stitch_model::snapshot::{Change, Context};
-use stitch_model::Snapshot;
 use time::OffsetDateTime;
 use uuid::Uuid;
 

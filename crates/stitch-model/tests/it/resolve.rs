@@ -1,5 +1,5 @@
 use stitch_model::inventory::*;
-use stitch_model::resolve::{resolve, Link, ResolveError};
+use stitch_model::resolve::{Link, ResolveError, resolve};
 
 use crate::*;
 
@@ -25,18 +25,20 @@ fn sriov_label_resolves_to_every_cabled_nic() {
 
 #[test]
 fn each_missing_link_is_named() {
-    let s = apply(&base(), vec![
-        node(10, "no-profile", None, vec![]),
-        put(obj(11, NodeProfileSpec { name: "empty".into(), hardware_ids: vec![] })),
-        node(12, "empty-profile", Some(11), vec![]),
-        node(13, "uncabled", Some(6), vec![nic("eno1", 2, "swp3")]),
-    ]).unwrap().0;
+    let s = apply(
+        &base(),
+        vec![
+            node(10, "no-profile", None, vec![]),
+            put(obj(11, NodeProfileSpec { name: "empty".into(), hardware_ids: vec![] })),
+            node(12, "empty-profile", Some(11), vec![]),
+            node(13, "uncabled", Some(6), vec![nic("eno1", 2, "swp3")]),
+        ],
+    )
+    .unwrap()
+    .0;
     assert_eq!(resolve(&s, &node_obj(&s, 10), "sriov"), Err(ResolveError::NoNodeProfile("no-profile".into())));
     assert_eq!(resolve(&s, &node_obj(&s, 12), "sriov"), Err(ResolveError::ProfileWithoutHardware("empty".into())));
-    assert_eq!(
-        resolve(&s, &node_obj(&s, 13), "infiniband"),
-        Err(ResolveError::NoLabelledNic { profile: "compute-sriov".into(), label: "infiniband".into() })
-    );
+    assert_eq!(resolve(&s, &node_obj(&s, 13), "infiniband"), Err(ResolveError::NoLabelledNic { profile: "compute-sriov".into(), label: "infiniband".into() }));
     let e = resolve(&s, &node_obj(&s, 13), "sriov").unwrap_err();
     assert_eq!(e, ResolveError::NicNotCabled { node: "uncabled".into(), nic: "ens1f0".into(), label: "sriov".into() });
     assert!(e.to_string().contains("not cabled"));

@@ -51,7 +51,8 @@ fn host_names_and_aliases_do_not_collide() {
     n1.spec.aliases = vec![];
     let err = apply(&s, vec![put(n1)]).unwrap_err();
     assert!(matches!(err, ModelError::DuplicateName { ref field, .. } if field == "name"), "{err:?}");
-    let n3 = obj(12, NodeSpec { name: "n3".into(), node_profile_id: None, node_type: NodeType::Baremetal, aliases: vec!["x".into(), "n1".into()], ports: vec![] });
+    let n3 =
+        obj(12, NodeSpec { name: "n3".into(), node_profile_id: None, node_type: NodeType::Baremetal, aliases: vec!["x".into(), "n1".into()], ports: vec![] });
     let err = apply(&s, vec![put(n3)]).unwrap_err();
     assert_eq!(err.field(), Some("aliases[1]"));
     assert_eq!(s.node_by_host("uuid-a").unwrap().spec.name, "n1");
@@ -110,7 +111,10 @@ fn bulk_errors_name_the_item() {
 fn specs_refuse_unknown_fields_and_bad_values() {
     let e = serde_json::from_str::<FabricSpec>(r#"{"name":"a","colour":"red"}"#).unwrap_err().to_string();
     assert!(e.contains("unknown field"), "{e}");
-    assert!(serde_json::from_str::<SwitchSpec>(r#"{"name":"a","fabric_id":"00000000-0000-0000-0000-000000000001","ovsdb":"passive","tunnel_ip":"10.0.0.300"}"#).is_err());
+    assert!(
+        serde_json::from_str::<SwitchSpec>(r#"{"name":"a","fabric_id":"00000000-0000-0000-0000-000000000001","ovsdb":"passive","tunnel_ip":"10.0.0.300"}"#)
+            .is_err()
+    );
     assert!(serde_json::from_str::<FabricSpec>(r#"{"name":"a","vni_range":[0,10]}"#).is_err());
     let f: FabricSpec = serde_json::from_str(r#"{"name":"a"}"#).unwrap();
     assert_eq!(f.vlan_mode, VlanMode::PerSwitch);

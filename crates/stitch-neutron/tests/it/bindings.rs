@@ -12,7 +12,11 @@ async fn live_migration_through_port_bindings() {
     let api = Api::new().await;
     let net = api.network("n").await;
     let (_, v) = api
-        .call("POST", "/v2.0/ports", Some(json!({"port": {"network_id": net, "binding:host_id": "compute1", "binding:vnic_type": "direct", "device_id": "vm1"}})))
+        .call(
+            "POST",
+            "/v2.0/ports",
+            Some(json!({"port": {"network_id": net, "binding:host_id": "compute1", "binding:vnic_type": "direct", "device_id": "vm1"}})),
+        )
         .await;
     let id = v["port"]["id"].as_str().unwrap().to_string();
     let pid = Uuid::parse_str(&id).unwrap();
@@ -29,7 +33,8 @@ async fn live_migration_through_port_bindings() {
     let snap = api.state.catalog.snapshot();
     assert!(snap.vpgs.iter().any(|g| g.spec.standby == vec![pid]), "the destination is programmed as standby");
     let (_, v) = api.call("GET", &url, None).await;
-    let hosts: Vec<_> = v["bindings"].as_array().unwrap().iter().map(|b| (b["host"].as_str().unwrap().to_string(), b["status"].as_str().unwrap().to_string())).collect();
+    let hosts: Vec<_> =
+        v["bindings"].as_array().unwrap().iter().map(|b| (b["host"].as_str().unwrap().to_string(), b["status"].as_str().unwrap().to_string())).collect();
     assert_eq!(hosts, [("compute1".to_string(), "ACTIVE".to_string()), ("compute2".to_string(), "INACTIVE".to_string())]);
     let (_, v) = api.call("GET", &format!("{url}?status=INACTIVE&fields=host"), None).await;
     assert_eq!(v["bindings"], json!([{"host": "compute2"}]));

@@ -2,8 +2,8 @@
 //! bindings in the response, bulk atomicity, list semantics and errors.
 
 mod bindings;
-mod qos;
 mod profile;
+mod qos;
 mod security;
 mod service;
 
@@ -33,13 +33,41 @@ fn obj<S>(spec: S) -> Object<S> {
 impl Api {
     async fn new() -> Api {
         let catalog = Arc::new(Catalog::open(Arc::new(MemStore::new())).await.unwrap());
-        let f = obj(FabricSpec { name: "dc1".into(), vni_range: serde_json::from_str("[7000, 7999]").unwrap(), vlan_range: serde_json::from_str("[300, 399]").unwrap(), vlan_mode: VlanMode::PerSwitch });
-        let sw = |name: &str, ip: &str| obj(SwitchSpec { name: name.into(), fabric_id: f.id, ovsdb: "unix:/x".parse().unwrap(), tunnel_ip: ip.parse().unwrap(), management_ip: None, vlan_range: None, role: SwitchRole::Leaf, chassis_mac: None });
+        let f = obj(FabricSpec {
+            name: "dc1".into(),
+            vni_range: serde_json::from_str("[7000, 7999]").unwrap(),
+            vlan_range: serde_json::from_str("[300, 399]").unwrap(),
+            vlan_mode: VlanMode::PerSwitch,
+        });
+        let sw = |name: &str, ip: &str| {
+            obj(SwitchSpec {
+                name: name.into(),
+                fabric_id: f.id,
+                ovsdb: "unix:/x".parse().unwrap(),
+                tunnel_ip: ip.parse().unwrap(),
+                management_ip: None,
+                vlan_range: None,
+                role: SwitchRole::Leaf,
+                chassis_mac: None,
+            })
+        };
         let (l1, l2) = (sw("leaf1", "10.0.0.1"), sw("leaf2", "10.0.0.2"));
         let hw = obj(HardwareSpec { name: "hw".into(), model: None });
-        let card = obj(CardSpec { name: "card".into(), hardware_ids: vec![hw.id], interface_map: vec![Interface { name: "ens1f0".into(), labels: vec!["sriov".into()] }] });
+        let card = obj(CardSpec {
+            name: "card".into(),
+            hardware_ids: vec![hw.id],
+            interface_map: vec![Interface { name: "ens1f0".into(), labels: vec!["sriov".into()] }],
+        });
         let prof = obj(NodeProfileSpec { name: "p".into(), hardware_ids: vec![hw.id] });
-        let node = |name: &str, sw: Uuid| obj(NodeSpec { name: name.into(), node_profile_id: Some(prof.id), node_type: NodeType::Compute, aliases: vec![], ports: vec![NodePort { name: "ens1f0".into(), mac: None, switch_id: sw, switch_port: "swp1".into() }] });
+        let node = |name: &str, sw: Uuid| {
+            obj(NodeSpec {
+                name: name.into(),
+                node_profile_id: Some(prof.id),
+                node_type: NodeType::Compute,
+                aliases: vec![],
+                ports: vec![NodePort { name: "ens1f0".into(), mac: None, switch_id: sw, switch_port: "swp1".into() }],
+            })
+        };
         let (n1, n2) = (node("compute1", l1.id), node("compute2", l2.id));
         let put = |o: AnyObject| Change::Put(o);
         catalog
@@ -111,7 +139,8 @@ async fn networks_get_vnis_and_provider_attributes() {
     assert_eq!(v["network"]["provider:segmentation_id"], 7000);
     assert_eq!(v["network"]["status"], "ACTIVE");
     // A string VNI is coerced as Neutron does; a taken one is a 409.
-    let (s, v) = api.call("POST", "/v2.0/networks", Some(json!({"network": {"name": "b", "provider:network_type": "vxlan", "provider:segmentation_id": "5001"}}))).await;
+    let (s, v) =
+        api.call("POST", "/v2.0/networks", Some(json!({"network": {"name": "b", "provider:network_type": "vxlan", "provider:segmentation_id": "5001"}}))).await;
     assert_eq!((s, v["network"]["provider:segmentation_id"].clone()), (StatusCode::CREATED, json!(5001)));
     let before = api.dump();
     let (s, v) = api.call("POST", "/v2.0/networks", Some(json!({"network": {"provider:segmentation_id": 5001}}))).await;
@@ -132,7 +161,13 @@ async fn networks_get_vnis_and_provider_attributes() {
     }
     assert_eq!(api.raw("POST", "/v2.0/networks", "{\"network\": ").await.0, StatusCode::BAD_REQUEST);
     assert_eq!(api.dump(), before, "refused requests change nothing");
-    let (s, v) = api.call("POST", "/v2.0/networks", Some(json!({"network": {"provider:network_type": "vlan", "provider:physical_network": "physnet1", "provider:segmentation_id": 2901}}))).await;
+    let (s, v) = api
+        .call(
+            "POST",
+            "/v2.0/networks",
+            Some(json!({"network": {"provider:network_type": "vlan", "provider:physical_network": "physnet1", "provider:segmentation_id": 2901}})),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert_eq!(v["network"]["provider:segmentation_id"], 2901);
 }
@@ -142,7 +177,11 @@ async fn sriov_port_binding_is_in_the_response_and_status_follows_the_switches()
     let api = Api::new().await;
     let net = api.network("n").await;
     let (s, v) = api
-        .call("POST", "/v2.0/ports", Some(json!({"port": {"network_id": net, "binding:host_id": "compute1", "binding:vnic_type": "direct", "device_id": "vm1"}})))
+        .call(
+            "POST",
+            "/v2.0/ports",
+            Some(json!({"port": {"network_id": net, "binding:host_id": "compute1", "binding:vnic_type": "direct", "device_id": "vm1"}})),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let p = &v["port"];
@@ -213,7 +252,12 @@ async fn bulk_create_is_all_or_nothing_and_vlans_are_distinct() {
     let (s, v) = api.call("POST", "/v2.0/ports", Some(bad)).await;
     assert_eq!((s, v["NeutronError"]["type"].as_str()), (StatusCode::CONFLICT, Some("MacAddressInUse")));
     assert_eq!(api.dump(), before, "a refused bulk request stores nothing");
-    for bad in [json!({"port": {"network_id": "not-a-uuid"}}), json!({"port": {"network_id": nets[0], "mac_address": "01:00:5e:00:00:01"}}), json!({"port": {"network_id": nets[0], "binding:vnic_type": "vdpa-ish"}}), json!({"port": {}})] {
+    for bad in [
+        json!({"port": {"network_id": "not-a-uuid"}}),
+        json!({"port": {"network_id": nets[0], "mac_address": "01:00:5e:00:00:01"}}),
+        json!({"port": {"network_id": nets[0], "binding:vnic_type": "vdpa-ish"}}),
+        json!({"port": {}}),
+    ] {
         assert_eq!(api.call("POST", "/v2.0/ports", Some(bad.clone())).await.0, StatusCode::BAD_REQUEST, "{bad}");
     }
 }

@@ -24,7 +24,15 @@ impl Api {
 }
 
 fn spec(name: &str) -> PortProfileSpec {
-    PortProfileSpec { name: name.into(), allowed_frames: AllowedFrames::All, allowed_vlans: vec![], mtu: None, security_groups: vec![], qos_policy_id: None, networks: vec![] }
+    PortProfileSpec {
+        name: name.into(),
+        allowed_frames: AllowedFrames::All,
+        allowed_vlans: vec![],
+        mtu: None,
+        security_groups: vec![],
+        qos_policy_id: None,
+        networks: vec![],
+    }
 }
 
 #[tokio::test]
@@ -37,24 +45,35 @@ async fn profiles_give_defaults_and_refuse_frame_types() {
     let pol = p["policy"]["id"].as_str().unwrap().to_string();
     api.call("POST", &format!("/v2.0/qos/policies/{pol}/bandwidth_limit_rules"), Some(json!({"bandwidth_limit_rule": {"max_kbps": 5000}}))).await;
     let vf = api
-        .profile(PortProfileSpec { mtu: Some(9000), security_groups: vec![sg], qos_policy_id: Some(pol.parse().unwrap()), allowed_frames: AllowedFrames::TaggedOnly, ..spec("vf") })
+        .profile(PortProfileSpec {
+            mtu: Some(9000),
+            security_groups: vec![sg],
+            qos_policy_id: Some(pol.parse().unwrap()),
+            allowed_frames: AllowedFrames::TaggedOnly,
+            ..spec("vf")
+        })
         .await;
 
     // By name: MTU and rate limit in vif_details.
-    let port = api.bind(json!({"network_id": net, "binding:host_id": "compute1", "binding:vnic_type": "direct", "binding:profile": {"port_profile": "vf"}})).await;
+    let port =
+        api.bind(json!({"network_id": net, "binding:host_id": "compute1", "binding:vnic_type": "direct", "binding:profile": {"port_profile": "vf"}})).await;
     let d = &port["binding:vif_details"];
     assert_eq!((d["mtu"].clone(), d["max_kbps"].clone()), (json!(9000), json!(5000)), "{port}");
     // Its default group counts as the port's groups for the one-set-per-
     // (switch port, VLAN) rule: a second VF there without the profile and
     // without groups differs.
-    let (s, v) = api.call("POST", "/v2.0/ports", Some(json!({"port": {"network_id": net, "binding:host_id": "compute1", "binding:vnic_type": "direct"}}))).await;
+    let (s, v) =
+        api.call("POST", "/v2.0/ports", Some(json!({"port": {"network_id": net, "binding:host_id": "compute1", "binding:vnic_type": "direct"}}))).await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
     // By id works too; tagged_only refuses an untagged (direct-physical) binding.
-    let pf = api.bind(json!({"network_id": net, "binding:host_id": "compute2", "binding:vnic_type": "direct-physical", "binding:profile": {"port_profile": vf}})).await;
+    let pf = api
+        .bind(json!({"network_id": net, "binding:host_id": "compute2", "binding:vnic_type": "direct-physical", "binding:profile": {"port_profile": vf}}))
+        .await;
     assert_eq!(pf["binding:vif_type"], "binding_failed");
     assert!(pf["binding:failure_reason"].as_str().unwrap().contains("tagged frames only"), "{pf}");
     // An unknown profile is a binding failure that names it.
-    let bad = api.bind(json!({"network_id": net, "binding:host_id": "compute2", "binding:vnic_type": "direct", "binding:profile": {"port_profile": "gold"}})).await;
+    let bad =
+        api.bind(json!({"network_id": net, "binding:host_id": "compute2", "binding:vnic_type": "direct", "binding:profile": {"port_profile": "gold"}})).await;
     assert_eq!(bad["binding:vif_type"], "binding_failed");
     assert!(bad["binding:failure_reason"].as_str().unwrap().contains("\"gold\" names no port profile"), "{bad}");
 

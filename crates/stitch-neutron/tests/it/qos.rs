@@ -30,7 +30,11 @@ async fn bandwidth_limits_reach_vif_details_and_follow_policy_changes() {
     let (s, v) = api.call("POST", &rules, Some(json!({"bandwidth_limit_rule": {"max_kbps": 1}}))).await;
     assert_eq!((s, err(&v)), (StatusCode::CONFLICT, "QoSRulesConflict"));
     // What Stitch cannot do is refused, saying so.
-    for bad in [json!({"bandwidth_limit_rule": {"max_kbps": -1}}), json!({"bandwidth_limit_rule": {"max_burst_kbps": 1}}), json!({"bandwidth_limit_rule": {"max_kbps": 1, "direction": "ingress"}})] {
+    for bad in [
+        json!({"bandwidth_limit_rule": {"max_kbps": -1}}),
+        json!({"bandwidth_limit_rule": {"max_burst_kbps": 1}}),
+        json!({"bandwidth_limit_rule": {"max_kbps": 1, "direction": "ingress"}}),
+    ] {
         let (s, v) = api.call("POST", &rules, Some(bad.clone())).await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{bad} -> {v}");
     }
@@ -42,7 +46,8 @@ async fn bandwidth_limits_reach_vif_details_and_follow_policy_changes() {
     let (s, v) = api.call("POST", "/v2.0/networks", Some(json!({"network": {"name": "n", "qos_policy_id": pol}}))).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let net = v["network"]["id"].as_str().unwrap().to_string();
-    let (s, v) = api.call("POST", "/v2.0/ports", Some(json!({"port": {"network_id": net, "binding:host_id": "compute1", "binding:vnic_type": "direct"}}))).await;
+    let (s, v) =
+        api.call("POST", "/v2.0/ports", Some(json!({"port": {"network_id": net, "binding:host_id": "compute1", "binding:vnic_type": "direct"}}))).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let port = v["port"]["id"].as_str().unwrap().to_string();
     let d = &v["port"]["binding:vif_details"];

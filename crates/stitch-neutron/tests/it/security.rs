@@ -117,9 +117,7 @@ async fn ports_name_existing_groups_and_one_port_vlan_has_one_set() {
     let net = api.network("n").await;
     let a = api.group("a").await["id"].as_str().unwrap().to_string();
     let b = api.group("b").await["id"].as_str().unwrap().to_string();
-    let port = |mac: &str, groups: Vec<&str>| {
-        json!({"port": {"network_id": net, "binding:host_id": "compute1", "binding:vnic_type": "direct", "mac_address": mac, "security_groups": groups}})
-    };
+    let port = |mac: &str, groups: Vec<&str>| json!({"port": {"network_id": net, "binding:host_id": "compute1", "binding:vnic_type": "direct", "mac_address": mac, "security_groups": groups}});
     let before = api.groups_dump();
     let (s, v) = api.call("POST", "/v2.0/ports", Some(port("fa:16:3e:00:00:01", vec!["5ea5ea5e-0000-4000-8000-000000000000"]))).await;
     assert_eq!((s, err(&v)), (StatusCode::NOT_FOUND, "SecurityGroupNotFound"), "{v}");

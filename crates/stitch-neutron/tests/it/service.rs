@@ -11,7 +11,9 @@ use crate::{Api, obj};
 
 impl Api {
     async fn port_on(&self, net: &str, host: &str, mac: &str) -> Value {
-        let (s, v) = self.call("POST", "/v2.0/ports", Some(json!({"port": {"network_id": net, "binding:host_id": host, "binding:vnic_type": "direct", "mac_address": mac}}))).await;
+        let (s, v) = self
+            .call("POST", "/v2.0/ports", Some(json!({"port": {"network_id": net, "binding:host_id": host, "binding:vnic_type": "direct", "mac_address": mac}})))
+            .await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
         v["port"].clone()
     }
@@ -22,7 +24,11 @@ impl Api {
     async fn physnet1(&self) {
         let s = self.state.catalog.snapshot();
         let hw = s.hardware.iter().next().unwrap().id;
-        let card = obj(CardSpec { name: "physnet-card".into(), hardware_ids: vec![hw], interface_map: vec![Interface { name: "ens1f0".into(), labels: vec!["physnet1".into()] }] });
+        let card = obj(CardSpec {
+            name: "physnet-card".into(),
+            hardware_ids: vec![hw],
+            interface_map: vec![Interface { name: "ens1f0".into(), labels: vec!["physnet1".into()] }],
+        });
         self.state.catalog.apply(vec![Change::Put(AnyObject::Card(card))]).await.unwrap();
     }
 }
@@ -68,7 +74,13 @@ async fn trunks_follow_neutron() {
     assert_eq!((s, Api::error(&v)), (StatusCode::CONFLICT, "DuplicateSubPort".into()), "{v}");
     assert_eq!(api.dump(), before);
 
-    let (s, v) = api.call("POST", "/v2.0/trunks", Some(json!({"trunk": {"name": "t1", "port_id": pid, "sub_ports": [{"port_id": sb, "segmentation_type": "vlan", "segmentation_id": "10"}]}}))).await;
+    let (s, v) = api
+        .call(
+            "POST",
+            "/v2.0/trunks",
+            Some(json!({"trunk": {"name": "t1", "port_id": pid, "sub_ports": [{"port_id": sb, "segmentation_type": "vlan", "segmentation_id": "10"}]}})),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let t = &v["trunk"];
     let tid = t["id"].as_str().unwrap().to_string();
@@ -82,13 +94,28 @@ async fn trunks_follow_neutron() {
     assert_eq!(p["port"]["trunk_details"]["sub_ports"][0]["mac_address"].as_str().map(str::len), Some(17));
     assert_eq!(p["port"]["binding:vif_details"]["trunk_vlans"], json!([10, 300]));
     let (_, p) = api.call("GET", &format!("/v2.0/ports/{sb}"), None).await;
-    assert_eq!((p["port"]["binding:host_id"].as_str(), p["port"]["device_owner"].as_str(), p["port"]["binding:vif_details"]["vlan"].as_str()), (Some("compute1"), Some("trunk:subport"), Some("10")));
+    assert_eq!(
+        (p["port"]["binding:host_id"].as_str(), p["port"]["device_owner"].as_str(), p["port"]["binding:vif_details"]["vlan"].as_str()),
+        (Some("compute1"), Some("trunk:subport"), Some("10"))
+    );
 
     // add_subports / get_subports / remove_subports answer the bare trunk.
-    let (s, v) = api.call("PUT", &format!("/v2.0/trunks/{tid}/add_subports"), Some(json!({"sub_ports": [{"port_id": sc, "segmentation_type": "vlan", "segmentation_id": 20}]}))).await;
+    let (s, v) = api
+        .call(
+            "PUT",
+            &format!("/v2.0/trunks/{tid}/add_subports"),
+            Some(json!({"sub_ports": [{"port_id": sc, "segmentation_type": "vlan", "segmentation_id": 20}]})),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["sub_ports"].as_array().unwrap().len(), 2);
-    let (s, v) = api.call("PUT", &format!("/v2.0/trunks/{tid}/add_subports"), Some(json!({"sub_ports": [{"port_id": sc, "segmentation_type": "vlan", "segmentation_id": 21}]}))).await;
+    let (s, v) = api
+        .call(
+            "PUT",
+            &format!("/v2.0/trunks/{tid}/add_subports"),
+            Some(json!({"sub_ports": [{"port_id": sc, "segmentation_type": "vlan", "segmentation_id": 21}]})),
+        )
+        .await;
     assert_eq!((s, Api::error(&v)), (StatusCode::CONFLICT, "TrunkPortInUse".into()));
     let (_, v) = api.call("GET", &format!("/v2.0/trunks/{tid}/get_subports"), None).await;
     assert_eq!(v["sub_ports"].as_array().unwrap().len(), 2);
@@ -96,7 +123,13 @@ async fn trunks_follow_neutron() {
     let (_, d) = api.call("POST", "/v2.0/ports", Some(json!({"port": {"network_id": api.network("d").await}}))).await;
     let did = d["port"]["id"].as_str().unwrap().to_string();
     let before = api.dump();
-    let (s, v) = api.call("PUT", &format!("/v2.0/trunks/{tid}/add_subports"), Some(json!({"sub_ports": [{"port_id": did, "segmentation_type": "vlan", "segmentation_id": 300}]}))).await;
+    let (s, v) = api
+        .call(
+            "PUT",
+            &format!("/v2.0/trunks/{tid}/add_subports"),
+            Some(json!({"sub_ports": [{"port_id": did, "segmentation_type": "vlan", "segmentation_id": 300}]})),
+        )
+        .await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
     assert!(v["NeutronError"]["message"].as_str().unwrap().contains("parent of trunk"), "{v}");
     assert_eq!(api.dump(), before, "refused: nothing changed");
@@ -116,7 +149,13 @@ async fn trunks_follow_neutron() {
     // A disabled trunk refuses subport changes; list filters work.
     let (s, _) = api.call("PUT", &format!("/v2.0/trunks/{tid}"), Some(json!({"trunk": {"admin_state_up": false, "name": "t2"}}))).await;
     assert_eq!(s, StatusCode::OK);
-    let (s, v) = api.call("PUT", &format!("/v2.0/trunks/{tid}/add_subports"), Some(json!({"sub_ports": [{"port_id": sb, "segmentation_type": "vlan", "segmentation_id": 11}]}))).await;
+    let (s, v) = api
+        .call(
+            "PUT",
+            &format!("/v2.0/trunks/{tid}/add_subports"),
+            Some(json!({"sub_ports": [{"port_id": sb, "segmentation_type": "vlan", "segmentation_id": 11}]})),
+        )
+        .await;
     assert_eq!((s, Api::error(&v)), (StatusCode::CONFLICT, "TrunkDisabled".into()));
     let (_, v) = api.call("GET", "/v2.0/trunks?name=t2&fields=id", None).await;
     assert_eq!(v["trunks"], json!([{"id": tid}]));
@@ -146,9 +185,12 @@ async fn segments_and_multi_segment_networks() {
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let net = v["network"]["id"].as_str().unwrap().to_string();
     assert!(v["network"].get("provider:network_type").is_none(), "{v}");
-    assert_eq!(v["network"]["segments"], json!([
+    assert_eq!(
+        v["network"]["segments"],
+        json!([
         {"provider:network_type": "vxlan", "provider:physical_network": null, "provider:segmentation_id": 7500},
-        {"provider:network_type": "vlan", "provider:physical_network": "physnet1", "provider:segmentation_id": 1000}]));
+        {"provider:network_type": "vlan", "provider:physical_network": "physnet1", "provider:segmentation_id": 1000}])
+    );
     let (_, v) = api.call("GET", &format!("/v2.0/segments?network_id={net}"), None).await;
     let segs = v["segments"].as_array().unwrap().clone();
     assert_eq!(segs.len(), 2, "{v}");
@@ -174,9 +216,21 @@ async fn segments_and_multi_segment_networks() {
         let (s, v) = api.call("POST", "/v2.0/segments", Some(bad.clone())).await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}: {v}");
     }
-    let (s, v) = api.call("POST", "/v2.0/segments", Some(json!({"segment": {"network_id": other, "network_type": "vlan", "physical_network": "physnet1", "segmentation_id": 1000}}))).await;
+    let (s, v) = api
+        .call(
+            "POST",
+            "/v2.0/segments",
+            Some(json!({"segment": {"network_id": other, "network_type": "vlan", "physical_network": "physnet1", "segmentation_id": 1000}})),
+        )
+        .await;
     assert_eq!((s, Api::error(&v)), (StatusCode::CONFLICT, "VlanIdInUse".into()), "{v}");
-    let (s, v) = api.call("POST", "/v2.0/segments", Some(json!({"segment": {"network_id": other, "network_type": "vlan", "physical_network": "physnet1", "segmentation_id": 1001, "name": "legacy"}}))).await;
+    let (s, v) = api
+        .call(
+            "POST",
+            "/v2.0/segments",
+            Some(json!({"segment": {"network_id": other, "network_type": "vlan", "physical_network": "physnet1", "segmentation_id": 1001, "name": "legacy"}})),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert_eq!((v["segment"]["name"].as_str(), v["segment"]["segmentation_id"].as_i64()), (Some("legacy"), Some(1001)));
     let sid = v["segment"]["id"].as_str().unwrap().to_string();
@@ -201,20 +255,27 @@ async fn l2_gateways_and_connections() {
         (json!({"l2_gateway": {"name": "g"}}), StatusCode::BAD_REQUEST),
         (json!({"l2_gateway": {"devices": [{"device_name": "leaf1", "interfaces": []}]}}), StatusCode::BAD_REQUEST),
         (json!({"l2_gateway": {"devices": [{"device_name": "leaf1", "interfaces": [{"name": "swp5", "segmentation_id": [5000]}]}]}}), StatusCode::BAD_REQUEST),
-        (json!({"l2_gateway": {"devices": [{"device_name": "leaf1", "interfaces": [{"name": "swp5", "segmentation_id": [5]}, {"name": "swp6"}]}]}}), StatusCode::BAD_REQUEST),
+        (
+            json!({"l2_gateway": {"devices": [{"device_name": "leaf1", "interfaces": [{"name": "swp5", "segmentation_id": [5]}, {"name": "swp6"}]}]}}),
+            StatusCode::BAD_REQUEST,
+        ),
         (json!({"l2_gateway": {"devices": [{"device_name": "nope", "interfaces": [{"name": "swp5"}]}]}}), StatusCode::NOT_FOUND),
     ] {
         let (s, v) = api.call("POST", "/v2.0/l2-gateways", Some(bad.clone())).await;
         assert_eq!(s, status, "{bad}: {v}");
     }
-    let (s, v) = api.call("POST", "/v2.0/l2-gateways", Some(json!({"l2_gateway": {"name": "gw", "devices": [{"device_name": "leaf2", "interfaces": [{"name": "swp5"}]}]}}))).await;
+    let (s, v) = api
+        .call("POST", "/v2.0/l2-gateways", Some(json!({"l2_gateway": {"name": "gw", "devices": [{"device_name": "leaf2", "interfaces": [{"name": "swp5"}]}]}})))
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let gw = v["l2_gateway"]["id"].as_str().unwrap().to_string();
     assert_eq!(v["l2_gateway"]["devices"][0]["interfaces"], json!([{"name": "swp5"}]));
     // Neither interface nor connection gives a VLAN: 400.
     let (s, _) = api.call("POST", "/v2.0/l2-gateway-connections", Some(json!({"l2_gateway_connection": {"l2_gateway_id": gw, "network_id": a}}))).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
-    let (s, v) = api.call("POST", "/v2.0/l2-gateway-connections", Some(json!({"l2_gateway_connection": {"l2_gateway_id": gw, "network_id": a, "segmentation_id": "500"}}))).await;
+    let (s, v) = api
+        .call("POST", "/v2.0/l2-gateway-connections", Some(json!({"l2_gateway_connection": {"l2_gateway_id": gw, "network_id": a, "segmentation_id": "500"}})))
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let c = &v["l2_gateway_connection"];
     assert_eq!((c["l2_gateway_id"].as_str(), c["network_id"].as_str(), c["segmentation_id"].as_i64()), (Some(gw.as_str()), Some(a.as_str()), Some(500)));
@@ -222,11 +283,21 @@ async fn l2_gateways_and_connections() {
     let g = api.state.catalog.snapshot().vpgs.iter().next().cloned().unwrap();
     assert_eq!((g.spec.switch_ports.clone(), g.spec.vlan, g.spec.automatic), (vec!["swp5".to_string()], 500, false));
     // Same gateway, same network: 409; another gateway on the same port+VLAN for b: 409 naming the owner.
-    let (s, v) = api.call("POST", "/v2.0/l2-gateway-connections", Some(json!({"l2_gateway_connection": {"l2_gateway_id": gw, "network_id": a, "segmentation_id": 501}}))).await;
+    let (s, v) = api
+        .call("POST", "/v2.0/l2-gateway-connections", Some(json!({"l2_gateway_connection": {"l2_gateway_id": gw, "network_id": a, "segmentation_id": 501}})))
+        .await;
     assert_eq!((s, Api::error(&v)), (StatusCode::CONFLICT, "L2GatewayConnectionExists".into()));
-    let (_, v2) = api.call("POST", "/v2.0/l2-gateways", Some(json!({"l2_gateway": {"name": "gw2", "devices": [{"device_name": "leaf2", "interfaces": [{"name": "swp5", "segmentation_id": [500]}]}]}}))).await;
+    let (_, v2) = api
+        .call(
+            "POST",
+            "/v2.0/l2-gateways",
+            Some(json!({"l2_gateway": {"name": "gw2", "devices": [{"device_name": "leaf2", "interfaces": [{"name": "swp5", "segmentation_id": [500]}]}]}})),
+        )
+        .await;
     let gw2 = v2["l2_gateway"]["id"].as_str().unwrap().to_string();
-    let (s, v) = api.call("POST", "/v2.0/l2-gateway-connections", Some(json!({"l2_gateway_connection": {"l2_gateway_id": gw2, "network_id": b, "segmentation_id": 7}}))).await;
+    let (s, v) = api
+        .call("POST", "/v2.0/l2-gateway-connections", Some(json!({"l2_gateway_connection": {"l2_gateway_id": gw2, "network_id": b, "segmentation_id": 7}})))
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "both interface and connection VLANs: {v}");
     let before = api.dump();
     let (s, v) = api.call("POST", "/v2.0/l2-gateway-connections", Some(json!({"l2_gateway_connection": {"l2_gateway_id": gw2, "network_id": b}}))).await;
@@ -236,7 +307,9 @@ async fn l2_gateways_and_connections() {
     // In use: the gateway cannot be deleted or re-wired, the network cannot go.
     let (s, v) = api.call("DELETE", &format!("/v2.0/l2-gateways/{gw}"), None).await;
     assert_eq!((s, Api::error(&v)), (StatusCode::CONFLICT, "L2GatewayInUse".into()));
-    let (s, _) = api.call("PUT", &format!("/v2.0/l2-gateways/{gw}"), Some(json!({"l2_gateway": {"devices": [{"device_name": "leaf1", "interfaces": [{"name": "swp5"}]}]}}))).await;
+    let (s, _) = api
+        .call("PUT", &format!("/v2.0/l2-gateways/{gw}"), Some(json!({"l2_gateway": {"devices": [{"device_name": "leaf1", "interfaces": [{"name": "swp5"}]}]}})))
+        .await;
     assert_eq!(s, StatusCode::CONFLICT);
     let (s, v) = api.call("PUT", &format!("/v2.0/l2-gateways/{gw}"), Some(json!({"l2_gateway": {"name": "renamed"}}))).await;
     assert_eq!((s, v["l2_gateway"]["name"].as_str()), (StatusCode::OK, Some("renamed")));

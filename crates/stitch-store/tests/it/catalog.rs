@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
+use stitch_model::ModelError;
 use stitch_model::inventory::*;
 use stitch_model::snapshot::Change;
-use stitch_model::ModelError;
 use stitch_store::{Catalog, CatalogError, RedbStore, Store};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -16,12 +16,7 @@ fn obj<S>(spec: S) -> Object<S> {
 }
 
 fn fabric(name: &str) -> Object<FabricSpec> {
-    obj(FabricSpec {
-        name: name.into(),
-        vni_range: default_vni_range(),
-        vlan_range: default_vlan_range(),
-        vlan_mode: VlanMode::PerSwitch,
-    })
+    obj(FabricSpec { name: name.into(), vni_range: default_vni_range(), vlan_range: default_vlan_range(), vlan_mode: VlanMode::PerSwitch })
 }
 
 fn switch(name: &str, fabric: Uuid) -> Object<SwitchSpec> {
@@ -65,10 +60,7 @@ async fn failed_request_writes_nothing_and_reload_matches() {
     // A request whose second item is bad stores neither item.
     let ok = fabric("dc2");
     let bad = switch("leaf2", Uuid::new_v4());
-    let err = cat
-        .apply(vec![Change::Put(AnyObject::Fabric(ok.clone())), Change::Put(AnyObject::Switch(bad))])
-        .await
-        .unwrap_err();
+    let err = cat.apply(vec![Change::Put(AnyObject::Fabric(ok.clone())), Change::Put(AnyObject::Switch(bad))]).await.unwrap_err();
     assert!(matches!(err, CatalogError::Model(ModelError::MissingReference { ref field, .. }) if field == "items[1].fabric_id"), "{err:?}");
     assert_eq!(store.revision().await.unwrap(), rev);
     assert!(cat.snapshot().fabrics.get(&ok.id).is_none());

@@ -15,11 +15,7 @@ pub fn del(k: &str) -> Op {
 }
 
 pub async fn next(w: &mut WatchStream) -> WatchBatch {
-    tokio::time::timeout(Duration::from_secs(10), w.recv())
-        .await
-        .expect("watch delivered nothing within 10 s")
-        .expect("watch closed")
-        .expect("watch error")
+    tokio::time::timeout(Duration::from_secs(10), w.recv()).await.expect("watch delivered nothing within 10 s").expect("watch closed").expect("watch error")
 }
 
 pub async fn revisions_and_versions(s: &dyn Store) {
@@ -45,9 +41,7 @@ pub async fn revisions_and_versions(s: &dyn Store) {
 }
 
 pub async fn range_by_prefix(s: &dyn Store) {
-    s.txn(vec![], vec![put("/x/2", "b"), put("/x/1", "a"), put("/x0", "no"), put("/w", "no"), put("/x/3/deep", "c")])
-        .await
-        .unwrap();
+    s.txn(vec![], vec![put("/x/2", "b"), put("/x/1", "a"), put("/x0", "no"), put("/w", "no"), put("/x/3/deep", "c")]).await.unwrap();
     let (kvs, rev) = s.range("/x/").await.unwrap();
     assert_eq!(rev, 1);
     let keys: Vec<_> = kvs.iter().map(|k| k.key.as_str()).collect();

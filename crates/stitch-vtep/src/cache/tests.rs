@@ -96,8 +96,7 @@ fn update2_modify_applies_diffs_and_moves_index_entries() {
     let m = c.ucast_remote_by_mac(u(10), "aa:bb:cc:00:00:02").next().unwrap();
     assert_eq!(c.locator_ip(m.locator), Some(ip("10.0.0.3")));
     // Set diff on tunnel_ips: symmetric difference.
-    c.apply(&upd2(json!({"Physical_Switch": {us(1): {"modify": {"tunnel_ips": ["set", ["10.0.0.1", "10.0.0.9"]]}}}})))
-        .unwrap();
+    c.apply(&upd2(json!({"Physical_Switch": {us(1): {"modify": {"tunnel_ips": ["set", ["10.0.0.1", "10.0.0.9"]]}}}}))).unwrap();
     assert_eq!(c.physical_switch_by_name("ps1").unwrap().tunnel_ips, ["10.0.0.9".to_owned()].into());
 }
 
@@ -123,13 +122,11 @@ fn update_format_old_new_is_applied_too() {
     c.apply(&upd1(json!({"Logical_Switch": {us(10): {"new": {"name": "a", "tunnel_key": 1}}}}))).unwrap();
     assert_eq!(c.logical_switch_by_name("a").unwrap().tunnel_key, Some(1));
     // Modify: "new" holds the full row.
-    c.apply(&upd1(json!({"Logical_Switch": {us(10): {"old": {"name": "a"}, "new": {"name": "b", "tunnel_key": 1}}}})))
-        .unwrap();
+    c.apply(&upd1(json!({"Logical_Switch": {us(10): {"old": {"name": "a"}, "new": {"name": "b", "tunnel_key": 1}}}}))).unwrap();
     assert!(c.logical_switch_by_name("a").is_none());
     assert!(c.logical_switch_by_name("b").is_some());
     assert_eq!(c.logical_switches_with_key(1).map(|l| l.name.as_str()).collect::<Vec<_>>(), ["b"]);
-    c.apply(&upd1(json!({"Logical_Switch": {us(10): {"old": {"name": "b"}, "new": {"name": "b", "tunnel_key": 2}}}})))
-        .unwrap();
+    c.apply(&upd1(json!({"Logical_Switch": {us(10): {"old": {"name": "b"}, "new": {"name": "b", "tunnel_key": 2}}}}))).unwrap();
     assert_eq!(c.logical_switches_with_key(1).count(), 0, "the VNI index follows a tunnel_key change");
     assert_eq!(c.logical_switches_with_key(2).count(), 1);
     c.apply(&upd1(json!({"Logical_Switch": {us(10): {"old": {"name": "b"}}}}))).unwrap();
@@ -178,10 +175,8 @@ fn schema_errors_are_reported() {
 #[test]
 fn initial_updates_round_trip_a_raw_database() {
     let c = cache();
-    let raw: BTreeMap<String, BTreeMap<Uuid, Row>> = Table::ALL
-        .iter()
-        .map(|t| (t.name().to_owned(), c.raw().table(t.name()).map(|(u, r)| (*u, r.clone())).collect()))
-        .collect();
+    let raw: BTreeMap<String, BTreeMap<Uuid, Row>> =
+        Table::ALL.iter().map(|t| (t.name().to_owned(), c.raw().table(t.name()).map(|(u, r)| (*u, r.clone())).collect())).collect();
     let mut d = VtepCache::with_installed_schema();
     d.apply(&initial_updates(&raw)).unwrap();
     assert_eq!(d.tables(), c.tables());

@@ -47,9 +47,7 @@ impl Planner<'_> {
         }
         d.entries
             .iter()
-            .find(|e| {
-                !matches!(e.direction.as_str(), "ingress" | "egress") || !matches!(e.action.as_str(), "permit" | "deny")
-            })
+            .find(|e| !matches!(e.direction.as_str(), "ingress" | "egress") || !matches!(e.action.as_str(), "permit" | "deny"))
             .map(|e| format!("entry {}: direction must be ingress|egress and action permit|deny", e.sequence))
     }
 
@@ -59,13 +57,7 @@ impl Planner<'_> {
         let desired = self.desired;
         let owner = &desired.owner;
         // Owned ACLs by key.
-        let existing: BTreeMap<String, Uuid> = self
-            .cache
-            .tables()
-            .acls
-            .values()
-            .filter_map(|a| owner.acl_key(a).map(|k| (k.to_owned(), a.uuid)))
-            .collect();
+        let existing: BTreeMap<String, Uuid> = self.cache.tables().acls.values().filter_map(|a| owner.acl_key(a).map(|k| (k.to_owned(), a.uuid))).collect();
         // ACL key → its atom (UUID or named-uuid), for bindings.
         let mut acl_ref: BTreeMap<&str, Atom> = BTreeMap::new();
         // Owned ACLs the desired state speaks for (kept even if invalid).
@@ -116,11 +108,7 @@ impl Planner<'_> {
         );
         let uuid_name = self.fresh_name("acl");
         let row = ovsdb::notation::Row::new().with("acl_name", name).with("acl_entries", Value::Set(members));
-        self.push(
-            Phase::Acls,
-            Operation::insert_named(table, row, uuid_name.clone()),
-            format!("add ACL {name} ({} entries)", want.len()),
-        );
+        self.push(Phase::Acls, Operation::insert_named(table, row, uuid_name.clone()), format!("add ACL {name} ({} entries)", want.len()));
         Atom::named_uuid(uuid_name)
     }
 
@@ -161,11 +149,7 @@ impl Planner<'_> {
         }
         self.push(
             Phase::Acls,
-            Operation::update(
-                Table::Acl.name(),
-                by_uuid(acl),
-                ovsdb::notation::Row::new().with("acl_entries", Value::Set(members)),
-            ),
+            Operation::update(Table::Acl.name(), by_uuid(acl), ovsdb::notation::Row::new().with("acl_entries", Value::Set(members))),
             format!("update ACL {name} (+{} -{} entries)", missing.len(), drop.len()),
         );
         self.acl_entry_drop.extend(drop.into_iter().map(|u| (u, acl)));
@@ -197,12 +181,7 @@ impl Planner<'_> {
                     continue;
                 }
                 if let Some(other) = wanted.get(&(p.uuid, vlan)) {
-                    self.problems.push(PlanProblem::AclBindingConflict {
-                        switch,
-                        port,
-                        vlan,
-                        acls: (other.to_string(), key.clone()),
-                    });
+                    self.problems.push(PlanProblem::AclBindingConflict { switch, port, vlan, acls: (other.to_string(), key.clone()) });
                     continue;
                 }
                 match p.acl_bindings.get(&vlan) {
@@ -238,17 +217,11 @@ impl Planner<'_> {
             let mut what = Vec::new();
             if !c.delete.is_empty() {
                 what.extend(c.delete.iter().map(|(v, a)| format!("-{v}:{}", self.acl_label(*a))));
-                mutations.push(Mutation::delete(
-                    "acl_bindings",
-                    Value::map(c.delete.iter().map(|(v, a)| (i64::from(*v), Atom::Uuid(*a)))),
-                ));
+                mutations.push(Mutation::delete("acl_bindings", Value::map(c.delete.iter().map(|(v, a)| (i64::from(*v), Atom::Uuid(*a))))));
             }
             if !c.insert.is_empty() {
                 what.extend(c.insert.keys().map(|v| format!("+{v}")));
-                mutations.push(Mutation::insert(
-                    "acl_bindings",
-                    Value::map(c.insert.into_iter().map(|(v, a)| (i64::from(v), a))),
-                ));
+                mutations.push(Mutation::insert("acl_bindings", Value::map(c.insert.into_iter().map(|(v, a)| (i64::from(v), a)))));
             }
             let name = self.port_label(port);
             self.push(
@@ -276,33 +249,21 @@ impl Planner<'_> {
             let Some(row) = t.acls.get(&acl) else {
                 continue;
             };
-            let routers: Vec<String> = t
-                .logical_routers
-                .values()
-                .filter(|r| r.acl_binding.values().any(|u| *u == acl))
-                .map(|r| format!("Logical_Router {:?}", r.name))
-                .collect();
+            let routers: Vec<String> =
+                t.logical_routers.values().filter(|r| r.acl_binding.values().any(|u| *u == acl)).map(|r| format!("Logical_Router {:?}", r.name)).collect();
             if !routers.is_empty() {
                 self.problems.push(PlanProblem::AclInUse { name: row.acl_name.clone(), by: routers.join(", ") });
                 continue;
             }
             deleted.insert(acl);
             self.acl_entry_drop.extend(row.acl_entries.iter().map(|u| (*u, acl)));
-            self.push(
-                Phase::DeleteAcls,
-                Operation::delete(Table::Acl.name(), by_uuid(acl)),
-                format!("delete ACL {}", row.acl_name),
-            );
+            self.push(Phase::DeleteAcls, Operation::delete(Table::Acl.name(), by_uuid(acl)), format!("delete ACL {}", row.acl_name));
         }
         // Entries still referenced after this plan by an ACL it does not
         // delete or rewrite (a foreign ACL sharing one of ours).
         let rewritten: BTreeSet<Uuid> = self.acl_entry_drop.iter().map(|(_, a)| *a).collect();
-        let still_used: BTreeSet<Uuid> = t
-            .acls
-            .values()
-            .filter(|a| !deleted.contains(&a.uuid) && !rewritten.contains(&a.uuid))
-            .flat_map(|a| a.acl_entries.iter().copied())
-            .collect();
+        let still_used: BTreeSet<Uuid> =
+            t.acls.values().filter(|a| !deleted.contains(&a.uuid) && !rewritten.contains(&a.uuid)).flat_map(|a| a.acl_entries.iter().copied()).collect();
         // Entries a rewritten ACL keeps (it may share one with an ACL
         // that drops it).
         let kept_by_rewritten: BTreeSet<Uuid> = t
@@ -315,13 +276,11 @@ impl Planner<'_> {
             .collect();
         let drop: BTreeMap<Uuid, Uuid> = std::mem::take(&mut self.acl_entry_drop).into_iter().collect();
         for (entry, acl) in drop {
-            if still_used.contains(&entry) || kept_by_rewritten.contains(&entry) || !t.acl_entries.contains_key(&entry)
-            {
+            if still_used.contains(&entry) || kept_by_rewritten.contains(&entry) || !t.acl_entries.contains_key(&entry) {
                 continue;
             }
             let e = &t.acl_entries[&entry];
-            let summary =
-                format!("delete ACL entry {} {} {} of ACL {}", e.sequence, e.direction, e.action, self.acl_label(acl));
+            let summary = format!("delete ACL entry {} {} {} of ACL {}", e.sequence, e.direction, e.action, self.acl_label(acl));
             self.push(Phase::DeleteAclEntries, Operation::delete(Table::AclEntry.name(), by_uuid(entry)), summary);
         }
     }

@@ -27,8 +27,7 @@ fn entry(sequence: i64, direction: &str, action: &str, protocol: Option<i64>) ->
 }
 
 fn sg1() -> DesiredAcl {
-    DesiredAcl::new([entry(10, "ingress", "permit", Some(6)), entry(1000, "ingress", "deny", None)])
-        .bound("ps1", "p1", 100)
+    DesiredAcl::new([entry(10, "ingress", "permit", Some(6)), entry(1000, "ingress", "deny", None)]).bound("ps1", "p1", 100)
 }
 
 /// ps1/p1 with our ACL me/sg1 (entries 60, 61) bound on VLAN 100 and a
@@ -117,8 +116,7 @@ fn changed_rules_keep_matching_entries_and_replace_the_rest() {
 
 #[test]
 fn moving_a_binding_is_one_mutate_per_port() {
-    let d = DesiredVtep::empty(me())
-        .with_acl("sg1", DesiredAcl { bindings: Default::default(), ..sg1() }.bound("ps1", "p2", 7));
+    let d = DesiredVtep::empty(me()).with_acl("sg1", DesiredAcl { bindings: Default::default(), ..sg1() }.bound("ps1", "p2", 7));
     let p = plan(&d, &observed(converged()));
     assert_eq!(p.problems, []);
     assert_eq!(
@@ -157,17 +155,9 @@ fn problems_foreign_binding_conflict_invalid_missing_port() {
         .with_acl("empty", DesiredAcl::default());
     let p = plan(&d, &observed(converged()));
     let shown: Vec<String> = p.problems.iter().map(ToString::to_string).collect();
-    assert!(p.problems.contains(&PlanProblem::AclBindingTaken {
-        switch: "ps1".into(),
-        port: "p1".into(),
-        vlan: 300,
-        by: "foreign".into()
-    }));
+    assert!(p.problems.contains(&PlanProblem::AclBindingTaken { switch: "ps1".into(), port: "p1".into(), vlan: 300, by: "foreign".into() }));
     assert!(p.problems.contains(&PlanProblem::MissingPort { switch: "ps1".into(), port: "p9".into() }));
-    assert!(
-        shown.contains(&"ACL \"sg2\" not bound on ps1/p1 VLAN 100: ACL \"sg1\" is bound there".to_owned()),
-        "{shown:?}"
-    );
+    assert!(shown.contains(&"ACL \"sg2\" not bound on ps1/p1 VLAN 100: ACL \"sg1\" is bound there".to_owned()), "{shown:?}");
     assert!(shown.iter().any(|s| s.starts_with("ACL \"bad/key\" not planned")), "{shown:?}");
     assert!(shown.iter().any(|s| s.starts_with("ACL \"empty\" not planned")), "{shown:?}");
     // The foreign binding and ACL are never touched.
@@ -177,8 +167,7 @@ fn problems_foreign_binding_conflict_invalid_missing_port() {
 #[test]
 fn an_acl_a_router_uses_is_kept() {
     let mut j = converged();
-    j["Logical_Router"] =
-        json!({us(80): {"initial": {"name": "r1", "acl_binding": ["map", [["10.0.0.0/24", ["uuid", us(50)]]]]}}});
+    j["Logical_Router"] = json!({us(80): {"initial": {"name": "r1", "acl_binding": ["map", [["10.0.0.0/24", ["uuid", us(50)]]]]}}});
     let p = plan(&DesiredVtep::empty(me()), &observed(j));
     assert_eq!(p.problems, [PlanProblem::AclInUse { name: "me/sg1".into(), by: "Logical_Router \"r1\"".into() }]);
     assert!(p.ops.iter().all(|o| o.to_json()["table"] != "ACL" && o.to_json()["table"] != "ACL_entry"));

@@ -46,10 +46,8 @@ impl Planner<'_> {
                 }
                 let Some(target) = self.ls_ref.get(ls_name).cloned() else {
                     if !desired.logical_switches.contains_key(ls_name) {
-                        self.problems.push(PlanProblem::UnknownLogicalSwitch {
-                            name: ls_name.clone(),
-                            used_by: format!("binding {switch}/{port} VLAN {vlan}"),
-                        });
+                        self.problems
+                            .push(PlanProblem::UnknownLogicalSwitch { name: ls_name.clone(), used_by: format!("binding {switch}/{port} VLAN {vlan}") });
                     }
                     // Otherwise its conflict is already reported.
                     continue;
@@ -65,12 +63,7 @@ impl Planner<'_> {
                         c.insert.insert(vlan, target);
                     }
                     Some(cur) => {
-                        self.problems.push(PlanProblem::VlanTaken {
-                            switch: switch.clone(),
-                            port: port.clone(),
-                            vlan,
-                            by: self.ls_name(*cur),
-                        });
+                        self.problems.push(PlanProblem::VlanTaken { switch: switch.clone(), port: port.clone(), vlan, by: self.ls_name(*cur) });
                     }
                     None => {
                         wanted.insert((p.uuid, vlan));
@@ -92,17 +85,11 @@ impl Planner<'_> {
             let mut what = Vec::new();
             if !c.delete.is_empty() {
                 what.extend(c.delete.iter().map(|(v, ls)| format!("-{v}:{}", self.ls_name(*ls))));
-                mutations.push(Mutation::delete(
-                    "vlan_bindings",
-                    Value::map(c.delete.iter().map(|(v, ls)| (i64::from(*v), Atom::Uuid(*ls)))),
-                ));
+                mutations.push(Mutation::delete("vlan_bindings", Value::map(c.delete.iter().map(|(v, ls)| (i64::from(*v), Atom::Uuid(*ls))))));
             }
             if !c.insert.is_empty() {
                 what.extend(c.insert.iter().map(|(v, ls)| format!("+{v}:{}", self.ref_name(ls))));
-                mutations.push(Mutation::insert(
-                    "vlan_bindings",
-                    Value::map(c.insert.into_iter().map(|(v, ls)| (i64::from(v), ls))),
-                ));
+                mutations.push(Mutation::insert("vlan_bindings", Value::map(c.insert.into_iter().map(|(v, ls)| (i64::from(v), ls)))));
             }
             let name = self.port_label(port);
             self.push(
@@ -122,9 +109,6 @@ impl Planner<'_> {
 
     /// The logical switch name an `ls_ref` atom stands for.
     fn ref_name(&self, a: &Atom) -> String {
-        self.ls_ref
-            .iter()
-            .find(|(_, v)| *v == a)
-            .map_or_else(|| a.to_string(), |(k, _)| k.clone())
+        self.ls_ref.iter().find(|(_, v)| *v == a).map_or_else(|| a.to_string(), |(k, _)| k.clone())
     }
 }

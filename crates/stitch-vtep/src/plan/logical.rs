@@ -21,11 +21,7 @@ impl Planner<'_> {
             let existing = self.cache.logical_switch_by_name(name);
             if existing.is_none_or(|ls| owner.owns(ls)) {
                 if let Some(foreign) = self.foreign_with_key(d.tunnel_key) {
-                    self.problems.push(PlanProblem::TunnelKeyTaken {
-                        name: name.clone(),
-                        tunnel_key: d.tunnel_key,
-                        by: foreign.name.clone(),
-                    });
+                    self.problems.push(PlanProblem::TunnelKeyTaken { name: name.clone(), tunnel_key: d.tunnel_key, by: foreign.name.clone() });
                     // An existing switch of ours keeps being managed; a
                     // new one is not created.
                     if existing.is_none() {
@@ -49,18 +45,11 @@ impl Planner<'_> {
                     if !row.is_empty() {
                         let cols: Vec<&str> = row.iter().map(|(c, _)| c.as_str()).collect();
                         let summary = format!("update logical switch {name} ({})", cols.join(", "));
-                        self.push(
-                            Phase::LogicalSwitches,
-                            Operation::update(ls_table, by_uuid(ls.uuid), row),
-                            summary,
-                        );
+                        self.push(Phase::LogicalSwitches, Operation::update(ls_table, by_uuid(ls.uuid), row), summary);
                     }
                 }
                 Some(ls) => {
-                    self.problems.push(PlanProblem::LogicalSwitchNameTaken {
-                        name: name.clone(),
-                        owner: ls.other_config.get(OWNER_KEY).cloned(),
-                    });
+                    self.problems.push(PlanProblem::LogicalSwitchNameTaken { name: name.clone(), owner: ls.other_config.get(OWNER_KEY).cloned() });
                 }
                 None => {
                     let uuid_name = self.fresh_name("ls");
@@ -134,12 +123,7 @@ impl Planner<'_> {
                 .values()
                 .filter(|m| m.logical_switch == uuid)
                 .map(|m| (Table::UcastMacsLocal, m.uuid, m.mac.clone()))
-                .chain(
-                    t.mcast_local
-                        .values()
-                        .filter(|m| m.logical_switch == uuid)
-                        .map(|m| (Table::McastMacsLocal, m.uuid, m.mac.clone())),
-                )
+                .chain(t.mcast_local.values().filter(|m| m.logical_switch == uuid).map(|m| (Table::McastMacsLocal, m.uuid, m.mac.clone())))
                 .collect();
             for (table, u, mac) in local {
                 self.push(
@@ -148,11 +132,7 @@ impl Planner<'_> {
                     format!("delete {table} {mac} of logical switch {name} (being deleted)"),
                 );
             }
-            self.push(
-                Phase::DeleteLogicalSwitches,
-                Operation::delete(Table::LogicalSwitch.name(), by_uuid(uuid)),
-                format!("delete logical switch {name}"),
-            );
+            self.push(Phase::DeleteLogicalSwitches, Operation::delete(Table::LogicalSwitch.name(), by_uuid(uuid)), format!("delete logical switch {name}"));
         }
     }
 }

@@ -24,20 +24,11 @@ impl Planner<'_> {
 
     /// Deletes every remote MAC row of owned logical switches not in `keep`.
     fn delete_unkept(&mut self, table: Table, keep: &BTreeSet<Uuid>) {
-        let owned: Vec<Uuid> = self
-            .cache
-            .tables()
-            .logical_switches
-            .values()
-            .filter(|ls| self.desired.owner.owns(ls))
-            .map(|ls| ls.uuid)
-            .collect();
+        let owned: Vec<Uuid> = self.cache.tables().logical_switches.values().filter(|ls| self.desired.owner.owns(ls)).map(|ls| ls.uuid).collect();
         let mut deletes = Vec::new();
         for ls in owned {
             let rows: Vec<(Uuid, String)> = match table {
-                Table::UcastMacsRemote => {
-                    self.cache.ucast_remote_of(ls).map(|m| (m.uuid, m.mac.clone())).collect()
-                }
+                Table::UcastMacsRemote => self.cache.ucast_remote_of(ls).map(|m| (m.uuid, m.mac.clone())).collect(),
                 _ => self.cache.mcast_remote_of(ls).map(|m| (m.uuid, m.mac.clone())).collect(),
             };
             let ls_name = self.ls_name(ls);
@@ -61,11 +52,7 @@ impl Planner<'_> {
             let ipaddr = remote.ipaddr.clone().unwrap_or_default();
             let mac_s = mac.to_string();
             let existing: Vec<(Uuid, Option<IpAddr>, String)> = match ls.as_uuid() {
-                Some(u) => self
-                    .cache
-                    .ucast_remote_by_mac(u, &mac_s)
-                    .map(|m| (m.uuid, self.cache.locator_ip(m.locator), m.ipaddr.clone()))
-                    .collect(),
+                Some(u) => self.cache.ucast_remote_by_mac(u, &mac_s).map(|m| (m.uuid, self.cache.locator_ip(m.locator), m.ipaddr.clone())).collect(),
                 None => Vec::new(),
             };
             let exact = existing.iter().find(|(_, ip, a)| *ip == Some(remote.dst_ip) && *a == ipaddr);
@@ -84,22 +71,14 @@ impl Planner<'_> {
                 if *a != ipaddr {
                     row.insert("ipaddr", ipaddr.as_str());
                 }
-                self.push(
-                    Phase::Macs,
-                    Operation::update(table.name(), by_uuid(*u), row),
-                    format!("move remote MAC {mac} in {ls_name} to {}", remote.dst_ip),
-                );
+                self.push(Phase::Macs, Operation::update(table.name(), by_uuid(*u), row), format!("move remote MAC {mac} in {ls_name} to {}", remote.dst_ip));
             } else {
                 let row = Row::new()
                     .with("MAC", mac_s.as_str())
                     .with("logical_switch", Value::Atom(ls))
                     .with("locator", Value::Atom(locator))
                     .with("ipaddr", ipaddr.as_str());
-                self.push(
-                    Phase::Macs,
-                    Operation::insert(table.name(), row),
-                    format!("add remote MAC {mac} in {ls_name} at {}", remote.dst_ip),
-                );
+                self.push(Phase::Macs, Operation::insert(table.name(), row), format!("add remote MAC {mac} in {ls_name} at {}", remote.dst_ip));
             }
         }
         self.delete_unkept(table, &keep);
@@ -122,11 +101,7 @@ impl Planner<'_> {
                 continue;
             }
             let existing: Vec<(Uuid, Option<BTreeSet<IpAddr>>)> = match ls.as_uuid() {
-                Some(u) => self
-                    .cache
-                    .mcast_remote_by_mac(u, &mac)
-                    .map(|m| (m.uuid, self.cache.locator_set_ips(m.locator_set)))
-                    .collect(),
+                Some(u) => self.cache.mcast_remote_by_mac(u, &mac).map(|m| (m.uuid, self.cache.locator_set_ips(m.locator_set))).collect(),
                 None => Vec::new(),
             };
             let list = ips.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
@@ -143,10 +118,7 @@ impl Planner<'_> {
                     format!("change {what} to [{list}]"),
                 );
             } else {
-                let row = Row::new()
-                    .with("MAC", mac.as_str())
-                    .with("logical_switch", Value::Atom(ls))
-                    .with("locator_set", Value::Atom(set));
+                let row = Row::new().with("MAC", mac.as_str()).with("logical_switch", Value::Atom(ls)).with("locator_set", Value::Atom(set));
                 self.push(Phase::Macs, Operation::insert(table.name(), row), format!("add {what} [{list}]"));
             }
         }

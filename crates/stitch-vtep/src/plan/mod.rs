@@ -185,18 +185,16 @@ impl fmt::Display for PlanProblem {
             PlanProblem::LogicalSwitchNameTaken { name, owner: Some(o) } => {
                 write!(f, "logical switch {name:?} is managed by another Stitch instance ({o:?})")
             }
-            PlanProblem::TunnelKeyTaken { name, tunnel_key, by } => write!(
-                f,
-                "logical switch {name:?} not created: VNI {tunnel_key} is used by logical switch {by:?}"
-            ),
+            PlanProblem::TunnelKeyTaken { name, tunnel_key, by } => {
+                write!(f, "logical switch {name:?} not created: VNI {tunnel_key} is used by logical switch {by:?}")
+            }
             PlanProblem::MissingSwitch { switch } => write!(f, "physical switch {switch:?} not found"),
             PlanProblem::MissingPort { switch, port } => {
                 write!(f, "port {port:?} not found on physical switch {switch:?}")
             }
-            PlanProblem::VlanTaken { switch, port, vlan, by } => write!(
-                f,
-                "VLAN {vlan} on {switch}/{port} is bound to logical switch {by:?}, not managed by Stitch"
-            ),
+            PlanProblem::VlanTaken { switch, port, vlan, by } => {
+                write!(f, "VLAN {vlan} on {switch}/{port} is bound to logical switch {by:?}, not managed by Stitch")
+            }
             PlanProblem::InvalidVlan { switch, port, vlan } => {
                 write!(f, "VLAN {vlan} on {switch}/{port} is outside 0..=4095")
             }
@@ -210,14 +208,12 @@ impl fmt::Display for PlanProblem {
                 write!(f, "logical switch {name:?} kept: still referenced by {by}")
             }
             PlanProblem::InvalidAcl { key, reason } => write!(f, "ACL {key:?} not planned: {reason}"),
-            PlanProblem::AclBindingConflict { switch, port, vlan, acls: (a, b) } => write!(
-                f,
-                "ACL {b:?} not bound on {switch}/{port} VLAN {vlan}: ACL {a:?} is bound there"
-            ),
-            PlanProblem::AclBindingTaken { switch, port, vlan, by } => write!(
-                f,
-                "ACL binding for VLAN {vlan} on {switch}/{port} is ACL {by:?}, not managed by Stitch"
-            ),
+            PlanProblem::AclBindingConflict { switch, port, vlan, acls: (a, b) } => {
+                write!(f, "ACL {b:?} not bound on {switch}/{port} VLAN {vlan}: ACL {a:?} is bound there")
+            }
+            PlanProblem::AclBindingTaken { switch, port, vlan, by } => {
+                write!(f, "ACL binding for VLAN {vlan} on {switch}/{port} is ACL {by:?}, not managed by Stitch")
+            }
             PlanProblem::AclInUse { name, by } => write!(f, "ACL {name:?} kept: still referenced by {by}"),
         }
     }
@@ -338,11 +334,7 @@ impl<'a> Planner<'a> {
     }
 
     fn ls_name(&self, ls: Uuid) -> String {
-        self.cache
-            .tables()
-            .logical_switches
-            .get(&ls)
-            .map_or_else(|| ls.to_string(), |l| l.name.clone())
+        self.cache.tables().logical_switches.get(&ls).map_or_else(|| ls.to_string(), |l| l.name.clone())
     }
 
     /// The locator for a tunnel IP: the existing shared one, or a new one

@@ -73,11 +73,7 @@ fn desired_full() -> DesiredVtep {
     DesiredVtep::empty(me())
         .with_logical_switch("net-a", DesiredLogicalSwitch::new(5001))
         .with_binding("ps1", "p1", 100, "net-a")
-        .with_ucast_remote(
-            "net-a",
-            mac("fa:16:3e:00:00:01"),
-            RemoteMac { dst_ip: ip("10.0.0.2"), ipaddr: Some("192.168.0.1".into()) },
-        )
+        .with_ucast_remote("net-a", mac("fa:16:3e:00:00:01"), RemoteMac { dst_ip: ip("10.0.0.2"), ipaddr: Some("192.168.0.1".into()) })
         .with_mcast_remote("net-a", "unknown-dst", [ip("10.0.0.2"), ip("10.0.0.3")])
 }
 
@@ -126,10 +122,7 @@ fn converged_state_plans_nothing() {
 fn drift_is_repaired_with_minimal_updates() {
     let mut d = desired_full();
     d.logical_switches.get_mut("net-a").unwrap().description = "net A".into();
-    d.ucast_remote.insert(
-        ("net-a".into(), mac("fa:16:3e:00:00:01")),
-        RemoteMac { dst_ip: ip("10.0.0.3"), ipaddr: Some("192.168.0.1".into()) },
-    );
+    d.ucast_remote.insert(("net-a".into(), mac("fa:16:3e:00:00:01")), RemoteMac { dst_ip: ip("10.0.0.3"), ipaddr: Some("192.168.0.1".into()) });
     let p = plan(&d, &observed(converged()));
     assert_eq!(
         ops_json(&p),
@@ -169,10 +162,7 @@ fn flood_list_change_makes_a_new_set_or_reuses_an_identical_one() {
     // An empty flood list means no row.
     let d = desired_full().with_mcast_remote("net-a", "unknown-dst", []);
     let p = plan(&d, &c);
-    assert_eq!(
-        ops_json(&p),
-        vec![json!({"op": "delete", "table": "Mcast_Macs_Remote", "where": [["_uuid", "==", ["uuid", us(50)]]]})]
-    );
+    assert_eq!(ops_json(&p), vec![json!({"op": "delete", "table": "Mcast_Macs_Remote", "where": [["_uuid", "==", ["uuid", us(50)]]]})]);
 }
 
 #[test]
@@ -227,9 +217,7 @@ fn conflicts_and_missing_things_are_problems_not_errors() {
 
 #[test]
 fn rebinding_a_vlan_between_owned_switches_is_one_mutate() {
-    let d = desired_full()
-        .with_logical_switch("net-b", DesiredLogicalSwitch::new(5002))
-        .with_binding("ps1", "p1", 100, "net-b");
+    let d = desired_full().with_logical_switch("net-b", DesiredLogicalSwitch::new(5002)).with_binding("ps1", "p1", 100, "net-b");
     let p = plan(&d, &observed(converged()));
     let j = ops_json(&p);
     assert_eq!(j.len(), 3, "{j:#?}");
@@ -248,18 +236,19 @@ fn deleting_a_logical_switch_takes_its_local_macs_but_not_a_routed_one() {
     j["Ucast_Macs_Local"] = json!({us(60): {"initial": {"MAC": "00:00:00:00:00:01",
         "logical_switch": ["uuid", us(10)], "locator": ["uuid", us(20)], "ipaddr": ""}}});
     let p = plan(&DesiredVtep::empty(me()), &observed(j.clone()));
-    let tables: Vec<&str> = p.ops.iter().map(|o| match o {
-        Operation::Delete { table, .. } | Operation::Mutate { table, .. } => table.as_str(),
-        _ => "?",
-    }).collect();
+    let tables: Vec<&str> = p
+        .ops
+        .iter()
+        .map(|o| match o {
+            Operation::Delete { table, .. } | Operation::Mutate { table, .. } => table.as_str(),
+            _ => "?",
+        })
+        .collect();
     assert_eq!(tables, ["Physical_Port", "Ucast_Macs_Remote", "Mcast_Macs_Remote", "Ucast_Macs_Local", "Logical_Switch"]);
 
     j["Logical_Router"] = json!({us(70): {"initial": {"name": "r1", "switch_binding": ["map", [["10.0.0.0/24", ["uuid", us(10)]]]]}}});
     let p = plan(&DesiredVtep::empty(me()), &observed(j));
-    assert_eq!(
-        p.problems,
-        [PlanProblem::LogicalSwitchInUse { name: "net-a".into(), by: "Logical_Router \"r1\"".into() }]
-    );
+    assert_eq!(p.problems, [PlanProblem::LogicalSwitchInUse { name: "net-a".into(), by: "Logical_Router \"r1\"".into() }]);
     assert!(!p.ops.iter().any(|o| matches!(o, Operation::Delete { table, .. } if table == "Logical_Switch")));
 }
 

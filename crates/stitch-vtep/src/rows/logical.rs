@@ -189,13 +189,7 @@ impl VtepRow for UcastMac {
     }
     fn decode(table: Table, uuid: Uuid, row: &Row) -> Result<Self, RowError> {
         let r = Reader::new(table, uuid, row);
-        Ok(UcastMac {
-            uuid,
-            mac: r.string("MAC")?,
-            logical_switch: r.uuid("logical_switch")?,
-            locator: r.uuid("locator")?,
-            ipaddr: r.string("ipaddr")?,
-        })
+        Ok(UcastMac { uuid, mac: r.string("MAC")?, logical_switch: r.uuid("logical_switch")?, locator: r.uuid("locator")?, ipaddr: r.string("ipaddr")? })
     }
     fn encode(&self) -> Row {
         Row::new()
@@ -264,8 +258,7 @@ pub struct ArpSource {
 
 impl VtepRow for ArpSource {
     const TABLE: Table = Table::ArpSourcesRemote;
-    const COLUMNS: &'static [ColumnSpec] =
-        &[col("src_mac", E::Scalar(A::String)), col("locator", E::Ref(Table::PhysicalLocator))];
+    const COLUMNS: &'static [ColumnSpec] = &[col("src_mac", E::Scalar(A::String)), col("locator", E::Ref(Table::PhysicalLocator))];
     fn uuid(&self) -> Uuid {
         self.uuid
     }
@@ -298,22 +291,14 @@ pub const VXLAN_OVER_IPV4: &str = "vxlan_over_ipv4";
 
 impl VtepRow for PhysicalLocator {
     const TABLE: Table = Table::PhysicalLocator;
-    const COLUMNS: &'static [ColumnSpec] = &[
-        col("encapsulation_type", E::Enum(&[VXLAN_OVER_IPV4])),
-        col("dst_ip", E::Scalar(A::String)),
-        col("tunnel_key", E::Optional(A::Integer)),
-    ];
+    const COLUMNS: &'static [ColumnSpec] =
+        &[col("encapsulation_type", E::Enum(&[VXLAN_OVER_IPV4])), col("dst_ip", E::Scalar(A::String)), col("tunnel_key", E::Optional(A::Integer))];
     fn uuid(&self) -> Uuid {
         self.uuid
     }
     fn decode(table: Table, uuid: Uuid, row: &Row) -> Result<Self, RowError> {
         let r = Reader::new(table, uuid, row);
-        Ok(PhysicalLocator {
-            uuid,
-            encapsulation_type: r.string("encapsulation_type")?,
-            dst_ip: r.string("dst_ip")?,
-            tunnel_key: r.opt_integer("tunnel_key")?,
-        })
+        Ok(PhysicalLocator { uuid, encapsulation_type: r.string("encapsulation_type")?, dst_ip: r.string("dst_ip")?, tunnel_key: r.opt_integer("tunnel_key")? })
     }
     fn encode(&self) -> Row {
         Row::new()
@@ -362,27 +347,17 @@ pub struct Acl {
 
 impl VtepRow for Acl {
     const TABLE: Table = Table::Acl;
-    const COLUMNS: &'static [ColumnSpec] = &[
-        col("acl_name", E::Scalar(A::String)),
-        col("acl_entries", E::RefSet(Table::AclEntry)),
-        col("acl_fault_status", E::Set(A::String)),
-    ];
+    const COLUMNS: &'static [ColumnSpec] =
+        &[col("acl_name", E::Scalar(A::String)), col("acl_entries", E::RefSet(Table::AclEntry)), col("acl_fault_status", E::Set(A::String))];
     fn uuid(&self) -> Uuid {
         self.uuid
     }
     fn decode(table: Table, uuid: Uuid, row: &Row) -> Result<Self, RowError> {
         let r = Reader::new(table, uuid, row);
-        Ok(Acl {
-            uuid,
-            acl_name: r.string("acl_name")?,
-            acl_entries: r.uuid_set("acl_entries")?,
-            acl_fault_status: r.string_set("acl_fault_status")?,
-        })
+        Ok(Acl { uuid, acl_name: r.string("acl_name")?, acl_entries: r.uuid_set("acl_entries")?, acl_fault_status: r.string_set("acl_fault_status")? })
     }
     fn encode(&self) -> Row {
-        Row::new()
-            .with("acl_name", self.acl_name.as_str())
-            .with("acl_entries", enc::uuid_set(&self.acl_entries))
+        Row::new().with("acl_name", self.acl_name.as_str()).with("acl_entries", enc::uuid_set(&self.acl_entries))
     }
 }
 
@@ -433,19 +408,9 @@ pub struct AclEntry {
     pub acle_fault_status: BTreeSet<String>,
 }
 
-const ACL_OPT_STRINGS: [&str; 7] =
-    ["source_mac", "dest_mac", "ethertype", "source_ip", "source_mask", "dest_ip", "dest_mask"];
-const ACL_OPT_INTS: [&str; 9] = [
-    "protocol",
-    "source_port_min",
-    "source_port_max",
-    "dest_port_min",
-    "dest_port_max",
-    "tcp_flags",
-    "tcp_flags_mask",
-    "icmp_code",
-    "icmp_type",
-];
+const ACL_OPT_STRINGS: [&str; 7] = ["source_mac", "dest_mac", "ethertype", "source_ip", "source_mask", "dest_ip", "dest_mask"];
+const ACL_OPT_INTS: [&str; 9] =
+    ["protocol", "source_port_min", "source_port_max", "dest_port_min", "dest_port_max", "tcp_flags", "tcp_flags_mask", "icmp_code", "icmp_type"];
 
 impl AclEntry {
     /// What the entry matches and does, without its identity (`uuid`)
@@ -456,15 +421,7 @@ impl AclEntry {
     }
 
     fn opt_strings(&self) -> [&Option<String>; 7] {
-        [
-            &self.source_mac,
-            &self.dest_mac,
-            &self.ethertype,
-            &self.source_ip,
-            &self.source_mask,
-            &self.dest_ip,
-            &self.dest_mask,
-        ]
+        [&self.source_mac, &self.dest_mac, &self.ethertype, &self.source_ip, &self.source_mask, &self.dest_ip, &self.dest_mask]
     }
 
     fn opt_ints(&self) -> [Option<i64>; 9] {
@@ -538,10 +495,7 @@ impl VtepRow for AclEntry {
         })
     }
     fn encode(&self) -> Row {
-        let mut row = Row::new()
-            .with("sequence", self.sequence)
-            .with("direction", self.direction.as_str())
-            .with("action", self.action.as_str());
+        let mut row = Row::new().with("sequence", self.sequence).with("direction", self.direction.as_str()).with("action", self.action.as_str());
         for (c, v) in ACL_OPT_STRINGS.iter().zip(self.opt_strings()) {
             row.insert(*c, enc::opt_string(v));
         }

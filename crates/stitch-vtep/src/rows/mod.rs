@@ -21,11 +21,10 @@ use uuid::Uuid;
 
 use crate::table::Table;
 
-pub use logical::{
-    Acl, AclEntry, ArpSource, LogicalRouter, LogicalSwitch, McastMac, PhysicalLocator,
-    PhysicalLocatorSet, ReplicationMode, UcastMac, VXLAN_OVER_IPV4,
-};
 pub(crate) use logical::replication_mode_value;
+pub use logical::{
+    Acl, AclEntry, ArpSource, LogicalRouter, LogicalSwitch, McastMac, PhysicalLocator, PhysicalLocatorSet, ReplicationMode, UcastMac, VXLAN_OVER_IPV4,
+};
 pub use physical::{Global, LogicalBindingStats, Manager, PhysicalPort, PhysicalSwitch, Tunnel};
 
 /// A row that could not be decoded.
@@ -121,10 +120,7 @@ impl<'a> Reader<'a> {
     fn map(&self, column: &'static str) -> Result<BTreeMap<Atom, Atom>, RowError> {
         match self.row.get(column) {
             None => Ok(BTreeMap::new()),
-            Some(v) => v
-                .as_map()
-                .cloned()
-                .ok_or_else(|| self.err(column, format!("expected a map, got {v}"))),
+            Some(v) => v.as_map().cloned().ok_or_else(|| self.err(column, format!("expected a map, got {v}"))),
         }
     }
 
@@ -136,13 +132,7 @@ impl<'a> Reader<'a> {
         Ok(e.into_iter().next())
     }
 
-    fn typed<T>(
-        &self,
-        column: &'static str,
-        a: Atom,
-        want: &str,
-        f: impl Fn(&Atom) -> Option<T>,
-    ) -> Result<T, RowError> {
+    fn typed<T>(&self, column: &'static str, a: Atom, want: &str, f: impl Fn(&Atom) -> Option<T>) -> Result<T, RowError> {
         f(&a).ok_or_else(|| self.err(column, format!("expected {want}, got {a}")))
     }
 
@@ -151,9 +141,7 @@ impl<'a> Reader<'a> {
     }
 
     pub(crate) fn opt_string(&self, column: &'static str) -> Result<Option<String>, RowError> {
-        self.optional(column)?
-            .map(|a| self.typed(column, a, "a string", |a| a.as_str().map(str::to_owned)))
-            .transpose()
+        self.optional(column)?.map(|a| self.typed(column, a, "a string", |a| a.as_str().map(str::to_owned))).transpose()
     }
 
     pub(crate) fn integer(&self, column: &'static str) -> Result<i64, RowError> {
@@ -165,20 +153,12 @@ impl<'a> Reader<'a> {
     }
 
     pub(crate) fn boolean(&self, column: &'static str) -> Result<bool, RowError> {
-        Ok(self
-            .optional(column)?
-            .map(|a| self.typed(column, a, "a boolean", Atom::as_bool))
-            .transpose()?
-            .unwrap_or_default())
+        Ok(self.optional(column)?.map(|a| self.typed(column, a, "a boolean", Atom::as_bool)).transpose()?.unwrap_or_default())
     }
 
     /// A required reference; absent reads as the nil UUID.
     pub(crate) fn uuid(&self, column: &'static str) -> Result<Uuid, RowError> {
-        Ok(self
-            .optional(column)?
-            .map(|a| self.typed(column, a, "a uuid", Atom::as_uuid))
-            .transpose()?
-            .unwrap_or_default())
+        Ok(self.optional(column)?.map(|a| self.typed(column, a, "a uuid", Atom::as_uuid)).transpose()?.unwrap_or_default())
     }
 
     pub(crate) fn uuid_set(&self, column: &'static str) -> Result<BTreeSet<Uuid>, RowError> {
@@ -186,10 +166,7 @@ impl<'a> Reader<'a> {
     }
 
     pub(crate) fn string_set(&self, column: &'static str) -> Result<BTreeSet<String>, RowError> {
-        self.elements(column)?
-            .into_iter()
-            .map(|a| self.typed(column, a, "a string", |a| a.as_str().map(str::to_owned)))
-            .collect()
+        self.elements(column)?.into_iter().map(|a| self.typed(column, a, "a string", |a| a.as_str().map(str::to_owned))).collect()
     }
 
     pub(crate) fn string_map(&self, column: &'static str) -> Result<BTreeMap<String, String>, RowError> {
@@ -227,16 +204,10 @@ impl<'a> Reader<'a> {
     }
 
     /// An enum-valued string parsed by `parse`.
-    pub(crate) fn parsed<T>(
-        &self,
-        column: &'static str,
-        parse: impl Fn(&str) -> Option<T>,
-    ) -> Result<Option<T>, RowError> {
+    pub(crate) fn parsed<T>(&self, column: &'static str, parse: impl Fn(&str) -> Option<T>) -> Result<Option<T>, RowError> {
         match self.opt_string(column)? {
             None => Ok(None),
-            Some(s) => parse(&s)
-                .map(Some)
-                .ok_or_else(|| self.err(column, format!("unexpected value {s:?}"))),
+            Some(s) => parse(&s).map(Some).ok_or_else(|| self.err(column, format!("unexpected value {s:?}"))),
         }
     }
 }

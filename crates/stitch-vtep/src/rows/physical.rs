@@ -24,22 +24,14 @@ pub struct Global {
 
 impl VtepRow for Global {
     const TABLE: Table = Table::Global;
-    const COLUMNS: &'static [ColumnSpec] = &[
-        col("managers", E::RefSet(Table::Manager)),
-        col("switches", E::RefSet(Table::PhysicalSwitch)),
-        col("other_config", E::Map(A::String, A::String)),
-    ];
+    const COLUMNS: &'static [ColumnSpec] =
+        &[col("managers", E::RefSet(Table::Manager)), col("switches", E::RefSet(Table::PhysicalSwitch)), col("other_config", E::Map(A::String, A::String))];
     fn uuid(&self) -> Uuid {
         self.uuid
     }
     fn decode(table: Table, uuid: Uuid, row: &Row) -> Result<Self, RowError> {
         let r = Reader::new(table, uuid, row);
-        Ok(Global {
-            uuid,
-            managers: r.uuid_set("managers")?,
-            switches: r.uuid_set("switches")?,
-            other_config: r.string_map("other_config")?,
-        })
+        Ok(Global { uuid, managers: r.uuid_set("managers")?, switches: r.uuid_set("switches")?, other_config: r.string_map("other_config")? })
     }
     fn encode(&self) -> Row {
         Row::new()

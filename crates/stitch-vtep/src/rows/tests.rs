@@ -34,33 +34,13 @@ fn round_trip<T: VtepRow>(table: Table, row: T) {
 
 #[test]
 fn every_table_round_trips_and_fits_the_schema() {
-    round_trip(
-        Table::Global,
-        Global {
-            uuid: u(1),
-            managers: [u(2)].into(),
-            switches: [u(3), u(4)].into(),
-            other_config: [("a".into(), "b".into())].into(),
-        },
-    );
-    round_trip(
-        Table::Manager,
-        Manager { uuid: u(1), target: "ssl:1.2.3.4:6640".into(), max_backoff: Some(8000), ..Default::default() },
-    );
+    round_trip(Table::Global, Global { uuid: u(1), managers: [u(2)].into(), switches: [u(3), u(4)].into(), other_config: [("a".into(), "b".into())].into() });
+    round_trip(Table::Manager, Manager { uuid: u(1), target: "ssl:1.2.3.4:6640".into(), max_backoff: Some(8000), ..Default::default() });
     round_trip(
         Table::PhysicalSwitch,
-        PhysicalSwitch {
-            uuid: u(1),
-            name: "ps1".into(),
-            tunnel_ips: ["10.0.0.1".into()].into(),
-            ports: [u(5)].into(),
-            ..Default::default()
-        },
+        PhysicalSwitch { uuid: u(1), name: "ps1".into(), tunnel_ips: ["10.0.0.1".into()].into(), ports: [u(5)].into(), ..Default::default() },
     );
-    round_trip(
-        Table::PhysicalPort,
-        PhysicalPort { uuid: u(1), name: "p1".into(), vlan_bindings: [(0, u(7)), (4095, u(8))].into(), ..Default::default() },
-    );
+    round_trip(Table::PhysicalPort, PhysicalPort { uuid: u(1), name: "p1".into(), vlan_bindings: [(0, u(7)), (4095, u(8))].into(), ..Default::default() });
     round_trip(Table::Tunnel, Tunnel { uuid: u(1), local: u(2), remote: u(3), ..Default::default() });
     round_trip(Table::LogicalBindingStats, LogicalBindingStats { uuid: u(1), ..Default::default() });
     round_trip(
@@ -87,10 +67,7 @@ fn every_table_round_trips_and_fits_the_schema() {
     for t in [Table::ArpSourcesLocal, Table::ArpSourcesRemote] {
         round_trip(t, ArpSource { uuid: u(1), src_mac: "aa:bb:cc:dd:ee:ff".into(), locator: u(3) });
     }
-    round_trip(
-        Table::PhysicalLocator,
-        PhysicalLocator { uuid: u(1), encapsulation_type: VXLAN_OVER_IPV4.into(), dst_ip: "10.0.0.2".into(), tunnel_key: None },
-    );
+    round_trip(Table::PhysicalLocator, PhysicalLocator { uuid: u(1), encapsulation_type: VXLAN_OVER_IPV4.into(), dst_ip: "10.0.0.2".into(), tunnel_key: None });
     round_trip(Table::PhysicalLocatorSet, PhysicalLocatorSet { uuid: u(1), locators: [u(2), u(3)].into() });
     round_trip(Table::Acl, Acl { uuid: u(1), acl_name: "a".into(), acl_entries: [u(2)].into(), ..Default::default() });
     round_trip(
@@ -147,12 +124,7 @@ fn wrong_values_are_errors_that_name_table_row_and_column() {
         assert!(e.reason.contains(reason), "{j}: {e}");
         assert!(e.to_string().starts_with(&format!("Logical_Switch row {}: column {column}", u(4))), "{e}");
     }
-    let e = PhysicalPort::decode(
-        Table::PhysicalPort,
-        u(1),
-        &parse(json!({"vlan_bindings": ["map", [[5000, ["uuid", u(2).to_string()]]]]})),
-    )
-    .unwrap_err();
+    let e = PhysicalPort::decode(Table::PhysicalPort, u(1), &parse(json!({"vlan_bindings": ["map", [[5000, ["uuid", u(2).to_string()]]]]}))).unwrap_err();
     assert_eq!(e.column, "vlan_bindings");
     assert!(e.reason.contains("0..=4095"), "{e}");
     let e = UcastMac::decode(Table::UcastMacsRemote, u(1), &parse(json!({"locator": "not-a-uuid"}))).unwrap_err();

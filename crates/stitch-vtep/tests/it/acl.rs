@@ -12,13 +12,19 @@ use crate::server::OvsdbServer;
 
 fn entry(sequence: i64, direction: &str, action: &str, protocol: Option<i64>) -> AclEntry {
     let any = |s: &str| Some(s.to_owned());
-    AclEntry { sequence, direction: direction.into(), action: action.into(), protocol, source_ip: any("0.0.0.0"), source_mask: any("0.0.0.0"), ..Default::default() }
+    AclEntry {
+        sequence,
+        direction: direction.into(),
+        action: action.into(),
+        protocol,
+        source_ip: any("0.0.0.0"),
+        source_mask: any("0.0.0.0"),
+        ..Default::default()
+    }
 }
 
 fn desired() -> DesiredVtep {
-    let acl = DesiredAcl::new([entry(100, "egress", "permit", Some(6)), entry(65000, "egress", "deny", None)])
-        .bound("ps1", "p2", 10)
-        .bound("ps2", "p1", 10);
+    let acl = DesiredAcl::new([entry(100, "egress", "permit", Some(6)), entry(65000, "egress", "deny", None)]).bound("ps1", "p2", 10).bound("ps2", "p1", 10);
     DesiredVtep::empty(owner()).with_acl("sg-1", acl)
 }
 

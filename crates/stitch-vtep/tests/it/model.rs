@@ -38,19 +38,17 @@ pub const ACLS: [&str; 3] = ["a0", "a1", "a2"];
 /// two desired states (reuse) and sometimes not (replace).
 fn arb_entry() -> impl Strategy<Value = AclEntry> {
     let protocol = proptest::option::of(prop_oneof![Just(6i64), Just(17)]);
-    (0i64..3, any::<bool>(), any::<bool>(), protocol, proptest::option::of(0usize..2)).prop_map(
-        |(seq, ingress, permit, protocol, net)| AclEntry {
-            sequence: seq * 10,
-            direction: if ingress { "ingress" } else { "egress" }.into(),
-            action: if permit { "permit" } else { "deny" }.into(),
-            protocol,
-            source_ip: net.map(|n| format!("10.{n}.0.0")),
-            source_mask: net.map(|_| "255.255.0.0".into()),
-            dest_port_min: protocol.map(|_| 22),
-            dest_port_max: protocol.map(|_| 22),
-            ..Default::default()
-        },
-    )
+    (0i64..3, any::<bool>(), any::<bool>(), protocol, proptest::option::of(0usize..2)).prop_map(|(seq, ingress, permit, protocol, net)| AclEntry {
+        sequence: seq * 10,
+        direction: if ingress { "ingress" } else { "egress" }.into(),
+        action: if permit { "permit" } else { "deny" }.into(),
+        protocol,
+        source_ip: net.map(|n| format!("10.{n}.0.0")),
+        source_mask: net.map(|_| "255.255.0.0".into()),
+        dest_port_min: protocol.map(|_| 22),
+        dest_port_max: protocol.map(|_| 22),
+        ..Default::default()
+    })
 }
 
 fn ip(i: usize) -> IpAddr {
@@ -60,20 +58,11 @@ fn ip(i: usize) -> IpAddr {
 pub fn arb_desired() -> impl Strategy<Value = DesiredVtep> {
     let ls = proptest::collection::btree_map(0..LS.len(), proptest::option::of(any::<bool>()), 0..=LS.len());
     let bindings = proptest::collection::vec((0..PORTS.len(), 0..VLANS.len(), 0..LS.len()), 0..6);
-    let ucast = proptest::collection::vec(
-        (0..LS.len(), 0..MACS.len(), 0..IPS.len(), proptest::option::of(0u8..3)),
-        0..6,
-    );
-    let mcast = proptest::collection::vec(
-        (0..LS.len(), 0..MCAST.len(), proptest::collection::btree_set(0..IPS.len(), 0..4)),
-        0..4,
-    );
+    let ucast = proptest::collection::vec((0..LS.len(), 0..MACS.len(), 0..IPS.len(), proptest::option::of(0u8..3)), 0..6);
+    let mcast = proptest::collection::vec((0..LS.len(), 0..MCAST.len(), proptest::collection::btree_set(0..IPS.len(), 0..4)), 0..4);
     let acls = proptest::collection::btree_map(
         0..ACLS.len(),
-        (
-            proptest::collection::vec(arb_entry(), 1..4),
-            proptest::collection::btree_set((0..PORTS.len(), 0..VLANS.len()), 0..3),
-        ),
+        (proptest::collection::vec(arb_entry(), 1..4), proptest::collection::btree_set((0..PORTS.len(), 0..VLANS.len()), 0..3)),
         0..=ACLS.len(),
     );
     (ls, bindings, ucast, mcast, acls).prop_map(|(ls, bindings, ucast, mcast, acls)| {
@@ -111,19 +100,12 @@ pub fn sim_setup_ops() -> Vec<Operation> {
     let named = |n: &str| Value::named_uuid(n);
     let na = |n: &str| Atom::named_uuid(n);
     vec![
-        Operation::insert_named(
-            "ACL_entry",
-            Row::new().with("sequence", 1i64).with("direction", "egress").with("action", "deny"),
-            "face",
-        ),
+        Operation::insert_named("ACL_entry", Row::new().with("sequence", 1i64).with("direction", "egress").with("action", "deny"), "face"),
         Operation::insert_named("ACL", Row::new().with("acl_name", FOREIGN_ACL).with("acl_entries", named("face")), "facl"),
         Operation::insert_named("Logical_Switch", Row::new().with("name", FOREIGN_LS).with("tunnel_key", 7i64), "other"),
         Operation::insert_named(
             "Physical_Port",
-            Row::new()
-                .with("name", "p1")
-                .with("vlan_bindings", Value::map([(300i64, na("other"))]))
-                .with("acl_bindings", Value::map([(300i64, na("facl"))])),
+            Row::new().with("name", "p1").with("vlan_bindings", Value::map([(300i64, na("other"))])).with("acl_bindings", Value::map([(300i64, na("facl"))])),
             "p11",
         ),
         Operation::insert_named("Physical_Port", Row::new().with("name", "p2"), "p12"),
@@ -131,33 +113,13 @@ pub fn sim_setup_ops() -> Vec<Operation> {
         Operation::insert_named("Physical_Port", Row::new().with("name", "p1"), "p21"),
         Operation::insert_named(
             "Physical_Switch",
-            Row::new()
-                .with("name", "ps1")
-                .with("tunnel_ips", "10.0.0.1")
-                .with("ports", Value::set([na("p11"), na("p12"), na("p13")])),
+            Row::new().with("name", "ps1").with("tunnel_ips", "10.0.0.1").with("ports", Value::set([na("p11"), na("p12"), na("p13")])),
             "ps1",
         ),
-        Operation::insert_named(
-            "Physical_Switch",
-            Row::new().with("name", "ps2").with("tunnel_ips", "10.0.0.11").with("ports", named("p21")),
-            "ps2",
-        ),
-        Operation::insert(
-            "Global",
-            Row::new().with("switches", Value::set([na("ps1"), na("ps2")])),
-        ),
-        Operation::insert_named(
-            "Physical_Locator",
-            Row::new().with("encapsulation_type", "vxlan_over_ipv4").with("dst_ip", "10.0.0.9"),
-            "loc9",
-        ),
-        Operation::insert(
-            "Ucast_Macs_Remote",
-            Row::new()
-                .with("MAC", FOREIGN_MAC)
-                .with("logical_switch", named("other"))
-                .with("locator", named("loc9")),
-        ),
+        Operation::insert_named("Physical_Switch", Row::new().with("name", "ps2").with("tunnel_ips", "10.0.0.11").with("ports", named("p21")), "ps2"),
+        Operation::insert("Global", Row::new().with("switches", Value::set([na("ps1"), na("ps2")]))),
+        Operation::insert_named("Physical_Locator", Row::new().with("encapsulation_type", "vxlan_over_ipv4").with("dst_ip", "10.0.0.9"), "loc9"),
+        Operation::insert("Ucast_Macs_Remote", Row::new().with("MAC", FOREIGN_MAC).with("logical_switch", named("other")).with("locator", named("loc9"))),
     ]
 }
 
@@ -203,8 +165,7 @@ pub fn foreign_view(c: &VtepCache, owner: &Owner) -> BTreeSet<String> {
 /// references them.
 pub fn owned_rows(c: &VtepCache, owner: &Owner) -> Vec<String> {
     let t = c.tables();
-    let owned: BTreeMap<_, _> =
-        t.logical_switches.values().filter(|l| owner.owns(l)).map(|l| (l.uuid, l.name.clone())).collect();
+    let owned: BTreeMap<_, _> = t.logical_switches.values().filter(|l| owner.owns(l)).map(|l| (l.uuid, l.name.clone())).collect();
     let mut out: Vec<String> = owned.values().map(|n| format!("ls {n}")).collect();
     out.extend(t.ucast_remote.values().filter(|m| owned.contains_key(&m.logical_switch)).map(|m| format!("ucast {}", m.mac)));
     out.extend(t.mcast_remote.values().filter(|m| owned.contains_key(&m.logical_switch)).map(|m| format!("mcast {}", m.mac)));
@@ -227,10 +188,9 @@ pub fn assert_reflects(d: &DesiredVtep, c: &VtepCache, plan: &Plan) {
     // Logical switches: every desired one exists and is ours, unless a
     // foreign one blocks it (only "other", VNI 7, exists: no desired VNI
     // collides, and no desired name is "other").
-    assert!(plan.problems.iter().all(|p| !matches!(
-        p,
-        stitch_vtep::PlanProblem::LogicalSwitchNameTaken { .. } | stitch_vtep::PlanProblem::TunnelKeyTaken { .. }
-    )));
+    assert!(
+        plan.problems.iter().all(|p| !matches!(p, stitch_vtep::PlanProblem::LogicalSwitchNameTaken { .. } | stitch_vtep::PlanProblem::TunnelKeyTaken { .. }))
+    );
     let mut ls_uuid = BTreeMap::new();
     for (name, dl) in &d.logical_switches {
         let ls = c.logical_switch_by_name(name).unwrap_or_else(|| panic!("logical switch {name} missing"));

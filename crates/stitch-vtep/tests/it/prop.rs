@@ -59,9 +59,24 @@ pub fn real_setup(s: &OvsdbServer) {
     let p1 = s.port_uuid("ps1", "p1");
     let acl_name = format!("acl_name={}", crate::model::FOREIGN_ACL);
     s.vtep_ctl(&[
-        "--", "--id=@e", "create", "ACL_entry", "sequence=1", "direction=egress", "action=deny",
-        "--", "--id=@a", "create", "ACL", &acl_name, "acl_entries=@e",
-        "--", "set", "Physical_Port", &p1, "acl_bindings:300=@a",
+        "--",
+        "--id=@e",
+        "create",
+        "ACL_entry",
+        "sequence=1",
+        "direction=egress",
+        "action=deny",
+        "--",
+        "--id=@a",
+        "create",
+        "ACL",
+        &acl_name,
+        "acl_entries=@e",
+        "--",
+        "set",
+        "Physical_Port",
+        &p1,
+        "acl_bindings:300=@a",
     ]);
 }
 

@@ -7,8 +7,7 @@ use std::net::IpAddr;
 use ovsdb::{Event, Events, MonitorMethod, Operation};
 use stitch_model::MacAddr;
 use stitch_vtep::{
-    ApplyError, DesiredLogicalSwitch, DesiredVtep, PlanProblem, RemoteMac, ReplicationMode, VtepCache, apply,
-    check_schema, monitor_requests, plan, read_all,
+    ApplyError, DesiredLogicalSwitch, DesiredVtep, PlanProblem, RemoteMac, ReplicationMode, VtepCache, apply, check_schema, monitor_requests, plan, read_all,
 };
 
 use crate::model::owner;
@@ -48,11 +47,7 @@ fn desired_1() -> DesiredVtep {
         .with_binding("ps1", "p1", 300, "net-b")
         .with_binding("ps1", "p2", 0, "net-b")
         .with_binding("ps1", "p9", 5, "net-a")
-        .with_ucast_remote(
-            "net-a",
-            mac("fa:16:3e:00:00:01"),
-            RemoteMac { dst_ip: ip("10.0.0.2"), ipaddr: Some("192.168.0.1".into()) },
-        )
+        .with_ucast_remote("net-a", mac("fa:16:3e:00:00:01"), RemoteMac { dst_ip: ip("10.0.0.2"), ipaddr: Some("192.168.0.1".into()) })
         .with_ucast_remote("net-a", mac("fa:16:3e:00:00:02"), RemoteMac::at(ip("10.0.0.9")))
         .with_mcast_remote("net-a", "unknown-dst", [ip("10.0.0.2"), ip("10.0.0.3")])
 }
@@ -85,10 +80,7 @@ async fn converge_repair_change_and_remove() {
     let problems: Vec<String> = p.problems.iter().map(ToString::to_string).collect();
     assert_eq!(
         problems,
-        [
-            "VLAN 300 on ps1/p1 is bound to logical switch \"other\", not managed by Stitch",
-            "port \"p9\" not found on physical switch \"ps1\"",
-        ]
+        ["VLAN 300 on ps1/p1 is bound to logical switch \"other\", not managed by Stitch", "port \"p9\" not found on physical switch \"ps1\"",]
     );
     let applied = apply(&client, &p).await.unwrap();
     assert!(applied.is_complete());
@@ -137,23 +129,23 @@ async fn converge_repair_change_and_remove() {
     //    collected; moving the unicast MAC lets 10.0.0.2 be collected.
     let old_sets = s.column("Physical_Locator_Set", "_uuid");
     assert_eq!(old_sets.len(), 1);
-    let d = d
-        .with_mcast_remote("net-a", "unknown-dst", [ip("10.0.0.3"), ip("10.0.0.4")])
-        .with_ucast_remote("net-a", mac("fa:16:3e:00:00:01"), RemoteMac::at(ip("10.0.0.5")));
+    let d = d.with_mcast_remote("net-a", "unknown-dst", [ip("10.0.0.3"), ip("10.0.0.4")]).with_ucast_remote(
+        "net-a",
+        mac("fa:16:3e:00:00:01"),
+        RemoteMac::at(ip("10.0.0.5")),
+    );
     let p = plan(&d, &cache);
-    let kinds: Vec<String> = p.ops.iter().map(|o| match o {
-        Operation::Insert { table, .. } | Operation::Update { table, .. } => format!("{} {table}", o.name()),
-        other => other.name().to_owned(),
-    }).collect();
+    let kinds: Vec<String> = p
+        .ops
+        .iter()
+        .map(|o| match o {
+            Operation::Insert { table, .. } | Operation::Update { table, .. } => format!("{} {table}", o.name()),
+            other => other.name().to_owned(),
+        })
+        .collect();
     assert_eq!(
         kinds,
-        [
-            "insert Physical_Locator",
-            "insert Physical_Locator",
-            "insert Physical_Locator_Set",
-            "update Ucast_Macs_Remote",
-            "update Mcast_Macs_Remote",
-        ]
+        ["insert Physical_Locator", "insert Physical_Locator", "insert Physical_Locator_Set", "update Ucast_Macs_Remote", "update Mcast_Macs_Remote",]
     );
     apply(&client, &p).await.unwrap();
     let new_sets = s.column("Physical_Locator_Set", "_uuid");

@@ -54,11 +54,7 @@ impl OvsdbServer {
 
     /// `vtep-ctl --db=unix:SOCK ARGS...`; panics on failure.
     pub fn vtep_ctl(&self, args: &[&str]) -> String {
-        let out = Command::new("vtep-ctl")
-            .arg(format!("--db={}", self.remote()))
-            .args(args)
-            .output()
-            .expect("run vtep-ctl");
+        let out = Command::new("vtep-ctl").arg(format!("--db={}", self.remote())).args(args).output().expect("run vtep-ctl");
         assert!(out.status.success(), "vtep-ctl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout).into_owned()
     }

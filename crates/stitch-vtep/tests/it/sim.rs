@@ -128,8 +128,7 @@ impl SimDb {
             Operation::Wait { table, where_, columns, until, rows, timeout } => {
                 assert_eq!(*timeout, Some(0), "the sim only does non-blocking waits");
                 let project = |r: &Row| -> Row { columns.iter().filter_map(|c| r.get(c).map(|v| (c.clone(), v.clone()))).collect() };
-                let got: BTreeSet<String> =
-                    matching(work, table, where_)?.iter().map(|u| project(&work[table][u]).to_json().to_string()).collect();
+                let got: BTreeSet<String> = matching(work, table, where_)?.iter().map(|u| project(&work[table][u]).to_json().to_string()).collect();
                 let want: BTreeSet<String> = rows.iter().map(|r| r.to_json().to_string()).collect();
                 match (until, got == want) {
                     (WaitUntil::Equal, true) | (WaitUntil::NotEqual, false) => Ok(OperationResult::Empty),
@@ -269,9 +268,7 @@ fn subst(v: &Value, names: &BTreeMap<String, Uuid>) -> Result<Value, String> {
     Ok(match v {
         Value::Atom(a) => Value::Atom(subst_atom(a, names)?),
         Value::Set(s) => Value::Set(s.iter().map(|a| subst_atom(a, names)).collect::<Result<_, _>>()?),
-        Value::Map(m) => {
-            Value::Map(m.iter().map(|(k, v)| Ok((subst_atom(k, names)?, subst_atom(v, names)?))).collect::<Result<_, String>>()?)
-        }
+        Value::Map(m) => Value::Map(m.iter().map(|(k, v)| Ok((subst_atom(k, names)?, subst_atom(v, names)?))).collect::<Result<_, String>>()?),
     })
 }
 
@@ -321,18 +318,8 @@ fn refs<'a>(ty: &'a ColumnType, v: Option<&'a Value>) -> impl Iterator<Item = (&
     let val = ty.value.as_ref().and_then(|b| b.ref_table.as_deref());
     let atoms: Vec<(&'a str, Uuid)> = match v {
         None => vec![],
-        Some(Value::Map(m)) => m
-            .iter()
-            .flat_map(|(k, v)| {
-                [key.zip(k.as_uuid()), val.zip(v.as_uuid())].into_iter().flatten()
-            })
-            .collect(),
-        Some(other) => other
-            .as_set()
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|a| key.zip(a.as_uuid()))
-            .collect(),
+        Some(Value::Map(m)) => m.iter().flat_map(|(k, v)| [key.zip(k.as_uuid()), val.zip(v.as_uuid())].into_iter().flatten()).collect(),
+        Some(other) => other.as_set().unwrap_or_default().into_iter().filter_map(|a| key.zip(a.as_uuid())).collect(),
     };
     atoms.into_iter()
 }

@@ -147,26 +147,38 @@ impl Ovn {
         for (name, schema) in [("nb", NB_SCHEMA), ("sb", SB_SCHEMA)] {
             let db = d.join(format!("{name}.db"));
             run(&d, "ovsdb-tool", &["create".into(), db.display().to_string(), schema.into()]);
-            o.dbs.push(spawn(&d, "ovsdb-server", &[
-                format!("--remote=punix:{}", o.sock(name).display()),
-                format!("--unixctl={}", d.join(format!("{name}.ctl")).display()),
-                format!("--log-file={}", d.join(format!("{name}.log")).display()),
-                db.display().to_string(),
-            ]));
+            o.dbs.push(spawn(
+                &d,
+                "ovsdb-server",
+                &[
+                    format!("--remote=punix:{}", o.sock(name).display()),
+                    format!("--unixctl={}", d.join(format!("{name}.ctl")).display()),
+                    format!("--log-file={}", d.join(format!("{name}.log")).display()),
+                    db.display().to_string(),
+                ],
+            ));
             wait_for(&o.sock(name));
         }
-        o.northd = Some(spawn(&d, "ovn-northd", &[
-            format!("--ovnnb-db={}", o.db("nb")),
-            format!("--ovnsb-db={}", o.db("sb")),
-            format!("--unixctl={}", d.join("northd.ctl").display()),
-            format!("--log-file={}", d.join("northd.log").display()),
-        ]));
-        for l in leaves {
-            o.controllers.push(spawn(&d, "ovn-controller-vtep", &[
-                format!("--vtep-db={}", l.target()),
+        o.northd = Some(spawn(
+            &d,
+            "ovn-northd",
+            &[
+                format!("--ovnnb-db={}", o.db("nb")),
                 format!("--ovnsb-db={}", o.db("sb")),
-                format!("--log-file={}", d.join(format!("cv-{}.log", l.name)).display()),
-            ]));
+                format!("--unixctl={}", d.join("northd.ctl").display()),
+                format!("--log-file={}", d.join("northd.log").display()),
+            ],
+        ));
+        for l in leaves {
+            o.controllers.push(spawn(
+                &d,
+                "ovn-controller-vtep",
+                &[
+                    format!("--vtep-db={}", l.target()),
+                    format!("--ovnsb-db={}", o.db("sb")),
+                    format!("--log-file={}", d.join(format!("cv-{}.log", l.name)).display()),
+                ],
+            ));
         }
         // The emulated hypervisor chassis, one per leaf.
         let mut args = vec![];
@@ -227,8 +239,16 @@ async fn select(c: &Client, db: &str, table: &str, where_: Vec<Condition>, cols:
 /// on p1, remote unicast MACs, remote multicast MACs).
 async fn leaf_state(c: &Client) -> (usize, usize, usize, usize) {
     const V: &str = "hardware_vtep";
-    let keyed = select(c, V, "Logical_Switch", vec![], &["tunnel_key"]).await.iter().filter(|r| r.get("tunnel_key").and_then(Value::as_i64).is_some_and(|k| k != 0)).count();
-    let bindings = select(c, V, "Physical_Port", vec![Condition::eq("name", "p1")], &["vlan_bindings"]).await.first().and_then(|r| r.get("vlan_bindings").map(Value::len)).unwrap_or(0);
+    let keyed = select(c, V, "Logical_Switch", vec![], &["tunnel_key"])
+        .await
+        .iter()
+        .filter(|r| r.get("tunnel_key").and_then(Value::as_i64).is_some_and(|k| k != 0))
+        .count();
+    let bindings = select(c, V, "Physical_Port", vec![Condition::eq("name", "p1")], &["vlan_bindings"])
+        .await
+        .first()
+        .and_then(|r| r.get("vlan_bindings").map(Value::len))
+        .unwrap_or(0);
     let ucast = select(c, V, "Ucast_Macs_Remote", vec![], &["_uuid"]).await.len();
     let mcast = select(c, V, "Mcast_Macs_Remote", vec![], &["_uuid"]).await.len();
     (keyed, bindings, ucast, mcast)
@@ -280,7 +300,14 @@ fn nb_network(ops: &mut Vec<Operation>, n: &str, leaves: &[(usize, String)], vms
 async fn claim_vm_ports(sb: Client, chassis: Vec<ovsdb::Uuid>, total: usize) {
     let mut claimed = 0;
     while claimed < total {
-        let rows = select(&sb, "OVN_Southbound", "Port_Binding", vec![Condition::eq("type", ""), Condition::eq("chassis", Value::empty_set())], &["_uuid", "logical_port"]).await;
+        let rows = select(
+            &sb,
+            "OVN_Southbound",
+            "Port_Binding",
+            vec![Condition::eq("type", ""), Condition::eq("chassis", Value::empty_set())],
+            &["_uuid", "logical_port"],
+        )
+        .await;
         if rows.is_empty() {
             tokio::time::sleep(Duration::from_millis(10)).await;
             continue;
@@ -302,7 +329,8 @@ async fn claim_vm_ports(sb: Client, chassis: Vec<ovsdb::Uuid>, total: usize) {
 pub async fn bench(ports: usize, n_leaves: usize, incremental: usize) -> Figures {
     let nets = ports / 2;
     assert!(nets + incremental <= MAX_VXLAN_DATAPATHS, "OVN with VTEPs allocates at most {MAX_VXLAN_DATAPATHS} logical switches");
-    let leaves: Vec<VtepServer> = (0..n_leaves).map(|i| VtepServer::start(&format!("leaf{}", i + 1), &format!("10.0.{}.{}", i / 250, i % 250 + 1), &["p1"])).collect();
+    let leaves: Vec<VtepServer> =
+        (0..n_leaves).map(|i| VtepServer::start(&format!("leaf{}", i + 1), &format!("10.0.{}.{}", i / 250, i % 250 + 1), &["p1"])).collect();
     let ovn = Ovn::start(&leaves);
     let sb = connect(&ovn.db("sb")).await;
     let nb = connect(&ovn.db("nb")).await;
@@ -348,7 +376,8 @@ pub async fn bench(ports: usize, n_leaves: usize, incremental: usize) -> Figures
                 per_leaf[leaf].push((format!("n{i}"), vlan));
             }
         }
-        let pending: Vec<_> = per_leaf.iter().zip(&vteps).filter(|(n, _)| !n.is_empty()).map(|(n, c)| c.start_transact("hardware_vtep", &vtep_ops(n)).unwrap()).collect();
+        let pending: Vec<_> =
+            per_leaf.iter().zip(&vteps).filter(|(n, _)| !n.is_empty()).map(|(n, c)| c.start_transact("hardware_vtep", &vtep_ops(n)).unwrap()).collect();
         for p in pending {
             p.await.unwrap().into_result().unwrap();
         }
@@ -372,13 +401,22 @@ pub async fn bench(ports: usize, n_leaves: usize, incremental: usize) -> Figures
             }
         }
         let Some((l, got, e)) = missing else { break };
-        assert!(t0.elapsed() < Duration::from_secs(1800), "OVN bulk never converged: leaf{} holds (keyed LS, bindings, ucast, mcast) = {got:?}, expected ({e}, {e}, {}, {e})", l + 1, 2 * e);
+        assert!(
+            t0.elapsed() < Duration::from_secs(1800),
+            "OVN bulk never converged: leaf{} holds (keyed LS, bindings, ucast, mcast) = {got:?}, expected ({e}, {e}, {}, {e})",
+            l + 1,
+            2 * e
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let bulk_secs = t0.elapsed().as_secs_f64();
     // The keys are the datapaths' own: distinct on each leaf.
     for c in &vteps {
-        let keys: std::collections::BTreeSet<i64> = select(c, "hardware_vtep", "Logical_Switch", vec![], &["tunnel_key"]).await.iter().filter_map(|r| r.get("tunnel_key").and_then(Value::as_i64)).collect();
+        let keys: std::collections::BTreeSet<i64> = select(c, "hardware_vtep", "Logical_Switch", vec![], &["tunnel_key"])
+            .await
+            .iter()
+            .filter_map(|r| r.get("tunnel_key").and_then(Value::as_i64))
+            .collect();
         assert_eq!(keys.len(), select(c, "hardware_vtep", "Logical_Switch", vec![], &["_uuid"]).await.len(), "one datapath key per logical switch");
     }
 

@@ -95,18 +95,13 @@ impl Client {
         }
         let mut query = vec![("name".to_string(), reference.to_string())];
         if kind == Kind::SwitchPort {
-            let (sw, port) = reference
-                .split_once(':')
-                .ok_or_else(|| anyhow::anyhow!("a switch port is named SWITCH:PORT or by its id, not {reference:?}"))?;
+            let (sw, port) = reference.split_once(':').ok_or_else(|| anyhow::anyhow!("a switch port is named SWITCH:PORT or by its id, not {reference:?}"))?;
             let sw = Box::pin(self.resolve(Kind::Switch, sw)).await?;
             query = vec![("name".to_string(), port.to_string()), ("switch_id".to_string(), sw.to_string())];
         }
         let found = self.list(kind, &query).await?;
         match found.as_slice() {
-            [one] => one["id"]
-                .as_str()
-                .and_then(|s| Uuid::parse_str(s).ok())
-                .ok_or_else(|| anyhow::anyhow!("the API returned a {kind} without an id")),
+            [one] => one["id"].as_str().and_then(|s| Uuid::parse_str(s).ok()).ok_or_else(|| anyhow::anyhow!("the API returned a {kind} without an id")),
             [] => anyhow::bail!("no {kind} named {reference:?}"),
             _ => anyhow::bail!("several {kind} objects are named {reference:?}; use an id"),
         }

@@ -50,14 +50,7 @@ fn parse_failure(file: &Path, e: ImportError) -> anyhow::Error {
 pub fn locate_failure(file: &Path, map: &SourceMap, f: &ApiFailure) -> String {
     let loc = f.field.as_deref().and_then(|p| map.locate(p));
     match (loc, &f.field) {
-        (Some(l), Some(path)) => format!(
-            "{}:{}: field {}: {} ({}, {path})",
-            file.display(),
-            l.line,
-            l.field.as_deref().unwrap_or(path),
-            f.message,
-            f.code
-        ),
+        (Some(l), Some(path)) => format!("{}:{}: field {}: {} ({}, {path})", file.display(), l.line, l.field.as_deref().unwrap_or(path), f.message, f.code),
         (None, Some(path)) => format!("{}: field {path}: {} ({})", file.display(), f.message, f.code),
         _ => format!("{}: {} ({})", file.display(), f.message, f.code),
     }

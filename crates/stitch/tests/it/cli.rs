@@ -55,7 +55,9 @@ fn cli_every_kind_by_name() {
     assert_eq!(srv.json(&["node", "show", "n1"])["node_profile_id"], srv.json(&["node-profile", "show", "p2"])["id"]);
 
     // Deletes.
-    for (kind, name) in [("node", "n1"), ("card", "c2"), ("node-profile", "p2"), ("hardware", "hw1"), ("switch-port", "leaf1:swp10"), ("switch", "leaf1"), ("fabric", "dc1")] {
+    for (kind, name) in
+        [("node", "n1"), ("card", "c2"), ("node-profile", "p2"), ("hardware", "hw1"), ("switch-port", "leaf1:swp10"), ("switch", "leaf1"), ("fabric", "dc1")]
+    {
         let out = srv.ok(&[kind, "delete", name]);
         assert!(out.starts_with("deleted"), "{out}");
         let plural = if kind == "hardware" { "hardware".to_string() } else { format!("{kind}s") };

@@ -34,14 +34,9 @@ impl Fabric {
         let dir = tempfile::tempdir().unwrap();
         let cfg = crate::write(dir.path(), "stitch.toml", "[engine]\nresync_interval_secs = 1\nowner = \"e2e\"\n");
         let server = Server::start_with(dir.path(), &["--config", cfg.to_str().unwrap()]);
-        let switches: Vec<Value> = leaves
-            .iter()
-            .enumerate()
-            .map(|(i, l)| json!({"name": l.name, "fabric": "dc1", "ovsdb": l.target(), "tunnel_ip": IPS[i]}))
-            .collect();
-        let node = |name: &str, sw: &str, port: &str| {
-            json!({"name": name, "node_profile": "sriov", "aliases": [format!("{name}.example")], "ports": [{"name": "ens1f0", "switch": sw, "switch_port": port}]})
-        };
+        let switches: Vec<Value> =
+            leaves.iter().enumerate().map(|(i, l)| json!({"name": l.name, "fabric": "dc1", "ovsdb": l.target(), "tunnel_ip": IPS[i]})).collect();
+        let node = |name: &str, sw: &str, port: &str| json!({"name": name, "node_profile": "sriov", "aliases": [format!("{name}.example")], "ports": [{"name": "ens1f0", "switch": sw, "switch_port": port}]});
         server
             .post(
                 "/v1/apply",
@@ -143,7 +138,8 @@ async fn sriov_ports_bind_across_three_leaves_through_http_only() {
     assert_eq!(s, 200, "{moved}");
     eventually_http("migration converged", || f.all_active()).await;
     // The other leaves switch once the new place is confirmed everywhere.
-    eventually_http("leaf3 follows", || async { f.leaves[2].ctl(&["list-remote-macs", &net_id]).contains("fa:16:3e:00:00:01 -> vxlan_over_ipv4/10.0.0.2") }).await;
+    eventually_http("leaf3 follows", || async { f.leaves[2].ctl(&["list-remote-macs", &net_id]).contains("fa:16:3e:00:00:01 -> vxlan_over_ipv4/10.0.0.2") })
+        .await;
     assert!(!f.leaves[1].ctl(&["list-remote-macs", &net_id]).contains("fa:16:3e:00:00:01"));
     // Make-before-break: the old place is released once the others switched.
     eventually_http("old binding released", || async { lines(&f.leaves[0].ctl(&["list-bindings", "leaf1", "swp1"])).is_empty() }).await;
@@ -166,7 +162,8 @@ async fn sriov_ports_bind_across_three_leaves_through_http_only() {
     assert_eq!(f.server.http(Method::DELETE, &format!("/v1/virtual-port-groups/{gid}"), None).await.0, 204);
     let other_id = other["network"]["id"].as_str().unwrap().to_string();
     assert_eq!(f.server.http(Method::DELETE, &format!("/v2.0/networks/{other_id}"), None).await.0, 204);
-    eventually_http("static binding removed", || async { lines(&f.leaves[0].ctl(&["list-bindings", "leaf1", "swp2"])) == vec![format!("2900 {net_id}")] }).await;
+    eventually_http("static binding removed", || async { lines(&f.leaves[0].ctl(&["list-bindings", "leaf1", "swp2"])) == vec![format!("2900 {net_id}")] })
+        .await;
 
     // Out-of-band deletion is repaired.
     f.leaves[1].ctl(&["unbind-ls", "leaf2", "swp1", "2900"]);
@@ -188,7 +185,10 @@ async fn sriov_ports_bind_across_three_leaves_through_http_only() {
     }
     assert_eq!(f.server.get("/v1/virtual-port-groups").await["virtual_port_groups"], json!([]));
     let metrics = reqwest::get(format!("{}/metrics", f.server.url)).await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("stitch_reconcile_runs_total") && metrics.contains("stitch_reconcile_seconds") && metrics.contains("stitch_bound_ports 0"), "{metrics}");
+    assert!(
+        metrics.contains("stitch_reconcile_runs_total") && metrics.contains("stitch_reconcile_seconds") && metrics.contains("stitch_bound_ports 0"),
+        "{metrics}"
+    );
 }
 
 async fn futures_total(f: &Fabric) -> Vec<u64> {
@@ -223,7 +223,8 @@ async fn live_migration_through_the_port_bindings_api() {
     let (s, b) = f.server.http(Method::POST, &url, Some(json!({"binding": {"host": "n2", "vnic_type": "direct"}}))).await;
     assert_eq!(s, 201, "{b}");
     assert_eq!((b["binding"]["status"].as_str(), b["binding"]["vif_details"]["vlan"].as_str()), (Some("INACTIVE"), Some("2900")));
-    eventually_http("destination programmed", || async { lines(&f.leaves[1].ctl(&["list-bindings", "leaf2", "swp1"])) == vec![format!("2900 {net_id}")] }).await;
+    eventually_http("destination programmed", || async { lines(&f.leaves[1].ctl(&["list-bindings", "leaf2", "swp1"])) == vec![format!("2900 {net_id}")] })
+        .await;
     eventually_http("in sync", || async { f.switch(1, "status").await["in_sync"] == true }).await;
     assert!(points(2, IPS[0]) && points(1, IPS[0]), "the MAC stays where the VM runs");
 

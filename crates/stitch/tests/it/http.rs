@@ -13,14 +13,32 @@ async fn every_kind_crud_over_http() {
     let fabric = srv.post("/v1/fabrics", json!({"name": "dc1"})).await;
     assert_eq!(fabric["vni_range"], json!([5000, 16777215]));
     let f = fabric["id"].as_str().unwrap().to_string();
-    let sw = srv.post("/v1/switches", json!({"name": "leaf1", "fabric_id": f, "ovsdb": "passive", "tunnel_ip": "10.0.0.1"})).await["id"].as_str().unwrap().to_string();
+    let sw = srv.post("/v1/switches", json!({"name": "leaf1", "fabric_id": f, "ovsdb": "passive", "tunnel_ip": "10.0.0.1"})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let sp = srv.post("/v1/switch-ports", json!({"name": "swp3", "switch_id": sw})).await["id"].as_str().unwrap().to_string();
     let hw = srv.post("/v1/hardware", json!({"name": "hw1"})).await["id"].as_str().unwrap().to_string();
-    let card = srv.post("/v1/cards", json!({"name": "c1", "hardware_ids": [hw], "interface_map": [{"name": "ens1f0", "labels": ["sriov"]}]})).await["id"].as_str().unwrap().to_string();
+    let card = srv.post("/v1/cards", json!({"name": "c1", "hardware_ids": [hw], "interface_map": [{"name": "ens1f0", "labels": ["sriov"]}]})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let np = srv.post("/v1/node-profiles", json!({"name": "p1", "hardware_ids": [hw]})).await["id"].as_str().unwrap().to_string();
-    let node = srv.post("/v1/nodes", json!({"name": "n1", "node_profile_id": np, "ports": [{"name": "ens1f0", "switch_id": sw, "switch_port": "swp1"}]})).await["id"].as_str().unwrap().to_string();
+    let node = srv.post("/v1/nodes", json!({"name": "n1", "node_profile_id": np, "ports": [{"name": "ens1f0", "switch_id": sw, "switch_port": "swp1"}]})).await
+        ["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
-    let ids = [("fabrics", "fabrics", &f), ("switches", "switches", &sw), ("switch-ports", "switch_ports", &sp), ("hardware", "hardware", &hw), ("cards", "cards", &card), ("node-profiles", "node_profiles", &np), ("nodes", "nodes", &node)];
+    let ids = [
+        ("fabrics", "fabrics", &f),
+        ("switches", "switches", &sw),
+        ("switch-ports", "switch_ports", &sp),
+        ("hardware", "hardware", &hw),
+        ("cards", "cards", &card),
+        ("node-profiles", "node_profiles", &np),
+        ("nodes", "nodes", &node),
+    ];
     for (kind, key, id) in ids {
         let list = srv.get(&format!("/v1/{kind}")).await;
         assert!(list[key].as_array().unwrap().iter().any(|o| o["id"] == id.as_str()), "{kind}: {list}");

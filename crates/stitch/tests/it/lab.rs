@@ -204,10 +204,8 @@ impl Lab {
 
     /// Three pings per pair, none answered; the pairs are tried at once.
     fn assert_isolated(&self, pairs: &[(&str, &str)]) {
-        let children: Vec<_> = pairs
-            .iter()
-            .map(|(a, b)| self.command("lab.sh", &["ping", a, b, "3"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap())
-            .collect();
+        let children: Vec<_> =
+            pairs.iter().map(|(a, b)| self.command("lab.sh", &["ping", a, b, "3"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()).collect();
         for ((a, b), mut c) in pairs.iter().zip(children) {
             assert!(!c.wait().unwrap().success(), "{a} reaches {b} across networks\n{}", self.status());
         }
@@ -271,10 +269,7 @@ impl Lab {
 
     /// The VNIs of every logical switch on `leaf`.
     fn ls_vnis(&self, leaf: &str) -> BTreeSet<u64> {
-        self.vtep(leaf, &["--bare", "--columns=tunnel_key", "list", "Logical_Switch"])
-            .split_whitespace()
-            .map(|s| s.parse().unwrap())
-            .collect()
+        self.vtep(leaf, &["--bare", "--columns=tunnel_key", "list", "Logical_Switch"]).split_whitespace().map(|s| s.parse().unwrap()).collect()
     }
 
     /// VLANs bound on the leaf's port p1.
@@ -480,8 +475,7 @@ fn vms_ping_through_emulated_vteps_programmed_by_stitch() {
     lab.wait_until("leaf1 drops vm4's MAC", || !lab.remote_macs("leaf1").contains_key(&lab.vms["vm4"].mac));
     api.delete(&format!("/v2.0/ports/{p3}"));
     lab.wait_until("blue is gone from both leaves", || {
-        ["leaf1", "leaf2"].iter().all(|l| lab.ls_vnis(l) == BTreeSet::from([red_vni]))
-            && lab.bound_vlans("leaf1") == BTreeSet::from([red_vlan1])
+        ["leaf1", "leaf2"].iter().all(|l| lab.ls_vnis(l) == BTreeSet::from([red_vni])) && lab.bound_vlans("leaf1") == BTreeSet::from([red_vlan1])
     });
     assert_eq!(lab.vtep("leaf1", &["list-ls"]).lines().count(), 1);
     assert!(lab.pings("vm1", "vm2"), "deleting blue's ports broke red");
@@ -583,7 +577,8 @@ fn vms_ping_through_emulated_vteps_programmed_by_stitch() {
     // --- A legacy VLAN host behind an L2 gateway (issue 6): leaf2 port p2
     // (no Stitch node cabled) carries VLAN 300; a connection joins it to red,
     // whose VMs now sit on srv1 behind leaf1.
-    let gw = api.post("/v2.0/l2-gateways", json!({"l2_gateway": {"name": "legacy-vlan300", "devices": [{"device_name": "leaf2", "interfaces": [{"name": "p2"}]}]}}));
+    let gw =
+        api.post("/v2.0/l2-gateways", json!({"l2_gateway": {"name": "legacy-vlan300", "devices": [{"device_name": "leaf2", "interfaces": [{"name": "p2"}]}]}}));
     let gw = gw["l2_gateway"]["id"].as_str().unwrap().to_string();
     lab.assert_isolated(&[("legacy", "vm1")]);
     let conn = api.post("/v2.0/l2-gateway-connections", json!({"l2_gateway_connection": {"l2_gateway_id": gw, "network_id": red, "segmentation_id": 300}}));

@@ -251,7 +251,9 @@ async fn lldp_from_real_lldpd_checks_and_records_cabling() {
 
     // Garbage is refused with where and why; nothing changes.
     let before = server.dump().await;
-    let (s, e) = server.http(reqwest::Method::POST, &format!("/v1/nodes/{id}/lldp?apply=true"), Some(json!({"frames": [{"interface": "ens1f0", "frame": "0180c200000e"}]}))).await;
+    let (s, e) = server
+        .http(reqwest::Method::POST, &format!("/v1/nodes/{id}/lldp?apply=true"), Some(json!({"frames": [{"interface": "ens1f0", "frame": "0180c200000e"}]})))
+        .await;
     assert_eq!((s, e["error"]["field"].as_str()), (400, Some("frames[0].frame")), "{e}");
     let (s, e) = server.http(reqwest::Method::POST, &format!("/v1/nodes/{id}/lldp?apply=true"), Some(json!({"lldp": 7}))).await;
     assert_eq!(s, 400, "{e}");

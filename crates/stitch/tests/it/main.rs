@@ -11,8 +11,8 @@ mod lab;
 mod lldp;
 mod openstack;
 mod restart;
-mod ui;
 mod service;
+mod ui;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -42,12 +42,8 @@ async fn server_with_inventory() -> (tempfile::TempDir, Server) {
 }
 
 fn openstack(venv: &PathBuf, url: &str, args: &[&str]) -> (bool, String) {
-    let out = Command::new(venv.join("bin/openstack"))
-        .args(["--os-auth-type", "none", "--os-endpoint", url])
-        .args(args)
-        .env_remove("OS_CLOUD")
-        .output()
-        .unwrap();
+    let out =
+        Command::new(venv.join("bin/openstack")).args(["--os-auth-type", "none", "--os-endpoint", url]).args(args).env_remove("OS_CLOUD").output().unwrap();
     (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
 }
 
@@ -127,7 +123,9 @@ async fn openstack_cli_manages_trunks_and_subports() {
     for n in ["net1", "sub1", "sub2"] {
         nets.push(server.post("/v2.0/networks", json!({"network": {"name": n}})).await["network"]["id"].clone());
     }
-    let parent = server.post("/v2.0/ports", json!({"port": {"network_id": nets[0], "name": "parent", "binding:vnic_type": "direct", "binding:host_id": "compute1"}})).await;
+    let parent = server
+        .post("/v2.0/ports", json!({"port": {"network_id": nets[0], "name": "parent", "binding:vnic_type": "direct", "binding:host_id": "compute1"}}))
+        .await;
     let parent = parent["port"]["id"].as_str().unwrap().to_string();
     let sp1 = server.post("/v2.0/ports", json!({"port": {"network_id": nets[1], "name": "sp1"}})).await["port"]["id"].as_str().unwrap().to_string();
     let sp2 = server.post("/v2.0/ports", json!({"port": {"network_id": nets[2], "name": "sp2"}})).await["port"]["id"].as_str().unwrap().to_string();
@@ -143,7 +141,8 @@ async fn openstack_cli_manages_trunks_and_subports() {
     assert_eq!(trunk["sub_ports"], json!([{"port_id": sp1, "segmentation_type": "vlan", "segmentation_id": 101}]), "{trunk}");
     run(&["network", "trunk", "set", "--subport", "port=sp2,segmentation-type=vlan,segmentation-id=102", "trunk1"]);
     let subs = os(&["network", "subport", "list", "--trunk", "trunk1"]);
-    let mut got: Vec<(String, u64)> = subs.as_array().unwrap().iter().map(|s| (s["Port"].as_str().unwrap().to_string(), s["Segmentation ID"].as_u64().unwrap())).collect();
+    let mut got: Vec<(String, u64)> =
+        subs.as_array().unwrap().iter().map(|s| (s["Port"].as_str().unwrap().to_string(), s["Segmentation ID"].as_u64().unwrap())).collect();
     got.sort();
     let mut want = vec![(sp1.clone(), 101), (sp2.clone(), 102)];
     want.sort();
@@ -185,7 +184,11 @@ async fn openstack_cli_security_groups_and_qos() {
     ok_json(&venv, &url, &["network", "qos", "policy", "create", "silver"]);
     ok_json(&venv, &url, &["network", "qos", "rule", "create", "--type", "bandwidth-limit", "--max-kbps", "5000", "--max-burst-kbits", "500", "silver"]);
     ok_json(&venv, &url, &["network", "create", "net1"]);
-    let port = ok_json(&venv, &url, &["port", "create", "--network", "net1", "--vnic-type", "direct", "--host", "compute1", "--security-group", "web", "--qos-policy", "silver", "vf1"]);
+    let port = ok_json(
+        &venv,
+        &url,
+        &["port", "create", "--network", "net1", "--vnic-type", "direct", "--host", "compute1", "--security-group", "web", "--qos-policy", "silver", "vf1"],
+    );
     assert_eq!(port["binding_vif_details"]["max_kbps"], 5000, "{port}");
     let (ok, out) = openstack(&venv, &url, &["security", "group", "delete", "web"]);
     assert!(!ok && out.contains("in use"), "a group in use is refused: {out}");

@@ -19,7 +19,10 @@ async fn restart_graceful_and_after_kill9() {
     let created = srv.post("/v1/hardware", serde_json::json!({"name": "hw-after-ack"})).await;
     let pid = srv.pid();
     srv.kill9();
-    assert!(!std::path::Path::new(&format!("/proc/{pid}/status")).exists() || std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default().contains("zombie"));
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}/status")).exists()
+            || std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default().contains("zombie")
+    );
 
     let srv = Server::start(tmp.path());
     let hw = srv.get("/v1/hardware?name=hw-after-ack").await;
@@ -74,7 +77,11 @@ fn bad_config_fails_at_start() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no data directory"));
     // Config file with env override of the listen address; the server uses the file's data dir.
-    let cfg = crate::write(tmp.path(), "ok.toml", &format!("[store]\ndata_dir = {:?}\n[api]\nlisten = \"127.0.0.1:1\"\n", tmp.path().join("d").display().to_string()));
+    let cfg = crate::write(
+        tmp.path(),
+        "ok.toml",
+        &format!("[store]\ndata_dir = {:?}\n[api]\nlisten = \"127.0.0.1:1\"\n", tmp.path().join("d").display().to_string()),
+    );
     let mut child = std::process::Command::new(crate::BIN)
         .args(["serve", "--config"])
         .arg(&cfg)

@@ -62,7 +62,11 @@ async fn trunk_subports_move_exactly_their_binding() {
     let (sb, sc, se) = (sub(bn.clone(), "fa:16:3e:00:01:02").await, sub(c.clone(), "fa:16:3e:00:01:03").await, sub(e.clone(), "fa:16:3e:00:01:05").await);
 
     let (s, t) = f
-        .call(Method::POST, "/v2.0/trunks", Some(json!({"trunk": {"port_id": parent_id, "sub_ports": [{"port_id": sb, "segmentation_type": "vlan", "segmentation_id": 10}]}})))
+        .call(
+            Method::POST,
+            "/v2.0/trunks",
+            Some(json!({"trunk": {"port_id": parent_id, "sub_ports": [{"port_id": sb, "segmentation_type": "vlan", "segmentation_id": 10}]}})),
+        )
         .await;
     assert_eq!(s, 201, "{t}");
     let tid = id(&t, "trunk");
@@ -77,7 +81,13 @@ async fn trunk_subports_move_exactly_their_binding() {
     eventually_http("b's subport MAC on leaf2", || async { f.leaves[1].ctl(&["list", "Ucast_Macs_Remote"]).contains("fa:16:3e:00:01:02") }).await;
 
     // add_subports: exactly one binding more, the others untouched.
-    let (s, v) = f.call(Method::PUT, &format!("/v2.0/trunks/{tid}/add_subports"), Some(json!({"sub_ports": [{"port_id": sc, "segmentation_type": "vlan", "segmentation_id": 20}]}))).await;
+    let (s, v) = f
+        .call(
+            Method::PUT,
+            &format!("/v2.0/trunks/{tid}/add_subports"),
+            Some(json!({"sub_ports": [{"port_id": sc, "segmentation_type": "vlan", "segmentation_id": 20}]})),
+        )
+        .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["sub_ports"].as_array().unwrap().len(), 2, "{v}");
     f.converge_to(0, "swp1", &[b(2900, &a), b(10, &bn), b(20, &c)]).await;
@@ -88,10 +98,22 @@ async fn trunk_subports_move_exactly_their_binding() {
     let vf_id = vf["id"].as_str().unwrap().to_string();
     assert_eq!(vf["binding:vif_details"]["vlan"], "2901");
     f.converge_to(0, "swp1", &[b(2900, &a), b(10, &bn), b(20, &c), b(2901, &d)]).await;
-    let (s, v) = f.call(Method::PUT, &format!("/v2.0/trunks/{tid}/add_subports"), Some(json!({"sub_ports": [{"port_id": se, "segmentation_type": "vlan", "segmentation_id": 2901}]}))).await;
+    let (s, v) = f
+        .call(
+            Method::PUT,
+            &format!("/v2.0/trunks/{tid}/add_subports"),
+            Some(json!({"sub_ports": [{"port_id": se, "segmentation_type": "vlan", "segmentation_id": 2901}]})),
+        )
+        .await;
     assert_eq!(s, 409, "{v}");
     assert!(v["NeutronError"]["message"].as_str().unwrap().contains(&format!("port {vf_id}")), "the owner is named: {v}");
-    let (s, v) = f.call(Method::PUT, &format!("/v2.0/trunks/{tid}/add_subports"), Some(json!({"sub_ports": [{"port_id": se, "segmentation_type": "vlan", "segmentation_id": 10}]}))).await;
+    let (s, v) = f
+        .call(
+            Method::PUT,
+            &format!("/v2.0/trunks/{tid}/add_subports"),
+            Some(json!({"sub_ports": [{"port_id": se, "segmentation_type": "vlan", "segmentation_id": 10}]})),
+        )
+        .await;
     assert_eq!(s, 409, "VLAN 10 is already used in this trunk: {v}");
     assert_eq!(f.server.get(&format!("/v2.0/trunks/{tid}/get_subports")).await["sub_ports"].as_array().unwrap().len(), 2);
     // The parent cannot go while the trunk holds it.
@@ -99,14 +121,21 @@ async fn trunk_subports_move_exactly_their_binding() {
     assert_eq!((s, v["NeutronError"]["type"].as_str()), (409, Some("PortInUseAsTrunkParent")), "{v}");
     // Let the switch settle, then check the refusals changed nothing.
     eventually_http("all ports ACTIVE", || f.all_active()).await;
-    assert_eq!(f.bindings(0, "swp1"), { let mut w = vec![b(2900, &a), b(10, &bn), b(20, &c), b(2901, &d)]; w.sort(); w });
+    assert_eq!(f.bindings(0, "swp1"), {
+        let mut w = vec![b(2900, &a), b(10, &bn), b(20, &c), b(2901, &d)];
+        w.sort();
+        w
+    });
 
     // remove_subports: exactly b's binding goes, and b's logical switch with it.
     let (s, v) = f.call(Method::PUT, &format!("/v2.0/trunks/{tid}/remove_subports"), Some(json!({"sub_ports": [{"port_id": sb}]}))).await;
     assert_eq!(s, 200, "{v}");
     f.converge_to(0, "swp1", &[b(2900, &a), b(20, &c), b(2901, &d)]).await;
     eventually_http("b leaves leaf1", || async { !lines(&f.leaves[0].ctl(&["list-ls"])).contains(&bn) }).await;
-    eventually_http("the removed subport's MAC is withdrawn from leaf2", || async { !f.leaves[1].ctl(&["list", "Ucast_Macs_Remote"]).contains("fa:16:3e:00:01:02") }).await;
+    eventually_http("the removed subport's MAC is withdrawn from leaf2", || async {
+        !f.leaves[1].ctl(&["list", "Ucast_Macs_Remote"]).contains("fa:16:3e:00:01:02")
+    })
+    .await;
     let sp = f.server.get(&format!("/v2.0/ports/{sb}")).await;
     assert_eq!((sp["port"]["binding:host_id"].as_str(), sp["port"]["device_owner"].as_str()), (Some(""), Some("")), "{sp}");
     let (s, _) = f.call(Method::PUT, &format!("/v2.0/trunks/{tid}/remove_subports"), Some(json!({"sub_ports": [{"port_id": sb}]}))).await;
@@ -126,13 +155,23 @@ async fn l2_gateway_connections_bind_and_refuse_taken_vlans() {
     let (a, c) = (f.network("a").await, f.network("c").await);
     // leaf2 swp3: no node is cabled there (the legacy VLAN domain).
     let (s, gw) = f
-        .call(Method::POST, "/v2.0/l2-gateways", Some(json!({"l2_gateway": {"name": "legacy", "devices": [{"device_name": "leaf2", "interfaces": [{"name": "swp3"}]}]}})))
+        .call(
+            Method::POST,
+            "/v2.0/l2-gateways",
+            Some(json!({"l2_gateway": {"name": "legacy", "devices": [{"device_name": "leaf2", "interfaces": [{"name": "swp3"}]}]}})),
+        )
         .await;
     assert_eq!(s, 201, "{gw}");
     let gw = id(&gw, "l2_gateway");
     let (s, v) = f.call(Method::POST, "/v2.0/l2-gateway-connections", Some(json!({"l2_gateway_connection": {"l2_gateway_id": gw, "network_id": a}}))).await;
     assert_eq!(s, 400, "neither the interface nor the connection gives a VLAN: {v}");
-    let (s, conn) = f.call(Method::POST, "/v2.0/l2-gateway-connections", Some(json!({"l2_gateway_connection": {"l2_gateway_id": gw, "network_id": a, "segmentation_id": 500}}))).await;
+    let (s, conn) = f
+        .call(
+            Method::POST,
+            "/v2.0/l2-gateway-connections",
+            Some(json!({"l2_gateway_connection": {"l2_gateway_id": gw, "network_id": a, "segmentation_id": 500}})),
+        )
+        .await;
     assert_eq!(s, 201, "{conn}");
     let conn = id(&conn, "l2_gateway_connection");
     f.converge_to(1, "swp3", &[b(500, &a)]).await;
@@ -146,7 +185,11 @@ async fn l2_gateway_connections_bind_and_refuse_taken_vlans() {
     assert_eq!(vf["binding:vif_details"]["vlan"], "2900");
     f.converge_to(1, "swp1", &[b(2900, &c)]).await;
     let (s, gw2) = f
-        .call(Method::POST, "/v2.0/l2-gateways", Some(json!({"l2_gateway": {"name": "clash", "devices": [{"device_name": "leaf2", "interfaces": [{"name": "swp1", "segmentation_id": [2900]}]}]}})))
+        .call(
+            Method::POST,
+            "/v2.0/l2-gateways",
+            Some(json!({"l2_gateway": {"name": "clash", "devices": [{"device_name": "leaf2", "interfaces": [{"name": "swp1", "segmentation_id": [2900]}]}]}})),
+        )
         .await;
     assert_eq!(s, 201, "{gw2}");
     let gw2 = id(&gw2, "l2_gateway");
@@ -180,7 +223,11 @@ async fn multi_segment_network_binds_its_vlan_segment() {
     let f = Fabric::new().await;
     let m = f.network("m").await;
     let (s, seg) = f
-        .call(Method::POST, "/v2.0/segments", Some(json!({"segment": {"network_id": m, "network_type": "vlan", "physical_network": "physnet1", "segmentation_id": 1000}})))
+        .call(
+            Method::POST,
+            "/v2.0/segments",
+            Some(json!({"segment": {"network_id": m, "network_type": "vlan", "physical_network": "physnet1", "segmentation_id": 1000}})),
+        )
         .await;
     assert_eq!(s, 201, "{seg}");
     let seg = id(&seg, "segment");
