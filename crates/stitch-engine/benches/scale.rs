@@ -25,9 +25,9 @@ use std::time::Instant;
 use ovsdb::notation::{Row, Value};
 use stitch_engine::bind;
 use stitch_engine::compile::{Learned, compile_endpoint, endpoints};
+use stitch_model::Snapshot;
 use stitch_model::inventory::*;
 use stitch_model::snapshot::{Change, SystemContext};
-use stitch_model::{Snapshot, Vni};
 use stitch_vtep::{DesiredVtep, Owner, VtepCache, initial_updates, plan};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -81,40 +81,12 @@ fn inventory(switches: usize) -> Snapshot {
 }
 
 fn network(i: usize) -> Object<NetworkSpec> {
-    obj(NetworkSpec {
-        name: format!("n{i}"),
-        project_id: String::new(),
-        description: String::new(),
-        admin_state_up: true,
-        shared: false,
-        network_type: NetworkType::Vxlan,
-        physical_network: None,
-        segmentation_id: None,
-        vni: Vni::new(1).unwrap(),
-        mtu: 1500,
-        qos_policy_id: None,
-    })
+    obj(NetworkSpec::vxlan(format!("n{i}")))
 }
 
 fn port(net: Uuid, n: usize, host: usize) -> Object<PortSpec> {
-    obj(PortSpec {
-        name: String::new(),
-        network_id: net,
-        mac_address: stitch_model::MacAddr([0xfa, 0x16, 0x3e, (n >> 16) as u8, (n >> 8) as u8, n as u8]),
-        fixed_ips: vec![],
-        device_id: String::new(),
-        device_owner: String::new(),
-        project_id: String::new(),
-        description: String::new(),
-        admin_state_up: true,
-        security_groups: vec![],
-        host_id: format!("host{host}"),
-        vnic_type: VnicType::Direct,
-        profile: Default::default(),
-        binding: Default::default(),
-        inactive_bindings: vec![],
-        qos_policy_id: None,
-    })
+    let mac = stitch_model::MacAddr([0xfa, 0x16, 0x3e, (n >> 16) as u8, (n >> 8) as u8, n as u8]);
+    obj(PortSpec { host_id: format!("host{host}"), vnic_type: VnicType::Direct, ..PortSpec::new(net, mac) })
 }
 
 /// The leaf of port `j` (0..10) of network `k`: 4 + 3 + 3 ports on 3 leaves.

@@ -74,6 +74,8 @@ pub struct Vni(u32);
 
 impl Vni {
     pub const MIN: u32 = 1;
+    /// The lowest VNI (a placeholder before allocation).
+    pub const LOWEST: Vni = Vni(Vni::MIN);
     pub const MAX: u32 = 16_777_215;
     pub fn new(v: i64) -> Result<Self, String> {
         if (Self::MIN as i64..=Self::MAX as i64).contains(&v) { Ok(Vni(v as u32)) } else { Err(format!("invalid VNI {v}: must be between 1 and 16777215")) }

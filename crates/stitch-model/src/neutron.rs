@@ -68,6 +68,26 @@ fn default_mtu() -> u32 {
     1500
 }
 
+impl NetworkSpec {
+    /// A `vxlan` network called `name`, every other attribute at Neutron's
+    /// default. Its VNI is a placeholder until the engine allocates one.
+    pub fn vxlan(name: impl Into<String>) -> Self {
+        NetworkSpec {
+            name: name.into(),
+            project_id: String::new(),
+            description: String::new(),
+            admin_state_up: true,
+            shared: false,
+            network_type: NetworkType::Vxlan,
+            physical_network: None,
+            segmentation_id: None,
+            vni: Vni::LOWEST,
+            mtu: default_mtu(),
+            qos_policy_id: None,
+        }
+    }
+}
+
 impl Rules for NetworkSpec {
     fn check(&self) -> Result<(), ModelError> {
         match (self.network_type, self.segmentation_id) {
@@ -216,6 +236,31 @@ pub struct PortSpec {
     /// Inactive bindings, one per host other than `host_id`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inactive_bindings: Vec<HostBinding>,
+}
+
+impl PortSpec {
+    /// An unbound port with `mac_address` on `network_id`, every other
+    /// attribute at Neutron's default.
+    pub fn new(network_id: Uuid, mac_address: MacAddr) -> Self {
+        PortSpec {
+            name: String::new(),
+            network_id,
+            mac_address,
+            fixed_ips: Vec::new(),
+            device_id: String::new(),
+            device_owner: String::new(),
+            project_id: String::new(),
+            description: String::new(),
+            admin_state_up: true,
+            security_groups: Vec::new(),
+            host_id: String::new(),
+            vnic_type: VnicType::Normal,
+            profile: JsonMap::new(),
+            binding: PortBinding::unbound(),
+            qos_policy_id: None,
+            inactive_bindings: Vec::new(),
+        }
+    }
 }
 
 impl Rules for PortSpec {

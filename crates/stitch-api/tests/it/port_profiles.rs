@@ -14,6 +14,22 @@ fn obj<S>(spec: S) -> Object<S> {
     Object { id: Uuid::new_v4(), created_at: OffsetDateTime::UNIX_EPOCH, updated_at: OffsetDateTime::UNIX_EPOCH, spec }
 }
 
+/// A network and an SR-IOV port on n1 whose `binding:profile` names the
+/// profile `jumbo` (the Neutron API does this; here straight through the
+/// engine). Returns the port's id.
+async fn port_naming_jumbo(api: &Api) -> Uuid {
+    let snap = api.catalog.snapshot();
+    let net = obj(NetworkSpec::vxlan("a"));
+    let net_id = net.id;
+    api.catalog.apply(bind::put_network(&snap, net, Some(5001)).unwrap()).await.unwrap();
+    let mut profile = serde_json::Map::new();
+    profile.insert("port_profile".into(), json!("jumbo"));
+    let port = obj(PortSpec { host_id: "n1".into(), vnic_type: VnicType::Direct, profile, ..PortSpec::new(net_id, "fa:16:3e:00:00:01".parse().unwrap()) });
+    let pid = port.id;
+    api.catalog.update(|s| bind::put_port(s, port)).await.unwrap();
+    pid
+}
+
 #[tokio::test]
 async fn profiles_are_validated_follow_their_ports_and_cannot_go_while_used() {
     let api = Api::new().await;
@@ -34,46 +50,7 @@ async fn profiles_are_validated_follow_their_ports_and_cannot_go_while_used() {
     let (_, v) = api.get("/v1/port-profiles?name=jumbo").await;
     assert_eq!(v["port_profiles"][0]["allowed_frames"], "tagged_only");
 
-    // A network and an SR-IOV port on n1 naming the profile (the Neutron
-    // API does this; here straight through the engine).
-    let snap = api.catalog.snapshot();
-    let net = obj(NetworkSpec {
-        name: "a".into(),
-        project_id: String::new(),
-        description: String::new(),
-        admin_state_up: true,
-        shared: false,
-        network_type: NetworkType::Vxlan,
-        physical_network: None,
-        segmentation_id: None,
-        vni: stitch_model::Vni::new(1).unwrap(),
-        mtu: 1500,
-        qos_policy_id: None,
-    });
-    let net_id = net.id;
-    api.catalog.apply(bind::put_network(&snap, net, Some(5001)).unwrap()).await.unwrap();
-    let mut profile = serde_json::Map::new();
-    profile.insert("port_profile".into(), json!("jumbo"));
-    let port = obj(PortSpec {
-        name: String::new(),
-        network_id: net_id,
-        mac_address: "fa:16:3e:00:00:01".parse().unwrap(),
-        fixed_ips: vec![],
-        device_id: String::new(),
-        device_owner: String::new(),
-        project_id: String::new(),
-        description: String::new(),
-        admin_state_up: true,
-        security_groups: vec![],
-        host_id: "n1".into(),
-        vnic_type: VnicType::Direct,
-        profile,
-        binding: Default::default(),
-        qos_policy_id: None,
-        inactive_bindings: vec![],
-    });
-    let pid = port.id;
-    api.catalog.update(|s| bind::put_port(s, port)).await.unwrap();
+    let pid = port_naming_jumbo(&api).await;
     let details = |api: &Api| api.catalog.snapshot().ports.get(&pid).unwrap().spec.binding.clone();
     let b = details(&api);
     assert_eq!(b.vif_details["mtu"], 9000, "{b:?}");
@@ -124,44 +101,7 @@ async fn renaming_a_profile_ports_name_is_refused() {
     let api = Api::new().await;
     let _s = api.seed().await;
     let pp = api.create("port-profiles", json!({"name": "jumbo", "mtu": 9000})).await;
-    let snap = api.catalog.snapshot();
-    let net = obj(NetworkSpec {
-        name: "a".into(),
-        project_id: String::new(),
-        description: String::new(),
-        admin_state_up: true,
-        shared: false,
-        network_type: NetworkType::Vxlan,
-        physical_network: None,
-        segmentation_id: None,
-        vni: stitch_model::Vni::new(1).unwrap(),
-        mtu: 1500,
-        qos_policy_id: None,
-    });
-    let net_id = net.id;
-    api.catalog.apply(bind::put_network(&snap, net, Some(5001)).unwrap()).await.unwrap();
-    let mut profile = serde_json::Map::new();
-    profile.insert("port_profile".into(), json!("jumbo"));
-    let port = obj(PortSpec {
-        name: String::new(),
-        network_id: net_id,
-        mac_address: "fa:16:3e:00:00:01".parse().unwrap(),
-        fixed_ips: vec![],
-        device_id: String::new(),
-        device_owner: String::new(),
-        project_id: String::new(),
-        description: String::new(),
-        admin_state_up: true,
-        security_groups: vec![],
-        host_id: "n1".into(),
-        vnic_type: VnicType::Direct,
-        profile,
-        binding: Default::default(),
-        qos_policy_id: None,
-        inactive_bindings: vec![],
-    });
-    let pid = port.id;
-    api.catalog.update(|s| bind::put_port(s, port)).await.unwrap();
+    let pid = port_naming_jumbo(&api).await;
     let (st, v) = api.call(Method::PATCH, &format!("/v1/port-profiles/{pp}"), Some(json!({"name": "jumbo2"}))).await;
     assert_eq!(st, StatusCode::CONFLICT, "{v}");
     assert!(v["error"]["message"].as_str().unwrap().contains(&pid.to_string()), "{v}");

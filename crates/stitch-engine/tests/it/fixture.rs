@@ -4,9 +4,9 @@
 
 use serde_json::json;
 use stitch_engine::bind;
+use stitch_model::Snapshot;
 use stitch_model::inventory::*;
 use stitch_model::snapshot::{Change, Context};
-use stitch_model::{Snapshot, Vni};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -121,17 +121,10 @@ pub fn network(s: &Snapshot, n: u128, ty: NetworkType, seg: Option<u32>, physnet
     let net = obj(
         n,
         NetworkSpec {
-            name: format!("net{n}"),
-            project_id: String::new(),
-            description: String::new(),
-            admin_state_up: true,
-            shared: false,
             network_type: ty,
             physical_network: physnet.map(str::to_string),
             segmentation_id: if ty == NetworkType::Vlan { seg } else { None },
-            vni: Vni::new(1).unwrap(),
-            mtu: 1500,
-            qos_policy_id: None,
+            ..NetworkSpec::vxlan(format!("net{n}"))
         },
     );
     let req = if ty == NetworkType::Vxlan { seg } else { None };
@@ -140,22 +133,11 @@ pub fn network(s: &Snapshot, n: u128, ty: NetworkType, seg: Option<u32>, physnet
 
 pub fn port_spec(net: u128, mac: u8, host: &str, vnic: VnicType) -> PortSpec {
     PortSpec {
-        name: String::new(),
-        network_id: id(net),
-        mac_address: format!("fa:16:3e:00:00:{mac:02x}").parse().unwrap(),
-        fixed_ips: vec![],
         device_id: format!("vm-{mac}"),
         device_owner: "compute:nova".into(),
-        project_id: String::new(),
-        description: String::new(),
-        admin_state_up: true,
-        security_groups: vec![],
         host_id: host.into(),
         vnic_type: vnic,
-        profile: Default::default(),
-        binding: Default::default(),
-        qos_policy_id: None,
-        inactive_bindings: vec![],
+        ..PortSpec::new(id(net), format!("fa:16:3e:00:00:{mac:02x}").parse().unwrap())
     }
 }
 

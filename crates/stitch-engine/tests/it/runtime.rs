@@ -105,19 +105,7 @@ impl Lab {
     }
 
     pub(crate) async fn named_network(&self, name: &str) -> Uuid {
-        let net = obj(NetworkSpec {
-            name: name.into(),
-            project_id: String::new(),
-            description: String::new(),
-            admin_state_up: true,
-            shared: false,
-            network_type: NetworkType::Vxlan,
-            physical_network: None,
-            segmentation_id: None,
-            vni: stitch_model::Vni::new(1).unwrap(),
-            mtu: 1500,
-            qos_policy_id: None,
-        });
+        let net = obj(NetworkSpec::vxlan(name));
         let id = net.id;
         self.catalog.update(|s| bind::put_network(s, net, None)).await.unwrap();
         id
@@ -125,26 +113,7 @@ impl Lab {
 
     pub(crate) async fn port(&self, id: Option<Uuid>, net: Uuid, mac: &str, host: &str) -> Uuid {
         let existing = id.and_then(|i| self.catalog.snapshot().ports.get(&i).cloned());
-        let mut p = existing.unwrap_or_else(|| {
-            obj(PortSpec {
-                name: String::new(),
-                network_id: net,
-                mac_address: mac.parse().unwrap(),
-                fixed_ips: vec![],
-                device_id: String::new(),
-                device_owner: String::new(),
-                project_id: String::new(),
-                description: String::new(),
-                admin_state_up: true,
-                security_groups: vec![],
-                host_id: String::new(),
-                vnic_type: VnicType::Direct,
-                profile: Default::default(),
-                binding: Default::default(),
-                inactive_bindings: vec![],
-                qos_policy_id: None,
-            })
-        });
+        let mut p = existing.unwrap_or_else(|| obj(PortSpec { vnic_type: VnicType::Direct, ..PortSpec::new(net, mac.parse().unwrap()) }));
         p.spec.host_id = host.into();
         let pid = p.id;
         self.catalog.update(|s| bind::put_port(s, p)).await.unwrap();
@@ -310,22 +279,7 @@ async fn parallel_binds_of_different_networks_never_share_a_vlan() {
     for i in 0..24u128 {
         let catalog = catalog.clone();
         tasks.push(tokio::spawn(async move {
-            let net = crate::fixture::obj(
-                1000 + i,
-                NetworkSpec {
-                    name: format!("n{i}"),
-                    project_id: String::new(),
-                    description: String::new(),
-                    admin_state_up: true,
-                    shared: false,
-                    network_type: NetworkType::Vxlan,
-                    physical_network: None,
-                    segmentation_id: None,
-                    vni: stitch_model::Vni::new(1).unwrap(),
-                    mtu: 1500,
-                    qos_policy_id: None,
-                },
-            );
+            let net = crate::fixture::obj(1000 + i, NetworkSpec::vxlan(format!("n{i}")));
             catalog.update(|s| bind::put_network(s, net, None)).await.unwrap();
             let host = if i % 2 == 0 { "n2" } else { "n3" };
             let p = crate::fixture::obj(2000 + i, crate::fixture::port_spec(1000 + i, i as u8, host, VnicType::Direct));

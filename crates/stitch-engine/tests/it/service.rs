@@ -388,19 +388,7 @@ fn a_provider_vlan_belongs_to_one_network_per_physical_network() {
     let before = format!("{:?}", s.list_any(stitch_model::Kind::Network));
     let dup = obj(
         701,
-        NetworkSpec {
-            name: "dup".into(),
-            project_id: String::new(),
-            description: String::new(),
-            admin_state_up: true,
-            shared: false,
-            network_type: NetworkType::Vlan,
-            physical_network: Some("physnet1".into()),
-            segmentation_id: Some(2001),
-            vni: stitch_model::Vni::new(1).unwrap(),
-            mtu: 1500,
-            qos_policy_id: None,
-        },
+        NetworkSpec { network_type: NetworkType::Vlan, physical_network: Some("physnet1".into()), segmentation_id: Some(2001), ..NetworkSpec::vxlan("dup") },
     );
     let err = bind::put_network(&s, dup.clone(), None).unwrap_err();
     assert!(matches!(err, EngineError::InUse { kind: "VlanIdInUse", ref message } if message.contains("2001") && message.contains("physnet1")), "{err:?}");
