@@ -36,6 +36,7 @@ const $ = (sel) => document.querySelector(sel);
 let view = "status";
 let editing = null; // {kind, id|null}
 let timer = null;
+let loads = 0; // generation of load(): an answer for a view the user has left is dropped
 
 function show(el, on) { el.hidden = !on; }
 
@@ -105,6 +106,8 @@ function render(items, columns) {
 
 async function load() {
   clearTimeout(timer);
+  const mine = ++loads;
+  const shown = view;
   $("#title").textContent = $(`#nav a[data-view="${view}"]`).textContent;
   show($("#toolbar #new"), INVENTORY.includes(view));
   for (const a of document.querySelectorAll("#nav a")) a.classList.toggle("active", a.dataset.view === view);
@@ -113,16 +116,19 @@ async function load() {
     if (view === "status") {
       const v = await api("GET", "/v1/status");
       items = v.switches || [];
-      timer = setTimeout(load, 2000); // the dashboard follows the switches
     } else {
       const v = await api("GET", READ_ONLY[view] || `/v1/${view}`);
       items = Object.values(v).find(Array.isArray) || [];
     }
-    render(items, COLUMNS[view]);
+    if (mine !== loads) return; // superseded while in flight
+    render(items, COLUMNS[shown]);
+    $("#items").dataset.view = shown; // what the table holds now
     error("");
   } catch (e) {
+    if (mine !== loads) return;
     error(e.message);
   }
+  if (shown === "status") timer = setTimeout(load, 2000); // the dashboard follows the switches
 }
 
 function edit(obj) {

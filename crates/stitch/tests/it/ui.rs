@@ -61,10 +61,32 @@ impl Browser {
     }
 
     async fn cmd(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        let v = self.try_cmd(method, path, body).await;
+        assert!(v.get("error").is_none(), "WebDriver {path}: {v}");
+        v
+    }
+
+    /// The command's `value`, which is `{"error": ..}` when WebDriver refused it.
+    async fn try_cmd(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
         let url = format!("{}/session/{}{path}", self.base, self.session);
         let v: Value = self.http.request(method, url).json(&body).send().await.unwrap().json().await.unwrap();
-        assert!(v["value"].get("error").is_none(), "WebDriver {path}: {v}");
         v["value"].clone()
+    }
+
+    /// Run an element command on the element `css` finds, finding it again
+    /// when the page re-rendered it in between ("stale element reference":
+    /// the views re-render their table when their data arrives).
+    async fn on_element(&self, css: &str, method: reqwest::Method, what: &str) -> Value {
+        let t = Instant::now();
+        loop {
+            let id = self.find(css).await;
+            let v = self.try_cmd(method.clone(), &format!("/element/{id}/{what}"), json!({})).await;
+            match v["error"].as_str() {
+                None => return v,
+                Some("stale element reference") if t.elapsed() < stitch_testkit::PATIENCE => continue,
+                Some(_) => panic!("WebDriver {what} on {css}: {v}"),
+            }
+        }
     }
 
     async fn goto(&self, url: &str) {
@@ -85,13 +107,18 @@ impl Browser {
     }
 
     async fn click(&self, css: &str) {
-        let id = self.find(css).await;
-        self.cmd(reqwest::Method::POST, &format!("/element/{id}/click"), json!({})).await;
+        self.on_element(css, reqwest::Method::POST, "click").await;
     }
 
     async fn text(&self, css: &str) -> String {
-        let id = self.find(css).await;
-        self.cmd(reqwest::Method::GET, &format!("/element/{id}/text"), json!({})).await.as_str().unwrap_or_default().to_string()
+        self.on_element(css, reqwest::Method::GET, "text").await.as_str().unwrap_or_default().to_string()
+    }
+
+    /// Open a view from the navigation and wait until its table holds that
+    /// view's rows (the page marks the table once the data arrived).
+    async fn open(&self, view: &str) {
+        self.click(&format!("#nav a[data-view={view}]")).await;
+        self.find(&format!("#items[data-view={view}]")).await;
     }
 
     async fn script(&self, js: &str, args: Value) -> Value {
@@ -144,12 +171,13 @@ async fn web_ui_lists_creates_edits_and_deletes_inventory_in_a_real_browser() {
 
     // The status view answers (no switch yet), then the fabrics list.
     b.goto(&format!("{}/ui/", server.url)).await;
+    b.find("#items[data-view=status]").await;
     assert_eq!(b.text("#title").await, "Status");
-    b.click("#nav a[data-view=fabrics]").await;
+    b.open("fabrics").await;
     b.until_text("#items tbody", "the stored fabric is listed", |t| t.contains("dc1")).await;
 
     // Create a switch through the editor.
-    b.click("#nav a[data-view=switches]").await;
+    b.open("switches").await;
     b.until_text("#title", "switches view", |t| t == "Switches").await;
     b.click("#new").await;
     let fabric_id = server.get("/v1/fabrics").await["fabrics"][0]["id"].clone();
@@ -185,18 +213,18 @@ async fn web_ui_lists_creates_edits_and_deletes_inventory_in_a_real_browser() {
     assert_eq!(server.get("/v1/switches").await["switches"][0]["management_ip"], "192.0.2.11");
 
     // The status dashboard shows the switch (no reconciler connection yet: not in sync).
-    b.click("#nav a[data-view=status]").await;
+    b.open("status").await;
     b.until_text("#items tbody", "the switch on the dashboard", |t| t.contains("leaf1")).await;
 
     // Delete it.
-    b.click("#nav a[data-view=switches]").await;
+    b.open("switches").await;
     b.click("#items tbody tr[data-name=leaf1]").await;
     b.click("#delete").await;
     b.until_text("#notice", "deleted", |t| t.contains("deleted")).await;
     assert_eq!(server.get("/v1/switches").await["switches"], json!([]));
     // A fabric still referenced cannot be deleted: the UI says why.
     server.post("/v1/switches", json!({"name": "leaf9", "fabric_id": fabric_id, "ovsdb": "tcp:192.0.2.19:6640", "tunnel_ip": "10.0.0.9"})).await;
-    b.click("#nav a[data-view=fabrics]").await;
+    b.open("fabrics").await;
     b.click("#items tbody tr[data-name=dc1]").await;
     b.click("#delete").await;
     let e = b.until_text("#error", "a 409", |t| t.contains("409")).await;
