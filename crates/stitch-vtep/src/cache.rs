@@ -416,5 +416,7 @@ pub fn initial_updates(rows: &BTreeMap<String, BTreeMap<Uuid, Row>>) -> Updates 
     )
 }
 
+mod touched;
+
 #[cfg(test)]
 mod tests;

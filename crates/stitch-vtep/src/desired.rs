@@ -11,6 +11,7 @@ use std::net::IpAddr;
 use stitch_model::MacAddr;
 
 use crate::ownership::Owner;
+use crate::plan::Scope;
 use crate::rows::{AclEntry, ReplicationMode};
 
 /// The `MAC` of the flood-list row for unknown unicast (and BUM traffic).
@@ -151,5 +152,72 @@ impl DesiredVtep {
     pub fn with_acl(mut self, key: impl Into<String>, acl: DesiredAcl) -> Self {
         self.acls.insert(key.into(), acl);
         self
+    }
+}
+
+impl DesiredVtep {
+    /// The part of the database where planning toward `self` may differ
+    /// from planning toward `other`: the logical switches whose own
+    /// entries differ (the switch, its `(port, VLAN)` bindings on either
+    /// side, its remote and flood MACs), or everything when the owners or
+    /// the ACLs differ. One merged walk over both states, no planning.
+    pub fn changes_from(&self, other: &DesiredVtep) -> Scope {
+        if self.owner != other.owner || self.acls != other.acls {
+            return Scope::All;
+        }
+        let mut scope = Scope::none();
+        merge_diff(&self.logical_switches, &other.logical_switches, |name| scope.insert(name.clone()));
+        merge_diff(&self.ucast_remote, &other.ucast_remote, |(ls, _)| scope.insert(ls.clone()));
+        merge_diff(&self.mcast_remote, &other.mcast_remote, |(ls, _)| scope.insert(ls.clone()));
+        let none = BTreeMap::new();
+        type Vlans = BTreeMap<u16, String>;
+        let mut ports: Vec<(&Vlans, &Vlans)> = Vec::new();
+        merge_diff(&self.port_bindings, &other.port_bindings, |port| {
+            ports.push((self.port_bindings.get(port).unwrap_or(&none), other.port_bindings.get(port).unwrap_or(&none)));
+        });
+        for (a, b) in ports {
+            for (vlan, ls) in a.iter().chain(b) {
+                if a.get(vlan) != b.get(vlan) {
+                    scope.insert(ls.clone());
+                }
+            }
+        }
+        scope
+    }
+}
+
+/// Calls `f` with every key whose entry differs between `a` and `b`
+/// (present in one only, or with different values), walking both in order.
+fn merge_diff<K: Ord, V: PartialEq>(a: &BTreeMap<K, V>, b: &BTreeMap<K, V>, mut f: impl FnMut(&K)) {
+    let (mut ia, mut ib) = (a.iter().peekable(), b.iter().peekable());
+    loop {
+        match (ia.peek(), ib.peek()) {
+            (None, None) => return,
+            (Some((k, _)), None) => {
+                f(k);
+                ia.next();
+            }
+            (None, Some((k, _))) => {
+                f(k);
+                ib.next();
+            }
+            (Some((ka, va)), Some((kb, vb))) => match ka.cmp(kb) {
+                std::cmp::Ordering::Less => {
+                    f(ka);
+                    ia.next();
+                }
+                std::cmp::Ordering::Greater => {
+                    f(kb);
+                    ib.next();
+                }
+                std::cmp::Ordering::Equal => {
+                    if va != vb {
+                        f(ka);
+                    }
+                    ia.next();
+                    ib.next();
+                }
+            },
+        }
     }
 }

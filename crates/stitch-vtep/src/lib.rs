@@ -50,7 +50,7 @@ pub use apply::{Applied, ApplyError, ReadError, apply, check_results, monitor_re
 pub use cache::{CacheError, Tables, VtepCache, initial_updates, mac_key};
 pub use desired::{DEFAULT_DESCRIPTION, DesiredAcl, DesiredLogicalSwitch, DesiredVtep, RemoteMac, UNKNOWN_DST};
 pub use ownership::{OWNER_KEY, Owner};
-pub use plan::{OpNote, Plan, PlanProblem, plan, plan_is_empty};
+pub use plan::{OpNote, Plan, PlanProblem, Scope, plan, plan_is_empty, plan_scoped};
 pub use rows::{ReplicationMode, RowError, VtepRow};
 pub use schema_check::{DATABASE, INSTALLED_SCHEMA_PATH, SchemaCheckError, SchemaMismatch, check_schema, expected_columns, installed_schema};
 pub use table::Table;

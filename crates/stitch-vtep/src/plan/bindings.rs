@@ -28,6 +28,16 @@ impl Planner<'_> {
         let mut wanted: BTreeSet<(Uuid, u16)> = BTreeSet::new();
         let mut missing_switches = BTreeSet::new();
         for ((switch, port), vlans) in &desired.port_bindings {
+            // Out of the scope: a (port, VLAN) whose wanted and current
+            // logical switches both are.
+            let (scope, scope_uuids) = (self.scope, &self.scope_uuids);
+            let scoped = |p: Option<&crate::rows::PhysicalPort>, vlan: u16, ls: &str| {
+                scope.contains(ls) || p.and_then(|p| p.vlan_bindings.get(&vlan)).is_some_and(|cur| scope_uuids.as_ref().is_none_or(|s| s.contains(cur)))
+            };
+            let p = self.cache.physical_port(switch, port);
+            if !vlans.iter().any(|(vlan, ls)| scoped(p, *vlan, ls)) {
+                continue;
+            }
             if self.cache.physical_switch_by_name(switch).is_none() {
                 if missing_switches.insert(switch.clone()) {
                     self.problems.push(PlanProblem::MissingSwitch { switch: switch.clone() });
@@ -39,12 +49,15 @@ impl Planner<'_> {
                 continue;
             };
             for (&vlan, ls_name) in vlans {
+                if !scoped(Some(p), vlan, ls_name) {
+                    continue;
+                }
                 if vlan > 4095 {
                     let (switch, port) = (switch.clone(), port.clone());
                     self.problems.push(PlanProblem::InvalidVlan { switch, port, vlan });
                     continue;
                 }
-                let Some(target) = self.ls_ref.get(ls_name).cloned() else {
+                let Some(target) = self.ls_target(ls_name) else {
                     if !desired.logical_switches.contains_key(ls_name) {
                         self.problems
                             .push(PlanProblem::UnknownLogicalSwitch { name: ls_name.clone(), used_by: format!("binding {switch}/{port} VLAN {vlan}") });
@@ -75,7 +88,7 @@ impl Planner<'_> {
         // Any binding to an owned logical switch that nobody asked for.
         for p in self.cache.tables().physical_ports.values() {
             for (&vlan, &ls) in &p.vlan_bindings {
-                if self.owned(ls) && !wanted.contains(&(p.uuid, vlan)) {
+                if self.in_scope(ls) && self.owned(ls) && !wanted.contains(&(p.uuid, vlan)) {
                     changes.entry(p.uuid).or_default().delete.insert(vlan, ls);
                 }
             }
@@ -98,6 +111,19 @@ impl Planner<'_> {
                 format!("port {name} vlan_bindings {}", what.join(" ")),
             );
         }
+    }
+
+    /// What a binding to this desired logical switch points at: the
+    /// logical switch this plan created or checked, or — for one outside
+    /// the scope, which is as desired — the owned one the database has.
+    fn ls_target(&self, name: &str) -> Option<Atom> {
+        if let Some(a) = self.ls_ref.get(name) {
+            return Some(a.clone());
+        }
+        if self.scope.contains(name) {
+            return None;
+        }
+        self.cache.logical_switch_by_name(name).filter(|ls| self.desired.owner.owns(ls)).map(|ls| Atom::Uuid(ls.uuid))
     }
 
     /// `switch/port` for notes.

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use ovsdb::notation::{Atom, Row};
 use ovsdb::ops::{Condition, Operation, WaitUntil};
 
-use super::{Phase, PlanProblem, Planner, by_uuid};
+use super::{Phase, PlanProblem, Planner, Scope, by_uuid};
 use crate::ownership::OWNER_KEY;
 use crate::rows::{LogicalSwitch, VtepRow as _, replication_mode_value};
 use crate::table::Table;
@@ -17,7 +17,7 @@ impl Planner<'_> {
         let desired = self.desired;
         let owner = &desired.owner;
         let ls_table = Table::LogicalSwitch.name();
-        for (name, d) in &desired.logical_switches {
+        for (name, d) in self.desired_in_scope() {
             let existing = self.cache.logical_switch_by_name(name);
             if existing.is_none_or(|ls| owner.owns(ls)) {
                 if let Some(foreign) = self.foreign_with_key(d.tunnel_key) {
@@ -84,7 +84,12 @@ impl Planner<'_> {
                 }
             }
         }
-        for ls in self.cache.tables().logical_switches.values() {
+        let cache = self.cache;
+        let candidates: Vec<&LogicalSwitch> = match self.scope {
+            Scope::All => cache.tables().logical_switches.values().collect(),
+            Scope::LogicalSwitches(names) => names.iter().filter_map(|n| cache.logical_switch_by_name(n)).collect(),
+        };
+        for ls in candidates {
             if owner.owns(ls) && !desired.logical_switches.contains_key(&ls.name) {
                 self.ls_delete.insert(ls.uuid, ls.name.clone());
             }

@@ -8,8 +8,11 @@ use ovsdb::notation::{Atom, Row, Value};
 use ovsdb::ops::Operation;
 use uuid::Uuid;
 
-use super::{Phase, PlanProblem, Planner, by_uuid};
+use stitch_model::MacAddr;
+
+use super::{Phase, PlanProblem, Planner, Scope, by_uuid};
 use crate::cache::mac_key;
+use crate::desired::RemoteMac;
 use crate::table::Table;
 
 impl Planner<'_> {
@@ -24,7 +27,10 @@ impl Planner<'_> {
 
     /// Deletes every remote MAC row of owned logical switches not in `keep`.
     fn delete_unkept(&mut self, table: Table, keep: &BTreeSet<Uuid>) {
-        let owned: Vec<Uuid> = self.cache.tables().logical_switches.values().filter(|ls| self.desired.owner.owns(ls)).map(|ls| ls.uuid).collect();
+        let owned: Vec<Uuid> = match &self.scope_uuids {
+            None => self.cache.tables().logical_switches.values().filter(|ls| self.desired.owner.owns(ls)).map(|ls| ls.uuid).collect(),
+            Some(uuids) => uuids.iter().filter(|u| self.owned(**u)).copied().collect(),
+        };
         let mut deletes = Vec::new();
         for ls in owned {
             let rows: Vec<(Uuid, String)> = match table {
@@ -46,7 +52,13 @@ impl Planner<'_> {
         let desired = self.desired;
         let table = Table::UcastMacsRemote;
         let mut keep = BTreeSet::new();
-        for ((ls_name, mac), remote) in &desired.ucast_remote {
+        let in_scope: Vec<(&(String, MacAddr), &RemoteMac)> = match self.scope {
+            Scope::All => desired.ucast_remote.iter().collect(),
+            Scope::LogicalSwitches(names) => {
+                names.iter().flat_map(|n| desired.ucast_remote.range((n.clone(), MacAddr([0; 6]))..=(n.clone(), MacAddr([0xff; 6])))).collect()
+            }
+        };
+        for ((ls_name, mac), remote) in in_scope {
             let what = || format!("remote MAC {mac} in {ls_name}");
             let Some(ls) = self.mac_ls(ls_name, what) else { continue };
             let ipaddr = remote.ipaddr.clone().unwrap_or_default();
@@ -92,7 +104,9 @@ impl Planner<'_> {
         // Normalize keys first: MACs compare case-insensitively.
         let mut wanted: BTreeMap<(String, String), &BTreeSet<IpAddr>> = BTreeMap::new();
         for ((ls, mac), ips) in &desired.mcast_remote {
-            wanted.insert((ls.clone(), mac_key(mac)), ips);
+            if self.scope.contains(ls) {
+                wanted.insert((ls.clone(), mac_key(mac)), ips);
+            }
         }
         for ((ls_name, mac), ips) in wanted {
             let what = format!("flood list {mac} in {ls_name}");

@@ -246,13 +246,83 @@ pub fn plan_is_empty(plan: &Plan) -> bool {
 /// Computes the transaction that moves `observed` toward `desired`.
 /// Pure: the same inputs give the same plan.
 pub fn plan(desired: &DesiredVtep, observed: &VtepCache) -> Plan {
-    let mut p = Planner::new(desired, observed);
+    plan_scoped(desired, observed, &Scope::All)
+}
+
+/// The part of a database a plan looks at.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Scope {
+    /// Everything Stitch owns.
+    #[default]
+    All,
+    /// The rows of these logical switches (by name): the logical switch
+    /// itself, its remote and flood MACs (and local ones when it is
+    /// deleted), and every `(port, VLAN)` of `vlan_bindings` that one of
+    /// them holds or is wanted on.
+    LogicalSwitches(BTreeSet<String>),
+}
+
+impl Scope {
+    /// No logical switch at all.
+    pub fn none() -> Scope {
+        Scope::LogicalSwitches(BTreeSet::new())
+    }
+
+    /// True when the scope covers nothing.
+    pub fn is_empty(&self) -> bool {
+        matches!(self, Scope::LogicalSwitches(s) if s.is_empty())
+    }
+
+    /// Whether the scope covers this logical switch.
+    pub fn contains(&self, name: &str) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::LogicalSwitches(s) => s.contains(name),
+        }
+    }
+
+    /// Adds a logical switch.
+    pub fn insert(&mut self, name: impl Into<String>) {
+        if let Scope::LogicalSwitches(s) = self {
+            s.insert(name.into());
+        }
+    }
+
+    /// Covers what `other` covers too.
+    pub fn extend(&mut self, other: Scope) {
+        match (&mut *self, other) {
+            (Scope::All, _) => {}
+            (_, Scope::All) => *self = Scope::All,
+            (Scope::LogicalSwitches(a), Scope::LogicalSwitches(b)) => a.extend(b),
+        }
+    }
+}
+
+/// [`plan`] restricted to `scope`: the operations and problems concerning
+/// the rows of those logical switches, in the order [`plan`] would give
+/// them. When `desired` and `observed` agree outside the scope — a full
+/// plan would find nothing to do and nothing wrong there — the result is
+/// exactly [`plan`]'s, for work proportional to the scope (plus one walk
+/// over the port bindings) instead of to the database. A reconciler that
+/// knows what changed since its last empty plan (in its desired state and
+/// in the database) plans only that.
+///
+/// ACLs are not per logical switch: whenever the desired state or the
+/// database holds an ACL Stitch owns, the scope is everything.
+pub fn plan_scoped(desired: &DesiredVtep, observed: &VtepCache, scope: &Scope) -> Plan {
+    let acls_involved = !desired.acls.is_empty() || observed.tables().acls.values().any(|a| desired.owner.owns_acl(a));
+    let scope = if acls_involved { &Scope::All } else { scope };
+    let mut p = Planner::new(desired, observed, scope);
     p.logical_switches();
     p.bindings();
-    p.acls();
+    if matches!(scope, Scope::All) {
+        p.acls();
+    }
     p.ucast_remote();
     p.mcast_remote();
-    p.delete_acls();
+    if matches!(scope, Scope::All) {
+        p.delete_acls();
+    }
     p.delete_logical_switches();
     p.finish()
 }
@@ -277,6 +347,10 @@ enum Phase {
 pub(crate) struct Planner<'a> {
     desired: &'a DesiredVtep,
     cache: &'a VtepCache,
+    scope: &'a Scope,
+    /// The UUIDs of the logical switches in the scope that exist in the
+    /// database (`None`: all of them).
+    scope_uuids: Option<BTreeSet<Uuid>>,
     ops: BTreeMap<Phase, Vec<(Operation, OpNote)>>,
     problems: Vec<PlanProblem>,
     /// Desired logical switches we may use, by name: their UUID, or the
@@ -294,10 +368,16 @@ pub(crate) struct Planner<'a> {
 }
 
 impl<'a> Planner<'a> {
-    fn new(desired: &'a DesiredVtep, cache: &'a VtepCache) -> Self {
+    fn new(desired: &'a DesiredVtep, cache: &'a VtepCache, scope: &'a Scope) -> Self {
+        let scope_uuids = match scope {
+            Scope::All => None,
+            Scope::LogicalSwitches(names) => Some(names.iter().filter_map(|n| cache.logical_switch_by_name(n)).map(|ls| ls.uuid).collect()),
+        };
         Planner {
             desired,
             cache,
+            scope,
+            scope_uuids,
             ops: BTreeMap::new(),
             problems: Vec::new(),
             ls_ref: BTreeMap::new(),
@@ -326,6 +406,20 @@ impl<'a> Planner<'a> {
     fn fresh_name(&mut self, prefix: &str) -> String {
         self.names += 1;
         format!("{prefix}{}", self.names)
+    }
+
+    /// Whether a logical switch of the database (by UUID) is in the scope.
+    fn in_scope(&self, ls: Uuid) -> bool {
+        self.scope_uuids.as_ref().is_none_or(|s| s.contains(&ls))
+    }
+
+    /// The desired logical switches in the scope.
+    fn desired_in_scope(&self) -> Vec<(&'a String, &'a crate::desired::DesiredLogicalSwitch)> {
+        let desired = self.desired;
+        match self.scope {
+            Scope::All => desired.logical_switches.iter().collect(),
+            Scope::LogicalSwitches(names) => names.iter().filter_map(|n| desired.logical_switches.get_key_value(n)).collect(),
+        }
     }
 
     /// Whether a logical switch (by UUID) is Stitch's.

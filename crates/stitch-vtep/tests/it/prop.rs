@@ -6,10 +6,12 @@
 //! cache checked against a fresh read at every step) and on a real
 //! ovsdb-server (a few cases).
 
-use proptest::prelude::*;
-use stitch_vtep::{DesiredVtep, VtepCache, apply, plan, read_all};
+use std::collections::BTreeSet;
 
-use crate::model::{arb_desired, assert_no_garbage, assert_reflects, foreign_view, owned_rows, owner, sim_setup_ops};
+use proptest::prelude::*;
+use stitch_vtep::{DesiredVtep, Scope, VtepCache, apply, plan, plan_scoped, read_all};
+
+use crate::model::{LS, arb_desired, assert_no_garbage, assert_reflects, foreign_view, owned_rows, owner, sim_setup_ops};
 use crate::server::OvsdbServer;
 use crate::sim::SimDb;
 
@@ -111,5 +113,97 @@ proptest! {
     fn real_plan_apply_converges(a in arb_desired(), b in arb_desired()) {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(run_real(vec![a, b]));
+    }
+}
+
+/// The names of the logical switches whose part differs between `a` and
+/// `b`: the switch itself, its bindings, its remote and flood MACs.
+fn differing(a: &DesiredVtep, b: &DesiredVtep) -> BTreeSet<String> {
+    let mut names: BTreeSet<String> = BTreeSet::new();
+    for d in [a, b] {
+        names.extend(d.logical_switches.keys().cloned());
+        names.extend(d.port_bindings.values().flat_map(|v| v.values().cloned()));
+        names.extend(d.ucast_remote.keys().map(|(l, _)| l.clone()));
+        names.extend(d.mcast_remote.keys().map(|(l, _)| l.clone()));
+    }
+    let part = |d: &DesiredVtep, n: &str| {
+        let ls = d.logical_switches.get(n).cloned();
+        let bindings: BTreeSet<(String, String, u16)> =
+            d.port_bindings.iter().flat_map(|((s, p), v)| v.iter().filter(|(_, l)| *l == n).map(move |(vlan, _)| (s.clone(), p.clone(), *vlan))).collect();
+        let ucast: Vec<_> = d.ucast_remote.iter().filter(|((l, _), _)| l == n).collect();
+        let mcast: Vec<_> = d.mcast_remote.iter().filter(|((l, _), _)| l == n).map(|((_, m), ips)| (stitch_vtep::mac_key(m), ips)).collect();
+        format!("{ls:?}{bindings:?}{ucast:?}{mcast:?}")
+    };
+    names.into_iter().filter(|n| part(a, n) != part(b, n)).collect()
+}
+
+/// A simulated switch holding `a`, converged, with the cache a monitor
+/// would have fed.
+fn converged(a: &DesiredVtep) -> SimDb {
+    let mut db = SimDb::new();
+    db.transact(&sim_setup_ops()).expect("setup");
+    let p = plan(a, &db.cache());
+    db.transact(&p.ops).expect("converge");
+    assert!(plan(a, &db.cache()).is_empty());
+    db
+}
+
+fn without_acls(mut d: DesiredVtep, keep: bool) -> DesiredVtep {
+    if !keep {
+        d.acls.clear();
+    }
+    d
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// The desired state moves from `a` (converged) to `b`: planning only
+    /// the logical switches whose part changed (and any others) gives
+    /// exactly the full plan — and its problems, when the converged state
+    /// had none.
+    #[test]
+    fn scoped_plan_equals_full_plan_when_the_rest_converged(
+        a in arb_desired(), b in arb_desired(), acls in any::<bool>(),
+        extra in proptest::collection::btree_set(0..LS.len() + 1, 0..3),
+    ) {
+        let (a, b) = (without_acls(a, acls), without_acls(b, acls));
+        let db = converged(&a);
+        let c = db.cache();
+        let mut names = differing(&a, &b);
+        // What the desired states say about themselves agrees.
+        match b.changes_from(&a) {
+            Scope::All => prop_assert!(a.acls != b.acls, "all, with equal ACLs"),
+            Scope::LogicalSwitches(s) => prop_assert_eq!(&s, &names),
+        }
+        names.extend(extra.into_iter().map(|i| LS.get(i).map_or("not-a-switch".to_owned(), |s| s.to_string())));
+        let full = plan(&b, &c);
+        let scoped = plan_scoped(&b, &c, &Scope::LogicalSwitches(names));
+        prop_assert_eq!(&scoped.ops, &full.ops);
+        prop_assert_eq!(&scoped.notes, &full.notes);
+        if plan(&a, &c).problems.is_empty() {
+            prop_assert_eq!(&scoped.problems, &full.problems);
+        }
+    }
+
+    /// Someone else moves a switch that holds `a` to `b`'s rows: the scope
+    /// the monitor update shows covers everything a full plan back to `a`
+    /// touches, so the scoped plan is the full plan.
+    #[test]
+    fn monitor_updates_show_what_they_touched(a in arb_desired(), b in arb_desired(), acls in any::<bool>()) {
+        let (a, b) = (without_acls(a, acls), without_acls(b, acls));
+        let mut db = converged(&a);
+        let mut c = db.cache();
+        let before = db.clone();
+        db.transact(&plan(&b, &c).ops).expect("drift");
+        let scope = c.apply_scoped(&db.updates_since(&before), &owner()).expect("update applies");
+        let fresh = db.cache();
+        prop_assert_eq!(c.tables(), fresh.tables());
+        let full = plan(&a, &c);
+        let scoped = plan_scoped(&a, &c, &scope);
+        prop_assert_eq!(&scoped.ops, &full.ops, "scope {:?}", scope);
+        if plan(&a, &before.cache()).problems.is_empty() {
+            prop_assert_eq!(&scoped.problems, &full.problems);
+        }
     }
 }

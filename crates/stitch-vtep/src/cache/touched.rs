@@ -1,0 +1,149 @@
+//! Which part of the database a monitor update touched, as a plan
+//! [`Scope`]: a reconciler that knows its last plan was empty re-plans only
+//! what changed since ([`crate::plan_scoped`]).
+//!
+//! * `Logical_Switch` rows of this owner: their names. Anyone else's: all
+//!   (a foreign switch can take a name or a VNI Stitch wants).
+//! * `Physical_Port`: the logical switches of the `vlan_bindings` pairs
+//!   that changed (before and after); a port added, removed, renamed or
+//!   with other `acl_bindings`: all. Statistics and fault columns: nothing.
+//! * `*_Macs_Remote` and `*_Macs_Local`: their logical switch.
+//! * Locators and locator sets (immutable, found by content), statistics,
+//!   tunnels, `Global`, `Manager`, ARP sources: nothing — planning does not
+//!   read them, or reads them only through the rows above.
+//! * `Physical_Switch`, `Logical_Router`, `ACL`, `ACL_entry`, a row that
+//!   does not decode, anything unknown: all.
+
+use std::collections::BTreeMap;
+
+use ovsdb::monitor::Updates;
+use uuid::Uuid;
+
+use super::{CacheError, VtepCache, touched};
+use crate::ownership::Owner;
+use crate::plan::Scope;
+use crate::rows::PhysicalPort;
+use crate::table::Table;
+
+impl VtepCache {
+    /// [`VtepCache::apply`], returning the part of the database the update
+    /// touched for `owner`'s plans (see the module documentation). On an
+    /// error the scope is everything.
+    pub fn apply_scoped(&mut self, updates: &Updates, owner: &Owner) -> Result<Scope, CacheError> {
+        let keys: Vec<(String, Uuid)> = match updates {
+            Updates::V1(t) => touched(t),
+            Updates::V2(t) => touched(t),
+        };
+        let mut scope = Scope::none();
+        let mut ports: BTreeMap<Uuid, Option<PhysicalPort>> = BTreeMap::new();
+        // Logical switches the update touches, named as they were (one it
+        // deletes is gone afterwards, while ports still named it before).
+        let mut was: BTreeMap<Uuid, String> = BTreeMap::new();
+        for (table, uuid) in &keys {
+            match Table::from_name(table) {
+                Some(Table::PhysicalPort) => {
+                    ports.insert(*uuid, self.tables.physical_ports.get(uuid).cloned());
+                }
+                Some(t) => {
+                    if let (Table::LogicalSwitch, Some(ls)) = (t, self.tables.logical_switches.get(uuid)) {
+                        was.insert(*uuid, ls.name.clone());
+                    }
+                    self.note(t, *uuid, owner, &mut scope)
+                }
+                None => scope = Scope::All,
+            }
+        }
+        self.apply(updates)?;
+        for (table, uuid) in &keys {
+            match Table::from_name(table) {
+                Some(Table::PhysicalPort) => {
+                    let before = ports.remove(uuid).flatten();
+                    let after = self.tables.physical_ports.get(uuid);
+                    self.note_port(before.as_ref(), after, &was, &mut scope);
+                }
+                Some(t) => self.note(t, *uuid, owner, &mut scope),
+                None => scope = Scope::All,
+            }
+        }
+        Ok(scope)
+    }
+
+    /// The name of a logical switch by UUID, into the scope (all if unknown).
+    fn note_ls(&self, ls: Uuid, scope: &mut Scope) {
+        match self.tables.logical_switches.get(&ls) {
+            Some(l) => scope.insert(l.name.clone()),
+            None => *scope = Scope::All,
+        }
+    }
+
+    /// What one row (as the cache holds it now: before or after the
+    /// update) adds to the scope. A row that is absent adds nothing, but
+    /// a row the update touched must be present on at least one side, so
+    /// one that did not decode on either side shows as all.
+    fn note(&self, table: Table, uuid: Uuid, owner: &Owner, scope: &mut Scope) {
+        if self.decode_errors.contains_key(&(table, uuid)) {
+            *scope = Scope::All;
+            return;
+        }
+        let t = &self.tables;
+        match table {
+            Table::LogicalSwitch => match t.logical_switches.get(&uuid) {
+                Some(ls) if owner.owns(ls) => scope.insert(ls.name.clone()),
+                Some(_) => *scope = Scope::All,
+                None => {}
+            },
+            Table::UcastMacsRemote => {
+                if let Some(m) = t.ucast_remote.get(&uuid) {
+                    self.note_ls(m.logical_switch, scope);
+                }
+            }
+            Table::UcastMacsLocal => {
+                if let Some(m) = t.ucast_local.get(&uuid) {
+                    self.note_ls(m.logical_switch, scope);
+                }
+            }
+            Table::McastMacsRemote => {
+                if let Some(m) = t.mcast_remote.get(&uuid) {
+                    self.note_ls(m.logical_switch, scope);
+                }
+            }
+            Table::McastMacsLocal => {
+                if let Some(m) = t.mcast_local.get(&uuid) {
+                    self.note_ls(m.logical_switch, scope);
+                }
+            }
+            Table::PhysicalLocator
+            | Table::PhysicalLocatorSet
+            | Table::LogicalBindingStats
+            | Table::Tunnel
+            | Table::Global
+            | Table::Manager
+            | Table::ArpSourcesLocal
+            | Table::ArpSourcesRemote => {}
+            Table::PhysicalPort | Table::PhysicalSwitch | Table::LogicalRouter | Table::Acl | Table::AclEntry => *scope = Scope::All,
+        }
+    }
+
+    /// A port's change: the logical switches of the `vlan_bindings` pairs
+    /// that differ, before and after (a logical switch the same update
+    /// deleted is named from `was`; one not found at all makes it all).
+    fn note_port(&self, before: Option<&PhysicalPort>, after: Option<&PhysicalPort>, was: &BTreeMap<Uuid, String>, scope: &mut Scope) {
+        let (Some(b), Some(a)) = (before, after) else {
+            *scope = Scope::All;
+            return;
+        };
+        if b.name != a.name || b.acl_bindings != a.acl_bindings {
+            *scope = Scope::All;
+            return;
+        }
+        let changed = b.vlan_bindings.iter().filter(|(v, ls)| a.vlan_bindings.get(v) != Some(ls));
+        let changed = changed.chain(a.vlan_bindings.iter().filter(|(v, ls)| b.vlan_bindings.get(v) != Some(ls)));
+        for (_, ls) in changed {
+            match (self.tables.logical_switches.get(ls), was.get(ls)) {
+                (Some(l), _) => scope.insert(l.name.clone()),
+                (None, Some(name)) => scope.insert(name.clone()),
+                (None, None) => *scope = Scope::All,
+            }
+        }
+    }
+}
