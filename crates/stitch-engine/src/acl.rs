@@ -110,7 +110,8 @@ fn fmt_set(s: &BTreeSet<Uuid>) -> String {
 
 /// Adds the ACLs of the groups bound on `local` switches to `d`.
 pub fn compile_acls(snap: &Snapshot, local: &BTreeSet<Uuid>, d: &mut DesiredVtep) {
-    for g in snap.vpgs.iter().filter(|g| local.contains(&g.spec.switch_id)) {
+    // The groups on these switches, by index (not a scan of every group).
+    for g in local.iter().flat_map(|sw| snap.vpgs_on_switch(*sw)) {
         let Some(groups) = vpg_groups(snap, &g.spec) else { continue };
         let Some(sw) = snap.switches.get(&g.spec.switch_id) else { continue };
         let key = acl_key(&groups);
@@ -128,7 +129,7 @@ pub fn compile_acls(snap: &Snapshot, local: &BTreeSet<Uuid>, d: &mut DesiredVtep
 /// (standby) binding there: a live-migration target is filtered before
 /// it is activated. If stored state disagrees anyway, the lowest port id
 /// decides, deterministically.
-fn vpg_groups(snap: &Snapshot, g: &VpgSpec) -> Option<BTreeSet<Uuid>> {
+pub(crate) fn vpg_groups(snap: &Snapshot, g: &VpgSpec) -> Option<BTreeSet<Uuid>> {
     let pick = |ids: &[Uuid]| -> Option<BTreeSet<Uuid>> {
         let ids: BTreeSet<Uuid> = ids.iter().copied().collect();
         let ports: Vec<_> = ids.iter().filter_map(|p| snap.ports.get(p)).collect();

@@ -52,17 +52,38 @@ pub fn compile(snap: &Snapshot, learned: &Learned, owner: &Owner) -> BTreeMap<St
         .collect()
 }
 
+/// The switches of one endpoint: their ids and tunnel IPs.
+struct Local {
+    ids: BTreeSet<Uuid>,
+    ips: BTreeSet<IpAddr>,
+}
+
+impl Local {
+    fn of(snap: &Snapshot, key: &str) -> Local {
+        let local: Vec<&Object<SwitchSpec>> = snap.switches_at_endpoint(key).collect();
+        Local { ids: local.iter().map(|s| s.id).collect(), ips: local.iter().map(|s| s.spec.tunnel_ip).collect() }
+    }
+}
+
 /// The desired state of one endpoint.
 pub fn compile_endpoint(snap: &Snapshot, learned: &Learned, owner: &Owner, key: &str) -> DesiredVtep {
+    compile_endpoint_checked(snap, learned, owner, key).0
+}
+
+/// [`compile_endpoint`], and whether it had to resolve a clash: groups of
+/// two networks binding the same (switch port, VLAN), which the binding
+/// engine refuses but stored state could still hold. The group with the
+/// higher id wins, as a scan of every group in id order would have it; a
+/// desired state with a clash cannot be patched ([`patch_endpoint`]).
+pub fn compile_endpoint_checked(snap: &Snapshot, learned: &Learned, owner: &Owner, key: &str) -> (DesiredVtep, bool) {
     let mut d = DesiredVtep::empty(owner.clone());
-    let local: Vec<&Object<SwitchSpec>> = snap.switches_at_endpoint(key).collect();
-    let local_ids: BTreeSet<Uuid> = local.iter().map(|s| s.id).collect();
-    let local_ips: BTreeSet<IpAddr> = local.iter().map(|s| s.spec.tunnel_ip).collect();
+    let local = Local::of(snap, key);
+    let mut clash = false;
 
     // Networks present here, with their bindings: only the groups on this
     // endpoint's switches (by index), visited in id order so that clashing
     // bindings resolve as a scan of every group would.
-    let mut here: Vec<&Object<stitch_model::neutron::VpgSpec>> = local.iter().flat_map(|s| snap.vpgs_on_switch(s.id)).collect();
+    let mut here: Vec<&Object<VpgSpec>> = local.ids.iter().flat_map(|s| snap.vpgs_on_switch(*s)).collect();
     here.sort_by_key(|g| g.id);
     let mut nets: BTreeSet<Uuid> = BTreeSet::new();
     for g in here {
@@ -71,32 +92,122 @@ pub fn compile_endpoint(snap: &Snapshot, learned: &Learned, owner: &Owner, key: 
         };
         nets.insert(net.id);
         for port in &g.spec.switch_ports {
-            d.port_bindings.entry((sw.spec.name.clone(), port.clone())).or_default().insert(g.spec.vlan, ls_name(net.id));
+            let ls = ls_name(net.id);
+            let slot = d.port_bindings.entry((sw.spec.name.clone(), port.clone())).or_default();
+            if slot.get(&g.spec.vlan).is_some_and(|prev| *prev != ls) {
+                clash = true;
+            }
+            slot.insert(g.spec.vlan, ls);
         }
     }
     for net in nets.iter().filter_map(|n| snap.networks.get(n)) {
-        let mut ls = DesiredLogicalSwitch::new(net.spec.vni.get() as i64);
-        ls.replication_mode = Some(ReplicationMode::SourceNode);
-        d.logical_switches.insert(ls_name(net.id), ls);
+        d.logical_switches.insert(ls_name(net.id), logical_switch(net.spec.vni.get()));
     }
 
     // Every group of those networks, wherever it is (by index): the work is
     // proportional to what this endpoint carries, not to the fabric.
-    let bound = remote_macs(snap, nets.iter().flat_map(|n| snap.vpgs_of_network(*n)), &local_ids, &local_ips, &mut d);
+    let bound = remote_macs(snap, nets.iter().flat_map(|n| snap.vpgs_of_network(*n)), &local.ids, &local.ips, &mut d);
 
     // MACs learned elsewhere, unless a binding says where the MAC lives.
     for (ep, macs) in learned.iter().filter(|(ep, _)| ep.as_str() != key) {
         let _ = ep;
         for ((ls, mac), ip) in macs {
             let Ok(net) = Uuid::try_parse(ls) else { continue };
-            if !nets.contains(&net) || local_ips.contains(ip) || bound.contains(&(net, *mac)) {
+            if !nets.contains(&net) || local.ips.contains(ip) || bound.contains(&(net, *mac)) {
                 continue;
             }
             d.ucast_remote.entry((ls.clone(), *mac)).or_insert_with(|| RemoteMac::at(*ip));
         }
     }
-    crate::acl::compile_acls(snap, &local_ids, &mut d);
-    d
+    crate::acl::compile_acls(snap, &local.ids, &mut d);
+    (d, clash)
+}
+
+/// The logical switch of a network with this VNI.
+fn logical_switch(vni: u32) -> DesiredLogicalSwitch {
+    let mut ls = DesiredLogicalSwitch::new(i64::from(vni));
+    ls.replication_mode = Some(ReplicationMode::SourceNode);
+    ls
+}
+
+/// Brings `d`, the desired state of endpoint `key` compiled from an
+/// earlier snapshot, to what [`compile_endpoint`] gives for `snap`,
+/// recompiling only the networks in `changed`: the caller guarantees that
+/// nothing else `compile_endpoint` reads for this endpoint differs between
+/// the two snapshots (the same switch generation and learned MACs, and
+/// equal generations for every other network present; see
+/// [`crate::fingerprint::EndpointInputs`]). Every entry of a network is
+/// keyed by its logical switch name, so a network's part is removed and
+/// rebuilt on its own; the work is proportional to the changed networks
+/// (plus one walk over the port bindings, which are a few per network).
+///
+/// Returns `false`, leaving `d` unspecified, when it cannot: `d` holds
+/// ACLs (security groups are compiled across networks), or a changed
+/// network's group clashes with another network's on a (switch port,
+/// VLAN) — then compile from scratch. A property test holds it to
+/// [`compile_endpoint`] over random histories.
+pub fn patch_endpoint(snap: &Snapshot, learned: &Learned, key: &str, d: &mut DesiredVtep, changed: &BTreeSet<Uuid>) -> bool {
+    if !d.acls.is_empty() {
+        return false;
+    }
+    let local = Local::of(snap, key);
+    let names: BTreeSet<String> = changed.iter().map(|n| ls_name(*n)).collect();
+    for ls in &names {
+        d.logical_switches.remove(ls);
+        let ucast: Vec<(String, MacAddr)> = d.ucast_remote.range(mac_range(ls)).map(|(k, _)| k.clone()).collect();
+        for k in ucast {
+            d.ucast_remote.remove(&k);
+        }
+        let mcast: Vec<(String, String)> =
+            d.mcast_remote.range((ls.clone(), String::new())..).take_while(|((l, _), _)| l == ls).map(|(k, _)| k.clone()).collect();
+        for k in mcast {
+            d.mcast_remote.remove(&k);
+        }
+    }
+    d.port_bindings.retain(|_, vlans| {
+        vlans.retain(|_, ls| !names.contains(ls));
+        !vlans.is_empty()
+    });
+
+    for n in changed {
+        let Some(net) = snap.networks.get(n) else { continue };
+        let ls = ls_name(net.id);
+        let mut here: Vec<&Object<VpgSpec>> = local.ids.iter().flat_map(|sw| snap.vpgs_on_switch_for(*sw, *n)).collect();
+        here.sort_by_key(|g| g.id);
+        let mut present = false;
+        for g in here {
+            let Some(sw) = snap.switches.get(&g.spec.switch_id) else { continue };
+            if crate::acl::vpg_groups(snap, &g.spec).is_some() {
+                return false;
+            }
+            present = true;
+            for port in &g.spec.switch_ports {
+                let prev = d.port_bindings.entry((sw.spec.name.clone(), port.clone())).or_default().insert(g.spec.vlan, ls.clone());
+                if prev.is_some_and(|p| p != ls) {
+                    return false;
+                }
+            }
+        }
+        if !present {
+            continue;
+        }
+        d.logical_switches.insert(ls.clone(), logical_switch(net.spec.vni.get()));
+        let bound = remote_macs(snap, snap.vpgs_of_network(*n), &local.ids, &local.ips, d);
+        for (_, macs) in learned.iter().filter(|(ep, _)| ep.as_str() != key) {
+            for ((_, mac), ip) in macs.range(mac_range(&ls)) {
+                if local.ips.contains(ip) || bound.contains(&(net.id, *mac)) {
+                    continue;
+                }
+                d.ucast_remote.entry((ls.clone(), *mac)).or_insert_with(|| RemoteMac::at(*ip));
+            }
+        }
+    }
+    true
+}
+
+/// Every (logical switch `ls`, MAC) key.
+fn mac_range(ls: &str) -> std::ops::RangeInclusive<(String, MacAddr)> {
+    (ls.to_owned(), MacAddr([0; 6]))..=(ls.to_owned(), MacAddr([0xff; 6]))
 }
 
 /// The remote unicast MACs and flood lists an endpoint (its switches

@@ -9,13 +9,13 @@ use ovsdb::{Client, ClientConfig, Endpoint, Event, MonitorMethod};
 use stitch_model::inventory::{AnyObject, Object, SwitchPortSpec};
 use stitch_model::snapshot::Change;
 use stitch_model::{MacAddr, Snapshot};
-use stitch_vtep::{DATABASE, VtepCache, apply, check_schema, monitor_requests, plan};
+use stitch_vtep::{DATABASE, Scope, VtepCache, apply, check_schema, monitor_requests, plan, plan_scoped};
 use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::Shared;
-use crate::compile::{Learned, compile_endpoint, contradicting_at};
-use crate::fingerprint::endpoint_fingerprint;
+use crate::compile::{Learned, compile_endpoint, compile_endpoint_checked, contradicting_at, ls_name, patch_endpoint};
+use crate::fingerprint::{EndpointInputs, endpoint_inputs};
 
 /// How long a pass that sent a transaction waits for the monitor update
 /// carrying its rows before planning again anyway.
@@ -81,12 +81,10 @@ pub(crate) async fn run_session(shared: Arc<Shared>, key: String, client: Client
         set_connected(&shared, &key, true);
         publish_learned(&shared, &key, &shared_cache.read().unwrap_or_else(|e| e.into_inner()));
         let mut dirty = true;
-        // Bumped whenever the monitor changes the cache: a converged pass
-        // is only remembered for the database it was planned against.
-        let mut cache_gen: u64 = 0;
-        let mut converged: Option<Converged> = None;
-        // The last desired state compiled, with the digest of its inputs.
-        let mut compiled: Option<Compiled> = None;
+        // What the passes remember: the last desired state and what may
+        // differ from the database since the last pass that found nothing
+        // to do (everything, to begin with).
+        let mut memo = Memo::default();
         // After sending a transaction, the next pass waits for the monitor
         // to bring its rows (planning from a cache that does not have them
         // yet would send the same inserts again and trip their guards),
@@ -98,7 +96,7 @@ pub(crate) async fn run_session(shared: Arc<Shared>, key: String, client: Client
                 settling = None;
             }
             if dirty && settling.is_none() && retry_after.is_none_or(|t| Instant::now() >= t) {
-                match pass(&shared, &client, &key, &shared_cache, cache_gen, (&mut converged, &mut compiled), &mut stale).await {
+                match pass(&shared, &client, &key, &shared_cache, &mut memo, &mut stale).await {
                     Ok(changed) => {
                         failures = 0;
                         retry_after = None;
@@ -125,11 +123,14 @@ pub(crate) async fn run_session(shared: Arc<Shared>, key: String, client: Client
                     match ev {
                         Event::Update { updates, .. } => {
                             let mut c = shared_cache.write().unwrap_or_else(|e| e.into_inner());
-                            if let Err(e) = c.apply(&updates) {
-                                tracing::warn!(endpoint = %key, error = %e, "monitor update not applied");
+                            match c.apply_scoped(&updates, &shared.config.owner) {
+                                Ok(touched) => memo.dirty.extend(touched),
+                                Err(e) => {
+                                    tracing::warn!(endpoint = %key, error = %e, "monitor update not applied");
+                                    memo.dirty = Scope::All;
+                                }
                             }
                             drop(c);
-                            cache_gen += 1;
                             settling = None;
                             publish_learned(&shared, &key, &shared_cache.read().unwrap_or_else(|e| e.into_inner()));
                             dirty = true;
@@ -143,7 +144,7 @@ pub(crate) async fn run_session(shared: Arc<Shared>, key: String, client: Client
                                 tracing::warn!(endpoint = %key, error = %e, "monitor resync not applied");
                             }
                             drop(c);
-                            cache_gen += 1;
+                            memo.dirty = Scope::All;
                             settling = None;
                             set_connected(&shared, &key, true);
                             publish_learned(&shared, &key, &shared_cache.read().unwrap_or_else(|e| e.into_inner()));
@@ -153,7 +154,7 @@ pub(crate) async fn run_session(shared: Arc<Shared>, key: String, client: Client
                             tracing::info!(endpoint = %key, %error, "switch disconnected");
                             set_connected(&shared, &key, false);
                         }
-                        Event::Connected { .. } => { converged = None; compiled = None; dirty = true }
+                        Event::Connected { .. } => { memo = Memo::default(); dirty = true }
                         Event::MonitorLost { error, .. } => {
                             set_error(&shared, &key, format!("monitor lost: {error}"));
                             continue 'session;
@@ -169,7 +170,7 @@ pub(crate) async fn run_session(shared: Arc<Shared>, key: String, client: Client
                 }
                 r = learned_rx.changed() => { if r.is_err() { break 'session } dirty = true; }
                 // The periodic resync always plans from scratch.
-                _ = timer.tick() => { converged = None; compiled = None; dirty = true }
+                _ = timer.tick() => { memo = Memo::default(); dirty = true }
                 _ = sleep_until(wake) => {}
             }
         }
@@ -233,7 +234,10 @@ fn publish_learned(shared: &Shared, key: &str, cache: &VtepCache) {
         mine.insert((ls.name.clone(), mac), ip);
     }
     let mut all = shared.learned.write().unwrap_or_else(|e| e.into_inner());
-    if all.get(key) != Some(&mine) {
+    // Only a real change moves the version (every endpoint recompiles on
+    // one): an endpoint that learned nothing has no entry at all.
+    let same = all.get(key).map_or(mine.is_empty(), |had| *had == mine);
+    if !same {
         if mine.is_empty() {
             all.remove(key);
         } else {
@@ -256,32 +260,39 @@ pub(crate) struct Planned {
     pub discovered: Vec<(Uuid, String)>,
 }
 
-/// The last pass that found nothing to send: what it compiled, against
-/// which generation of the cache, and the problems its plan reported.
-/// `plan` is pure, so the same desired state against the same cache plans
-/// the same (empty) transaction: a pass that finds both unchanged skips
-/// planning. Compiling still runs on every pass (it is proportional to the
-/// endpoint's own content), so whatever `compile_endpoint` reads is covered.
-pub(crate) struct Converged {
-    desired: Arc<stitch_vtep::DesiredVtep>,
-    cache_gen: u64,
+/// What a reconciler remembers between passes, so that a pass does work
+/// proportional to what changed, not to what the endpoint carries:
+///
+/// * the last desired state compiled, with what compiling read
+///   ([`EndpointInputs`]): unchanged inputs reuse it, inputs that moved
+///   only for some networks patch it ([`patch_endpoint`]), anything else
+///   compiles from scratch;
+/// * what may differ between the desired state and the database since
+///   the last pass that planned nothing — the logical switches the
+///   desired state changed for, plus those the monitor's updates touched
+///   ([`VtepCache::apply_scoped`](stitch_vtep::VtepCache::apply_scoped)) —
+///   which is all a pass plans ([`plan_scoped`]); everything until a pass
+///   planned nothing;
+/// * that pass's problems: while there are any, passes plan everything.
+///
+/// Nothing here describes a change to the reconciler: it is memoization of
+/// its own pure compile and plan, checked against the snapshot's
+/// generations. Forgotten on reconnects and on the periodic resync, which
+/// compiles and plans from scratch.
+#[derive(Default)]
+pub(crate) struct Memo {
+    compiled: Option<Compiled>,
+    dirty: Scope,
     problems: Vec<stitch_vtep::PlanProblem>,
-    /// The digest of what compiling read ([`endpoint_fingerprint`]): when
-    /// the next pass finds the same digest and cache generation, it skips
-    /// compiling too.
-    fingerprint: Option<u64>,
 }
 
 /// The last desired state compiled (before switches that fail their
-/// identity check are left out), with the digest of what compiling read
-/// ([`endpoint_fingerprint`]). `compile_endpoint` reads only the snapshot
-/// and the learned MACs, never the switch's database, so while the digest
-/// is unchanged the next pass plans from this state without compiling,
-/// whatever the monitor brought meanwhile (e.g. the rows the previous pass
-/// sent). Forgotten, like [`Converged`], on the periodic resync and on
-/// reconnects.
-pub(crate) struct Compiled {
-    fingerprint: u64,
+/// identity check are left out) and what compiling read (`None`: a kind
+/// the inputs do not cover was present, so compile again next time).
+struct Compiled {
+    inputs: Option<EndpointInputs>,
+    /// Compiling resolved a clash between networks: never patch this one.
+    clash: bool,
     desired: Arc<stitch_vtep::DesiredVtep>,
 }
 
@@ -290,25 +301,14 @@ pub(crate) struct Compiled {
 /// bindings), and plan. Shared by the reconcile pass and the dry run, so a
 /// dry run shows exactly what the next pass sends.
 pub(crate) fn planned(snap: &Snapshot, learned: &Learned, owner: &stitch_vtep::Owner, key: &str, c: &VtepCache) -> Planned {
-    planned_since(snap, learned, owner, key, c, None, None, &mut None).0
+    planned_since(snap, learned, owner, key, c, None)
 }
 
-/// [`planned`], reusing `last` when it was planned from the same desired
-/// state against the same cache generation `gen`, and `compiled` when its
-/// digest is `fingerprint` (a new compile replaces it). Also returns the
-/// desired state, for the caller to remember (`None` when `fingerprint`
-/// matched `last`'s: nothing compiled, `last` still holds).
-#[allow(clippy::too_many_arguments)]
-fn planned_since(
-    snap: &Snapshot,
-    learned: &Learned,
-    owner: &stitch_vtep::Owner,
-    key: &str,
-    c: &VtepCache,
-    last: Option<(&Converged, u64)>,
-    fingerprint: Option<u64>,
-    compiled: &mut Option<Compiled>,
-) -> (Planned, Option<Arc<stitch_vtep::DesiredVtep>>) {
+/// [`planned`], with a reconciler's [`Memo`] and the learned-MAC version:
+/// compiles and plans only what changed since (see [`Memo`]), and updates
+/// the memo's compiled state and dirty scope (the caller clears the scope
+/// when the plan is empty).
+fn planned_since(snap: &Snapshot, learned: &Learned, owner: &stitch_vtep::Owner, key: &str, c: &VtepCache, memo: Option<(&mut Memo, u64)>) -> Planned {
     let mut errors = BTreeMap::new();
     let mut faults = BTreeMap::new();
     let mut discovered = Vec::new();
@@ -331,40 +331,68 @@ fn planned_since(
             }
         }
     }
-    if let Some((conv, cache_gen)) = last {
-        if conv.cache_gen == cache_gen && fingerprint.is_some() && conv.fingerprint == fingerprint {
-            metrics::counter!("stitch_reconcile_compiles_skipped_total", "endpoint" => key.to_string()).increment(1);
-            let the_plan = stitch_vtep::Plan { problems: conv.problems.clone(), ..Default::default() };
-            return (Planned { plan: the_plan, errors, faults, discovered }, None);
-        }
-    }
-    let raw = match (fingerprint, compiled.as_ref()) {
-        (Some(f), Some(c)) if c.fingerprint == f => {
-            metrics::counter!("stitch_reconcile_compiles_reused_total", "endpoint" => key.to_string()).increment(1);
-            c.desired.clone()
-        }
-        _ => {
-            let d = Arc::new(compile_endpoint(snap, learned, owner, key));
-            *compiled = fingerprint.map(|f| Compiled { fingerprint: f, desired: d.clone() });
-            d
-        }
-    };
     let bad: BTreeSet<String> = errors.keys().filter_map(|id| snap.switches.get(id)).map(|s| s.spec.name.clone()).collect();
-    let desired = if !bad.is_empty() {
+    let leave_out_bad = |raw: Arc<stitch_vtep::DesiredVtep>| {
+        if bad.is_empty() {
+            return raw;
+        }
         let mut d = (*raw).clone();
         d.port_bindings.retain(|(sw, _), _| !bad.contains(sw));
         Arc::new(d)
-    } else {
-        raw
     };
-    let the_plan = match last {
-        Some((conv, cache_gen)) if conv.cache_gen == cache_gen && (Arc::ptr_eq(&conv.desired, &desired) || conv.desired == desired) => {
-            metrics::counter!("stitch_reconcile_plans_skipped_total", "endpoint" => key.to_string()).increment(1);
-            stitch_vtep::Plan { problems: conv.problems.clone(), ..Default::default() }
+    let Some((memo, learned_version)) = memo else {
+        let desired = leave_out_bad(Arc::new(compile_endpoint(snap, learned, owner, key)));
+        return Planned { plan: plan(&desired, c), errors, faults, discovered };
+    };
+
+    let inputs = endpoint_inputs(snap, key, learned_version);
+    let metric = |name: &'static str| metrics::counter!(name, "endpoint" => key.to_string()).increment(1);
+    // Reuse, patch, or say why not.
+    let full: Option<&'static str> = match (&mut memo.compiled, &inputs) {
+        (None, _) => Some("first"),
+        (_, None) => Some("kinds"),
+        (Some(was), Some(now)) if was.inputs.as_ref() == Some(now) => {
+            metric("stitch_reconcile_compiles_skipped_total");
+            None
         }
-        _ => plan(&desired, c),
+        (Some(was), _) if was.clash => Some("clash"),
+        (Some(was), Some(now)) => match was.inputs.as_ref().and_then(|i| i.changed_networks(now)) {
+            None => Some("inputs"),
+            Some(changed) => {
+                if patch_endpoint(snap, learned, key, Arc::make_mut(&mut was.desired), &changed) {
+                    metric("stitch_reconcile_compiles_patched_total");
+                    was.inputs = Some(now.clone());
+                    for n in &changed {
+                        memo.dirty.insert(ls_name(*n));
+                    }
+                    None
+                } else {
+                    Some("refused")
+                }
+            }
+        },
     };
-    (Planned { plan: the_plan, errors, faults, discovered }, Some(desired))
+    if let Some(why) = full {
+        metrics::counter!("stitch_reconcile_compiles_full_total", "endpoint" => key.to_string(), "why" => why).increment(1);
+        let (d, clash) = compile_endpoint_checked(snap, learned, owner, key);
+        // What the new state changes, by one walk over both (e.g. after
+        // learned MACs moved); everything when there was none.
+        memo.dirty.extend(memo.compiled.as_ref().map_or(Scope::All, |was| d.changes_from(&was.desired)));
+        memo.compiled = Some(Compiled { inputs, clash, desired: Arc::new(d) });
+    }
+    let compiled = memo.compiled.as_ref().expect("compiled above");
+    let desired = leave_out_bad(compiled.desired.clone());
+    // Nothing changed since a pass that planned nothing: the same (pure)
+    // plan, nothing to do and the same problems.
+    let the_plan = if memo.dirty.is_empty() {
+        metric("stitch_reconcile_plans_skipped_total");
+        stitch_vtep::Plan { problems: memo.problems.clone(), ..Default::default() }
+    } else if !bad.is_empty() || !memo.problems.is_empty() {
+        plan(&desired, c)
+    } else {
+        plan_scoped(&desired, c, &memo.dirty)
+    };
+    Planned { plan: the_plan, errors, faults, discovered }
 }
 
 /// One reconcile pass. Returns whether a transaction was sent.
@@ -373,8 +401,7 @@ async fn pass(
     client: &Client,
     key: &str,
     cache: &Arc<RwLock<VtepCache>>,
-    cache_gen: u64,
-    (converged, compiled): (&mut Option<Converged>, &mut Option<Compiled>),
+    memo: &mut Memo,
     stale: &mut BTreeSet<(String, MacAddr)>,
 ) -> Result<bool, PassError> {
     let started = Instant::now();
@@ -383,17 +410,16 @@ async fn pass(
     // makes the next pass compile again.
     let learned_version = *shared.learned_tx.borrow();
     let learned: Learned = shared.learned.read().unwrap_or_else(|e| e.into_inner()).clone();
-    let fingerprint = endpoint_fingerprint(&snap, key, learned_version);
     let locals: Vec<_> = snap.switches_at_endpoint(key).cloned().collect();
-    let (Planned { plan: the_plan, errors, mut faults, discovered }, desired) = {
+    let Planned { plan: the_plan, errors, mut faults, discovered } = {
         let c = cache.read().unwrap_or_else(|e| e.into_inner());
-        planned_since(&snap, &learned, &shared.config.owner, key, &c, converged.as_ref().map(|v| (v, cache_gen)), fingerprint, compiled)
+        planned_since(&snap, &learned, &shared.config.owner, key, &c, Some((&mut *memo, learned_version)))
     };
-    // Remember a converged pass; anything else plans afresh next time.
-    if !the_plan.ops.is_empty() {
-        *converged = None;
-    } else if let Some(desired) = desired {
-        *converged = Some(Converged { desired, cache_gen, problems: the_plan.problems.clone(), fingerprint });
+    // A pass that finds nothing to do leaves nothing dirty; its problems
+    // stand until the next plan.
+    if the_plan.ops.is_empty() {
+        memo.dirty = Scope::none();
+        memo.problems = the_plan.problems.clone();
     }
     // Learned MACs this switch holds that contradict a binding (the MAC
     // lives elsewhere now, e.g. after a migration): the switch ages its
