@@ -141,16 +141,27 @@ fn logical_switch(vni: u32) -> DesiredLogicalSwitch {
 /// rebuilt on its own; the work is proportional to the changed networks
 /// (plus one walk over the port bindings, which are a few per network).
 ///
-/// Returns `false`, leaving `d` unspecified, when it cannot: `d` holds
-/// ACLs (security groups are compiled across networks), or a changed
-/// network's group clashes with another network's on a (switch port,
-/// VLAN) — then compile from scratch. A property test holds it to
-/// [`compile_endpoint`] over random histories.
-pub fn patch_endpoint(snap: &Snapshot, learned: &Learned, key: &str, d: &mut DesiredVtep, changed: &BTreeSet<Uuid>) -> bool {
+/// `changed` may name networks that are not present here, before or
+/// after: they are skipped. Returns the networks whose part was rebuilt
+/// (present before or after), or `None`, leaving `d` unspecified, when it
+/// cannot patch: `d` holds ACLs (security groups are compiled across
+/// networks), or a changed network's group clashes with another network's
+/// on a (switch port, VLAN) — then compile from scratch. A property test
+/// holds it to [`compile_endpoint`] over random histories.
+pub fn patch_endpoint(snap: &Snapshot, learned: &Learned, key: &str, d: &mut DesiredVtep, changed: &BTreeSet<Uuid>) -> Option<BTreeSet<Uuid>> {
     if !d.acls.is_empty() {
-        return false;
+        return None;
     }
     let local = Local::of(snap, key);
+    // Present before (the desired state has its logical switch) or now.
+    let changed: BTreeSet<Uuid> = changed
+        .iter()
+        .copied()
+        .filter(|n| d.logical_switches.contains_key(&ls_name(*n)) || local.ids.iter().any(|sw| snap.vpgs_on_switch_for(*sw, *n).next().is_some()))
+        .collect();
+    if changed.is_empty() {
+        return Some(changed);
+    }
     let names: BTreeSet<String> = changed.iter().map(|n| ls_name(*n)).collect();
     for ls in &names {
         d.logical_switches.remove(ls);
@@ -169,7 +180,7 @@ pub fn patch_endpoint(snap: &Snapshot, learned: &Learned, key: &str, d: &mut Des
         !vlans.is_empty()
     });
 
-    for n in changed {
+    for n in &changed {
         let Some(net) = snap.networks.get(n) else { continue };
         let ls = ls_name(net.id);
         let mut here: Vec<&Object<VpgSpec>> = local.ids.iter().flat_map(|sw| snap.vpgs_on_switch_for(*sw, *n)).collect();
@@ -178,13 +189,13 @@ pub fn patch_endpoint(snap: &Snapshot, learned: &Learned, key: &str, d: &mut Des
         for g in here {
             let Some(sw) = snap.switches.get(&g.spec.switch_id) else { continue };
             if crate::acl::vpg_groups(snap, &g.spec).is_some() {
-                return false;
+                return None;
             }
             present = true;
             for port in &g.spec.switch_ports {
                 let prev = d.port_bindings.entry((sw.spec.name.clone(), port.clone())).or_default().insert(g.spec.vlan, ls.clone());
                 if prev.is_some_and(|p| p != ls) {
-                    return false;
+                    return None;
                 }
             }
         }
@@ -202,7 +213,7 @@ pub fn patch_endpoint(snap: &Snapshot, learned: &Learned, key: &str, d: &mut Des
             }
         }
     }
-    true
+    Some(changed)
 }
 
 /// Every (logical switch `ls`, MAC) key.

@@ -14,7 +14,7 @@
 //! kinds listed here must be added to the walk (the proptest
 //! `fingerprint_covers_compile` checks equal digests give equal results).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use stitch_model::Snapshot;
@@ -42,14 +42,15 @@ const KNOWN: &[Kind] = &[
     Kind::L2GatewayConnection,
 ];
 
-/// What compiling one endpoint reads, as generation numbers: the MACs the
+/// What compiling one endpoint read, as generation numbers: the MACs the
 /// switches learned (their version), the snapshot's switch generation, the
-/// endpoint's switches and, for every network with a group on them, its
-/// generation (which moves on any write to the network, its groups
-/// anywhere, or their ports). Equal inputs give equal desired states;
-/// inputs that differ only in some networks' entries give desired states
-/// that differ only in those networks' parts (see
-/// [`crate::compile::patch_endpoint`]).
+/// endpoint's switches, and the snapshot's write generation. Between two
+/// snapshots of one line whose inputs differ only in the write generation,
+/// the desired states differ only in the parts of the networks written in
+/// between (a network's generation moves on any write to it, its groups
+/// anywhere, or their ports), which the snapshot lists without a scan
+/// ([`Snapshot::networks_written_since`]); see
+/// [`crate::compile::patch_endpoint`]. O(switches) to take.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EndpointInputs {
     /// The learned-MAC version.
@@ -58,55 +59,57 @@ pub struct EndpointInputs {
     pub switch_generation: u64,
     /// The endpoint's switches.
     pub switches: Vec<Uuid>,
-    /// Networks present (a group on one of the switches) → generation.
-    pub networks: BTreeMap<Uuid, u64>,
+    /// The snapshot's write generation.
+    pub generation: u64,
 }
 
 impl EndpointInputs {
-    /// A digest of the inputs (equal inputs, equal digests).
-    pub fn digest(&self) -> u64 {
-        let mut h = DefaultHasher::new();
-        (self.learned_version, self.switch_generation).hash(&mut h);
-        self.switches.hash(&mut h);
-        for (n, g) in &self.networks {
-            (n, g).hash(&mut h);
-        }
-        h.finish()
-    }
-
-    /// The networks whose part of the desired state may differ between a
-    /// compile that read `self` and one reading `now`: those added,
-    /// removed or written since. `None` when anything else moved (switches,
-    /// learned MACs): compile from scratch.
-    pub fn changed_networks(&self, now: &EndpointInputs) -> Option<BTreeSet<Uuid>> {
-        if self.learned_version != now.learned_version || self.switch_generation != now.switch_generation || self.switches != now.switches {
+    /// The networks written between the snapshot `self` was taken from
+    /// and `snap` (whose inputs are `now`); `None` when anything else moved
+    /// (switches, learned MACs, another line of snapshots): compile from
+    /// scratch. Networks of other endpoints are included; patching skips
+    /// them at the cost of a lookup each.
+    pub fn changed_networks(&self, now: &EndpointInputs, snap: &Snapshot) -> Option<BTreeSet<Uuid>> {
+        if self.learned_version != now.learned_version
+            || self.switch_generation != now.switch_generation
+            || self.switches != now.switches
+            || now.generation < self.generation
+        {
             return None;
         }
-        let mut changed = BTreeSet::new();
-        for (n, g) in &self.networks {
-            if now.networks.get(n) != Some(g) {
-                changed.insert(*n);
-            }
-        }
-        changed.extend(now.networks.keys().filter(|n| !self.networks.contains_key(n)));
-        Some(changed)
+        Some(snap.networks_written_since(self.generation).collect())
     }
 }
 
 /// The compile inputs of endpoint `key`, with `learned_version` standing
 /// for the MACs the switches learned; `None` when the snapshot holds a kind
-/// this module does not know. O(networks present here), read from the
-/// snapshot's indexes only.
+/// this module does not know.
 pub fn endpoint_inputs(snap: &Snapshot, key: &str, learned_version: u64) -> Option<EndpointInputs> {
     if Kind::ALL.iter().any(|k| !KNOWN.contains(k) && snap.len(*k) > 0) {
         return None;
     }
     let switches: Vec<Uuid> = snap.switches_at_endpoint(key).map(|sw| sw.id).collect();
-    let networks = switches.iter().flat_map(|sw| snap.networks_on_switch(*sw)).map(|n| (n, snap.network_generation(n))).collect();
-    Some(EndpointInputs { learned_version, switch_generation: snap.switch_generation(), switches, networks })
+    Some(EndpointInputs { learned_version, switch_generation: snap.switch_generation(), switches, generation: snap.generation() })
 }
 
-/// The digest of endpoint `key`'s compile inputs ([`endpoint_inputs`]).
+/// A digest of everything compiling endpoint `key` reads: the learned-MAC
+/// version, the switch generation and the generation of every network
+/// present there (one lookup per network: O(networks present); the
+/// reconciler uses [`EndpointInputs`] instead, which does not walk them).
+/// `None` when the snapshot holds a kind this module does not know.
 pub fn endpoint_fingerprint(snap: &Snapshot, key: &str, learned_version: u64) -> Option<u64> {
-    endpoint_inputs(snap, key, learned_version).map(|i| i.digest())
+    if Kind::ALL.iter().any(|k| !KNOWN.contains(k) && snap.len(*k) > 0) {
+        return None;
+    }
+    let mut h = DefaultHasher::new();
+    (learned_version, snap.switch_generation()).hash(&mut h);
+    let mut nets = BTreeSet::new();
+    for sw in snap.switches_at_endpoint(key) {
+        sw.id.hash(&mut h);
+        nets.extend(snap.networks_on_switch(sw.id));
+    }
+    for n in &nets {
+        (n, snap.network_generation(*n)).hash(&mut h);
+    }
+    Some(h.finish())
 }

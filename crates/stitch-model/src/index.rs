@@ -55,6 +55,10 @@ pub(crate) struct Indexes {
     pub network_gen: OrdMap<Uuid, u64>,
     /// The generation of the last write to any switch.
     pub switch_gen: u64,
+    /// `network_gen` inverted: generation → network, one entry per
+    /// network (its last write), so "what was written since generation g"
+    /// is a range, not a scan.
+    pub gen_log: OrdMap<u64, Uuid>,
 }
 
 fn toggle<T: Ord + Clone>(set: &mut OrdSet<T>, v: T, add: bool) {
@@ -69,7 +73,10 @@ impl Indexes {
     /// Mark `network` as written.
     pub fn touch(&mut self, network: Uuid) {
         self.generation += 1;
-        self.network_gen.insert(network, self.generation);
+        if let Some(was) = self.network_gen.insert(network, self.generation) {
+            self.gen_log.remove(&was);
+        }
+        self.gen_log.insert(self.generation, network);
     }
 
     pub fn port(&mut self, o: &Object<PortSpec>, add: bool) {

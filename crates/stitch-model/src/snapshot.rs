@@ -297,6 +297,19 @@ impl Snapshot {
         self.idx.switch_gen
     }
 
+    /// The write counter of this line of snapshots (every generation
+    /// above is at most this).
+    pub fn generation(&self) -> u64 {
+        self.idx.generation
+    }
+
+    /// The networks whose generation is above `generation` (written since
+    /// a snapshot whose [`Snapshot::generation`] it was), oldest first:
+    /// O(log n + answer).
+    pub fn networks_written_since(&self, generation: u64) -> impl Iterator<Item = Uuid> + '_ {
+        self.idx.gen_log.range(generation + 1..).map(|(_, n)| *n)
+    }
+
     /// Networks with a group on `switch`, each once, ordered by id.
     pub fn networks_on_switch(&self, switch: Uuid) -> impl Iterator<Item = Uuid> + '_ {
         self.idx.networks_on_switch(switch)

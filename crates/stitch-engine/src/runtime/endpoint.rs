@@ -356,20 +356,19 @@ fn planned_since(snap: &Snapshot, learned: &Learned, owner: &stitch_vtep::Owner,
             None
         }
         (Some(was), _) if was.clash => Some("clash"),
-        (Some(was), Some(now)) => match was.inputs.as_ref().and_then(|i| i.changed_networks(now)) {
+        (Some(was), Some(now)) => match was.inputs.as_ref().and_then(|i| i.changed_networks(now, snap)) {
             None => Some("inputs"),
-            Some(changed) => {
-                if patch_endpoint(snap, learned, key, Arc::make_mut(&mut was.desired), &changed) {
+            Some(changed) => match patch_endpoint(snap, learned, key, Arc::make_mut(&mut was.desired), &changed) {
+                Some(patched) => {
                     metric("stitch_reconcile_compiles_patched_total");
                     was.inputs = Some(now.clone());
-                    for n in &changed {
+                    for n in &patched {
                         memo.dirty.insert(ls_name(*n));
                     }
                     None
-                } else {
-                    Some("refused")
                 }
-            }
+                None => Some("refused"),
+            },
         },
     };
     if let Some(why) = full {
