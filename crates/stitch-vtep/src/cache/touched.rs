@@ -16,7 +16,8 @@
 
 use std::collections::BTreeMap;
 
-use ovsdb::monitor::Updates;
+use ovsdb::monitor::{RowUpdate2, Updates};
+use ovsdb::notation::{Atom, Value};
 use uuid::Uuid;
 
 use super::{CacheError, VtepCache, touched};
@@ -35,15 +36,24 @@ impl VtepCache {
             Updates::V2(t) => touched(t),
         };
         let mut scope = Scope::none();
+        // Ports an update2 modifies: only the logical switches of the
+        // pairs its diff names (no copy of the port's whole map); others:
+        // the port as it was, to compare.
+        let mut port_diffs: Vec<Uuid> = Vec::new();
         let mut ports: BTreeMap<Uuid, Option<PhysicalPort>> = BTreeMap::new();
         // Logical switches the update touches, named as they were (one it
         // deletes is gone afterwards, while ports still named it before).
         let mut was: BTreeMap<Uuid, String> = BTreeMap::new();
         for (table, uuid) in &keys {
             match Table::from_name(table) {
-                Some(Table::PhysicalPort) => {
-                    ports.insert(*uuid, self.tables.physical_ports.get(uuid).cloned());
-                }
+                Some(Table::PhysicalPort) => match port_diff(updates, uuid) {
+                    Some(diff) => {
+                        self.note_port_diff(*uuid, diff, &mut port_diffs, &mut scope);
+                    }
+                    None => {
+                        ports.insert(*uuid, self.tables.physical_ports.get(uuid).cloned());
+                    }
+                },
                 Some(t) => {
                     if let (Table::LogicalSwitch, Some(ls)) = (t, self.tables.logical_switches.get(uuid)) {
                         was.insert(*uuid, ls.name.clone());
@@ -54,10 +64,17 @@ impl VtepCache {
             }
         }
         self.apply(updates)?;
+        for ls in port_diffs {
+            match (self.tables.logical_switches.get(&ls), was.get(&ls)) {
+                (Some(l), _) => scope.insert(l.name.clone()),
+                (None, Some(name)) => scope.insert(name.clone()),
+                (None, None) => scope = Scope::All,
+            }
+        }
         for (table, uuid) in &keys {
             match Table::from_name(table) {
                 Some(Table::PhysicalPort) => {
-                    let before = ports.remove(uuid).flatten();
+                    let Some(before) = ports.remove(uuid) else { continue };
                     let after = self.tables.physical_ports.get(uuid);
                     self.note_port(before.as_ref(), after, &was, &mut scope);
                 }
@@ -124,6 +141,41 @@ impl VtepCache {
         }
     }
 
+    /// An update2 diff of a port (before it is applied): a pair of
+    /// `vlan_bindings` it names changes (inserted, deleted or replaced), so
+    /// the logical switch the port has there now goes into the scope, and
+    /// the one the diff names into `after` (resolved once applied: it may
+    /// be inserted by the same update). A diff of the name or the
+    /// `acl_bindings`, or of a port that does not decode: all.
+    fn note_port_diff(&self, port: Uuid, diff: &ovsdb::Row, after: &mut Vec<Uuid>, scope: &mut Scope) {
+        let Some(p) = self.tables.physical_ports.get(&port) else {
+            *scope = Scope::All;
+            return;
+        };
+        for (column, value) in diff.iter() {
+            match column.as_str() {
+                "vlan_bindings" => {
+                    let Value::Map(pairs) = value else {
+                        *scope = Scope::All;
+                        return;
+                    };
+                    for (k, v) in pairs {
+                        let (Atom::Integer(vlan), Some(ls)) = (k, v.as_uuid()) else {
+                            *scope = Scope::All;
+                            return;
+                        };
+                        if let Some(cur) = u16::try_from(*vlan).ok().and_then(|vlan| p.vlan_bindings.get(&vlan)) {
+                            self.note_ls(*cur, scope);
+                        }
+                        after.push(ls);
+                    }
+                }
+                "vlan_stats" | "port_fault_status" | "description" | "other_config" => {}
+                _ => *scope = Scope::All,
+            }
+        }
+    }
+
     /// A port's change: the logical switches of the `vlan_bindings` pairs
     /// that differ, before and after (a logical switch the same update
     /// deleted is named from `was`; one not found at all makes it all).
@@ -145,5 +197,15 @@ impl VtepCache {
                 (None, None) => *scope = Scope::All,
             }
         }
+    }
+}
+
+/// The update2 diff of a modified row of `Physical_Port`, if that is what
+/// the update holds for it.
+fn port_diff<'u>(updates: &'u Updates, port: &Uuid) -> Option<&'u ovsdb::Row> {
+    let Updates::V2(t) = updates else { return None };
+    match t.get(Table::PhysicalPort.name())?.get(port)? {
+        RowUpdate2::Modify(diff) => Some(diff),
+        _ => None,
     }
 }

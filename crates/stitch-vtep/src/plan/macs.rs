@@ -103,10 +103,14 @@ impl Planner<'_> {
         let mut keep = BTreeSet::new();
         // Normalize keys first: MACs compare case-insensitively.
         let mut wanted: BTreeMap<(String, String), &BTreeSet<IpAddr>> = BTreeMap::new();
-        for ((ls, mac), ips) in &desired.mcast_remote {
-            if self.scope.contains(ls) {
-                wanted.insert((ls.clone(), mac_key(mac)), ips);
+        let in_scope: Vec<(&(String, String), &BTreeSet<IpAddr>)> = match self.scope {
+            Scope::All => desired.mcast_remote.iter().collect(),
+            Scope::LogicalSwitches(names) => {
+                names.iter().flat_map(|n| desired.mcast_remote.range((n.clone(), String::new())..).take_while(move |((l, _), _)| l == n)).collect()
             }
+        };
+        for ((ls, mac), ips) in in_scope {
+            wanted.insert((ls.clone(), mac_key(mac)), ips);
         }
         for ((ls_name, mac), ips) in wanted {
             let what = format!("flood list {mac} in {ls_name}");

@@ -207,3 +207,25 @@ proptest! {
         }
     }
 }
+
+/// A binding moved from one logical switch to another out of band: the
+/// update (an update2 diff of the port alone) shows exactly those two,
+/// not everything, and planning them puts it back.
+#[test]
+fn a_moved_binding_shows_its_two_logical_switches() {
+    use stitch_vtep::DesiredLogicalSwitch;
+    let both =
+        DesiredVtep::empty(owner()).with_logical_switch(LS[0], DesiredLogicalSwitch::new(1000)).with_logical_switch(LS[1], DesiredLogicalSwitch::new(1001));
+    let a = both.clone().with_binding("ps1", "p2", 10, LS[0]).with_binding("ps1", "p3", 20, LS[1]);
+    let b = both.with_binding("ps1", "p2", 10, LS[1]).with_binding("ps1", "p3", 20, LS[1]);
+    let mut db = converged(&a);
+    let mut c = db.cache();
+    let before = db.clone();
+    db.transact(&plan(&b, &c).ops).expect("drift");
+    let updates = db.updates_since(&before);
+    let scope = c.apply_scoped(&updates, &owner()).expect("update applies");
+    assert_eq!(scope, Scope::LogicalSwitches([LS[0].to_owned(), LS[1].to_owned()].into()), "{updates:?}");
+    let back = plan_scoped(&a, &c, &scope);
+    assert_eq!(back.ops, plan(&a, &c).ops);
+    assert_eq!(back.ops.len(), 1, "one mutate of the port: {:#?}", back.notes);
+}
