@@ -386,9 +386,11 @@ fn planned_since(snap: &Snapshot, learned: &Learned, owner: &stitch_vtep::Owner,
     let the_plan = if memo.dirty.is_empty() {
         metric("stitch_reconcile_plans_skipped_total");
         stitch_vtep::Plan { problems: memo.problems.clone(), ..Default::default() }
-    } else if !bad.is_empty() || !memo.problems.is_empty() {
+    } else if !bad.is_empty() || !memo.problems.is_empty() || memo.dirty == Scope::All {
+        metrics::counter!("stitch_reconcile_plans_total", "endpoint" => key.to_string(), "scope" => "all").increment(1);
         plan(&desired, c)
     } else {
+        metrics::counter!("stitch_reconcile_plans_total", "endpoint" => key.to_string(), "scope" => "changed").increment(1);
         plan_scoped(&desired, c, &memo.dirty)
     };
     Planned { plan: the_plan, errors, faults, discovered }

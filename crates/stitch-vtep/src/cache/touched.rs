@@ -170,7 +170,7 @@ impl VtepCache {
                         after.push(ls);
                     }
                 }
-                "vlan_stats" | "port_fault_status" | "description" | "other_config" => {}
+                "vlan_stats" | "port_fault_status" | "description" | "other_config" | "_version" | "_uuid" => {}
                 _ => *scope = Scope::All,
             }
         }

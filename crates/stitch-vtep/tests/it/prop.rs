@@ -229,3 +229,39 @@ fn a_moved_binding_shows_its_two_logical_switches() {
     assert_eq!(back.ops, plan(&a, &c).ops);
     assert_eq!(back.ops.len(), 1, "one mutate of the port: {:#?}", back.notes);
 }
+
+/// The same on a real ovsdb-server through a real monitor (update3, with
+/// the `_version` column the simulation does not send): the moved binding
+/// shows its two logical switches, nothing more.
+#[tokio::test]
+async fn a_moved_binding_on_a_real_server_shows_its_two_logical_switches() {
+    use stitch_vtep::{DesiredLogicalSwitch, monitor_requests};
+    let both =
+        DesiredVtep::empty(owner()).with_logical_switch(LS[0], DesiredLogicalSwitch::new(1000)).with_logical_switch(LS[1], DesiredLogicalSwitch::new(1001));
+    let a = both.clone().with_binding("ps1", "p2", 10, LS[0]).with_binding("ps1", "p3", 20, LS[1]);
+    let b = both.with_binding("ps1", "p2", 10, LS[1]).with_binding("ps1", "p3", 20, LS[1]);
+    let s = OvsdbServer::start();
+    real_setup(&s);
+    let (client, mut events) = s.client().await;
+    let schema = client.get_schema("hardware_vtep").await.expect("schema");
+    let started = client.monitor("hardware_vtep", monitor_requests(&schema), ovsdb::MonitorMethod::MonitorCondSince).await.expect("monitor");
+    let mut c = VtepCache::new(schema.clone());
+    c.apply(&started.updates).expect("initial rows");
+    // Wait for the update carrying a transaction's rows; return its scope.
+    async fn next_scope(c: &mut VtepCache, events: &mut ovsdb::Events) -> Scope {
+        loop {
+            let ev = tokio::time::timeout(crate::server::PATIENCE, events.recv()).await.expect("an update in time").expect("client alive");
+            if let ovsdb::Event::Update { updates, .. } = ev {
+                return c.apply_scoped(&updates, &owner()).expect("update applies");
+            }
+        }
+    }
+    apply(&client, &plan(&a, &c)).await.expect("converge");
+    next_scope(&mut c, &mut events).await;
+    assert!(plan(&a, &c).is_empty());
+    apply(&client, &plan(&b, &c)).await.expect("drift");
+    let scope = next_scope(&mut c, &mut events).await;
+    assert_eq!(scope, Scope::LogicalSwitches([LS[0].to_owned(), LS[1].to_owned()].into()));
+    assert_eq!(plan_scoped(&a, &c, &scope).ops, plan(&a, &c).ops);
+    client.close();
+}
