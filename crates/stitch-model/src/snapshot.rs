@@ -598,6 +598,19 @@ impl Snapshot {
         self.idx.vlans_on_switch(switch).map(|(v, _)| v)
     }
 
+    /// The lowest VLAN at or above `from` that no group on `switch` uses
+    /// (tagged groups, as [`Snapshot::vlans_used_on_switch`] lists them):
+    /// O(log n), from the index of runs of VLANs in use. It may lie above
+    /// any VLAN range; the caller checks it against its own.
+    pub fn vlan_free_from(&self, switch: Uuid, from: u32) -> Option<u32> {
+        self.idx.vlan_free_from(switch, from)
+    }
+
+    /// The lowest VNI at or above `from` that no network uses: O(log n).
+    pub fn vni_free_from(&self, from: u32) -> Option<u32> {
+        self.idx.vni_free_from(from)
+    }
+
     /// Stored segments of a network, ordered by id.
     pub fn segments_of_network(&self, network: Uuid) -> impl Iterator<Item = &Object<SegmentSpec>> + '_ {
         self.idx.segments_of_network(network).filter_map(|s| self.segments.get(&s))
