@@ -3,6 +3,8 @@
 //! whole request against a private copy and the engine compiles from a copy
 //! while writes go on.
 
+use std::sync::Arc;
+
 use imbl::OrdMap;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -13,9 +15,14 @@ use crate::inventory::*;
 use crate::net::MacAddr;
 
 /// The objects of one kind, with the name index that keeps names unique.
+///
+/// Rows are shared (`Arc`): a write to a snapshot copies the tree nodes on
+/// its path, and a node holds up to 64 rows, so copying one must not copy
+/// every port's strings and maps (a bulk request writes thousands of rows,
+/// each into a fresh copy of the nodes it touches).
 #[derive(Clone, Debug)]
 pub struct Table<S: Spec> {
-    rows: OrdMap<Uuid, Object<S>>,
+    rows: OrdMap<Uuid, Arc<Object<S>>>,
     names: OrdMap<(Option<Uuid>, String), Uuid>,
 }
 
@@ -27,15 +34,15 @@ impl<S: Spec> Default for Table<S> {
 
 impl<S: Spec> Table<S> {
     pub fn get(&self, id: &Uuid) -> Option<&Object<S>> {
-        self.rows.get(id)
+        self.rows.get(id).map(|o| &**o)
     }
     /// Look an object up by name within its scope (`None` for global names).
     /// Always `None` for kinds whose names are not unique.
     pub fn by_name(&self, scope: Option<Uuid>, name: &str) -> Option<&Object<S>> {
-        self.names.get(&(scope, name.to_string())).and_then(|id| self.rows.get(id))
+        self.names.get(&(scope, name.to_string())).and_then(|id| self.get(id))
     }
     pub fn iter(&self) -> impl Iterator<Item = &Object<S>> {
-        self.rows.values()
+        self.rows.values().map(|o| &**o)
     }
     pub fn len(&self) -> usize {
         self.rows.len()
@@ -50,10 +57,10 @@ impl<S: Spec> Table<S> {
             }
             self.names.insert((o.spec.name_scope(), o.spec.name().to_string()), o.id);
         }
-        self.rows.insert(o.id, o);
+        self.rows.insert(o.id, Arc::new(o));
     }
     fn remove(&mut self, id: &Uuid) -> Option<Object<S>> {
-        let old = self.rows.remove(id)?;
+        let old = Arc::unwrap_or_clone(self.rows.remove(id)?);
         if S::UNIQUE_NAMES {
             self.names.remove(&(old.spec.name_scope(), old.spec.name().to_string()));
         }
