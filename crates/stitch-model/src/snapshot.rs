@@ -370,16 +370,25 @@ impl Snapshot {
     /// there are several.
     pub fn apply(&self, changes: Vec<Change>, ctx: &mut dyn Context) -> Result<(Snapshot, Vec<Change>), ModelError> {
         let mut next = self.clone();
+        let effective = next.apply_in_place(changes, ctx)?;
+        Ok((next, effective))
+    }
+
+    /// [`Snapshot::apply`] to this snapshot itself: no copy of it is made,
+    /// so tree nodes only this snapshot holds are changed where they are.
+    /// On error the snapshot holds the changes before the failing one: the
+    /// caller must discard it or restore it ([`crate::Draft`] does).
+    pub(crate) fn apply_in_place(&mut self, changes: Vec<Change>, ctx: &mut dyn Context) -> Result<Vec<Change>, ModelError> {
         let mut effective = Vec::with_capacity(changes.len());
         let many = changes.len() > 1;
         for (i, c) in changes.into_iter().enumerate() {
             let res = match c {
-                Change::Put(o) => next.put(o, ctx, &mut effective),
-                Change::Delete(k, id) => next.delete(k, id, &mut effective),
+                Change::Put(o) => self.put(o, ctx, &mut effective),
+                Change::Delete(k, id) => self.delete(k, id, &mut effective),
             };
             res.map_err(|e| if many { e.within(&format!("items[{i}]")) } else { e })?;
         }
-        Ok((next, effective))
+        Ok(effective)
     }
 
     fn put(&mut self, o: AnyObject, ctx: &mut dyn Context, out: &mut Vec<Change>) -> Result<(), ModelError> {
