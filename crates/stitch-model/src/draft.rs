@@ -16,14 +16,22 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::ModelError;
-use crate::snapshot::{Change, Context, Snapshot};
+use crate::snapshot::{Change, Context, Snapshot, SystemContext};
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// A snapshot under change; see the module documentation.
+///
+/// Changes are applied to the draft's own snapshot in place: only the
+/// first write to a tree node after the draft was made copies it (the base
+/// still holds it); later writes to it change it where it is. Invariant:
+/// `snap` is `base` with `changes` applied. Rolling back (a failed apply
+/// or attempt) replays the changes that remain onto the base, which costs
+/// as much as applying them did, but only on failure.
 #[derive(Debug)]
 pub struct Draft {
     id: u64,
+    base: Snapshot,
     snap: Snapshot,
     /// Every change stored so far, implied ones included, in order.
     changes: Vec<Change>,
@@ -32,7 +40,7 @@ pub struct Draft {
 impl Draft {
     /// A draft of `base` with no change yet (O(1): snapshots clone cheaply).
     pub fn new(base: &Snapshot) -> Self {
-        Draft { id: NEXT_ID.fetch_add(1, Ordering::Relaxed), snap: base.clone(), changes: Vec::new() }
+        Draft { id: NEXT_ID.fetch_add(1, Ordering::Relaxed), base: base.clone(), snap: base.clone(), changes: Vec::new() }
     }
 
     /// Identifies this draft (unique in the process): whoever created a
@@ -57,24 +65,45 @@ impl Draft {
         if changes.is_empty() {
             return Ok(());
         }
-        let (next, effective) = self.snap.apply(changes, ctx)?;
-        self.snap = next;
-        self.changes.extend(effective);
-        Ok(())
+        let len = self.changes.len();
+        match self.snap.apply_in_place(changes, ctx) {
+            Ok(effective) => {
+                self.changes.extend(effective);
+                Ok(())
+            }
+            Err(e) => {
+                // The changes before the failing one are in `snap`, not in
+                // `changes`: rebuild the state `changes` describe.
+                self.restore(len);
+                Err(e)
+            }
+        }
     }
 
-    /// Run `f` on the draft; when it fails, undo whatever it applied
-    /// (O(1)), so the draft is as before the call.
+    /// Run `f` on the draft; when it fails, undo whatever it applied, so
+    /// the draft is as before the call.
     pub fn attempt<T, E>(&mut self, f: impl FnOnce(&mut Draft) -> Result<T, E>) -> Result<T, E> {
-        let (id, snap, len) = (self.id, self.snap.clone(), self.changes.len());
+        let (id, len) = (self.id, self.changes.len());
         let out = f(self);
-        // Nested attempts only append past `len` or go back to a point at
-        // or after it, so the first `len` changes still lead to `snap`.
-        if out.is_err() && self.id == id && self.changes.len() >= len {
-            self.snap = snap;
-            self.changes.truncate(len);
+        // Nested attempts and failed applies keep `snap` equal to `base`
+        // with `changes` applied, so only changes past `len` need undoing.
+        if out.is_err() && self.id == id && self.changes.len() > len {
+            self.restore(len);
         }
         out
+    }
+
+    /// Keep the first `len` changes and rebuild `snap` from them.
+    fn restore(&mut self, len: usize) {
+        self.changes.truncate(len);
+        let mut snap = self.base.clone();
+        // The same changes, in the same order, from the same base: they
+        // applied before, so they apply again, to the same state (asking
+        // the context for nothing: every object they create is in them).
+        if let Err(e) = snap.apply_in_place(self.changes.clone(), &mut SystemContext) {
+            unreachable!("replaying a draft's own changes failed: {e}");
+        }
+        self.snap = snap;
     }
 
     /// The final state and every change that leads to it from the base.

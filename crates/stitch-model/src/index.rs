@@ -34,6 +34,9 @@ pub(crate) struct Indexes {
     pub vpg_switch_port: OrdSet<(Uuid, String, u16, Uuid)>,
     /// (switch, VLAN, group) for tagged groups
     pub vlan_use: OrdSet<(Uuid, u16, Uuid)>,
+    /// Per switch, the runs of consecutive VLANs in `vlan_use`: the lowest
+    /// free VLAN of a range in O(log n).
+    pub vlan_runs: Runs,
     /// (port, trunk) for parents and subports
     pub trunk_port: OrdSet<(Uuid, Uuid)>,
     /// (network, segment)
@@ -44,6 +47,8 @@ pub(crate) struct Indexes {
     pub vpg_moving: OrdSet<Uuid>,
     /// (VNI, network)
     pub network_vni: OrdSet<(u32, Uuid)>,
+    /// The runs of consecutive VNIs in `network_vni` (under the nil key).
+    pub vni_runs: Runs,
     /// (endpoint key, switch)
     pub switch_endpoint: OrdSet<(String, Uuid)>,
     /// How many ports are bound.
@@ -59,6 +64,59 @@ pub(crate) struct Indexes {
     /// network (its last write), so "what was written since generation g"
     /// is a range, not a scan.
     pub gen_log: OrdMap<u64, Uuid>,
+}
+
+/// Maximal runs of consecutive values in use, per key: `(key, first) ->
+/// last`. Runs never touch (adjacent ones are merged), so the value after a
+/// run is free: the lowest free value from `v` is one lookup, not a walk
+/// over every value in use. The owner reports each value's transitions
+/// between free and used ([`Runs::set`]).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Runs(OrdMap<(Uuid, u32), u32>);
+
+impl Runs {
+    /// The run holding `v` under `key`, as (first, last).
+    fn containing(&self, key: Uuid, v: u32) -> Option<(u32, u32)> {
+        self.0.get_prev(&(key, v)).filter(|((k, _), last)| *k == key && **last >= v).map(|((_, first), last)| (*first, *last))
+    }
+
+    /// `v` became used (`true`) or free (`false`) under `key`.
+    pub fn set(&mut self, key: Uuid, v: u32, used: bool) {
+        match (used, self.containing(key, v)) {
+            (true, None) => {
+                let mut first = v;
+                let mut last = v;
+                // `v` was free, so a run holding `v - 1` ends there.
+                if let Some((f, _)) = v.checked_sub(1).and_then(|p| self.containing(key, p)) {
+                    self.0.remove(&(key, f));
+                    first = f;
+                }
+                if let Some(l) = v.checked_add(1).and_then(|n| self.0.remove(&(key, n))) {
+                    last = l;
+                }
+                self.0.insert((key, first), last);
+            }
+            (false, Some((first, last))) => {
+                self.0.remove(&(key, first));
+                if first < v {
+                    self.0.insert((key, first), v - 1);
+                }
+                if v < last {
+                    self.0.insert((key, v + 1), last);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The lowest value at or above `v` not in use under `key` (`None`
+    /// only when every value up to `u32::MAX` is).
+    pub fn free_from(&self, key: Uuid, v: u32) -> Option<u32> {
+        match self.containing(key, v) {
+            Some((_, last)) => last.checked_add(1),
+            None => Some(v),
+        }
+    }
 }
 
 fn toggle<T: Ord + Clone>(set: &mut OrdSet<T>, v: T, add: bool) {
@@ -104,6 +162,8 @@ impl Indexes {
         }
         if s.vlan != 0 {
             toggle(&mut self.vlan_use, (s.switch_id, s.vlan, o.id), add);
+            let used = self.vlan_use.range((s.switch_id, s.vlan, NIL)..=(s.switch_id, s.vlan, MAX)).next().is_some();
+            self.vlan_runs.set(s.switch_id, u32::from(s.vlan), used);
         }
         if !s.draining.is_empty() || !s.pending.is_empty() {
             toggle(&mut self.vpg_moving, o.id, add);
@@ -112,7 +172,10 @@ impl Indexes {
 
     pub fn network(&mut self, o: &Object<NetworkSpec>, add: bool) {
         self.touch(o.id);
-        toggle(&mut self.network_vni, (o.spec.vni.get(), o.id), add);
+        let vni = o.spec.vni.get();
+        toggle(&mut self.network_vni, (vni, o.id), add);
+        let used = self.network_vni.range((vni, NIL)..=(vni, MAX)).next().is_some();
+        self.vni_runs.set(NIL, vni, used);
     }
 
     pub fn trunk(&mut self, o: &Object<TrunkSpec>, add: bool) {
@@ -165,6 +228,14 @@ impl Indexes {
     }
     pub fn vlans_on_switch(&self, switch: Uuid) -> impl Iterator<Item = (u16, Uuid)> + '_ {
         self.vlan_use.range((switch, 0, NIL)..=(switch, u16::MAX, MAX)).map(|t| (t.1, t.2))
+    }
+    /// The lowest VLAN at or above `v` that no group on `switch` uses.
+    pub fn vlan_free_from(&self, switch: Uuid, v: u32) -> Option<u32> {
+        self.vlan_runs.free_from(switch, v)
+    }
+    /// The lowest VNI at or above `v` that no network uses.
+    pub fn vni_free_from(&self, v: u32) -> Option<u32> {
+        self.vni_runs.free_from(NIL, v)
     }
     pub fn trunks_of_port(&self, port: Uuid) -> impl Iterator<Item = Uuid> + '_ {
         self.trunk_port.range((port, NIL)..=(port, MAX)).map(|t| t.1)

@@ -130,6 +130,12 @@ macro_rules! kinds {
             pub fn to_json(&self) -> serde_json::Value {
                 match self { $(AnyObject::$variant(o) => serde_json::to_value(o).unwrap_or_default()),* }
             }
+            /// The JSON form as bytes, serialized straight from the object
+            /// (no intermediate `Value`): what the catalog stores.
+            pub fn to_json_vec(&self) -> Vec<u8> {
+                let out = match self { $(AnyObject::$variant(o) => serde_json::to_vec(o)),* };
+                out.unwrap_or_else(|_| b"null".to_vec())
+            }
             /// Decode a stored object of `kind` from its JSON form.
             pub fn from_json(kind: Kind, v: &[u8]) -> Result<AnyObject, serde_json::Error> {
                 Ok(match kind { $(Kind::$variant => AnyObject::$variant(serde_json::from_slice(v)?)),* })

@@ -3,6 +3,8 @@
 //! whole request against a private copy and the engine compiles from a copy
 //! while writes go on.
 
+use std::sync::Arc;
+
 use imbl::OrdMap;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -13,9 +15,14 @@ use crate::inventory::*;
 use crate::net::MacAddr;
 
 /// The objects of one kind, with the name index that keeps names unique.
+///
+/// Rows are shared (`Arc`): a write to a snapshot copies the tree nodes on
+/// its path, and a node holds up to 64 rows, so copying one must not copy
+/// every port's strings and maps (a bulk request writes thousands of rows,
+/// each into a fresh copy of the nodes it touches).
 #[derive(Clone, Debug)]
 pub struct Table<S: Spec> {
-    rows: OrdMap<Uuid, Object<S>>,
+    rows: OrdMap<Uuid, Arc<Object<S>>>,
     names: OrdMap<(Option<Uuid>, String), Uuid>,
 }
 
@@ -27,15 +34,15 @@ impl<S: Spec> Default for Table<S> {
 
 impl<S: Spec> Table<S> {
     pub fn get(&self, id: &Uuid) -> Option<&Object<S>> {
-        self.rows.get(id)
+        self.rows.get(id).map(|o| &**o)
     }
     /// Look an object up by name within its scope (`None` for global names).
     /// Always `None` for kinds whose names are not unique.
     pub fn by_name(&self, scope: Option<Uuid>, name: &str) -> Option<&Object<S>> {
-        self.names.get(&(scope, name.to_string())).and_then(|id| self.rows.get(id))
+        self.names.get(&(scope, name.to_string())).and_then(|id| self.get(id))
     }
     pub fn iter(&self) -> impl Iterator<Item = &Object<S>> {
-        self.rows.values()
+        self.rows.values().map(|o| &**o)
     }
     pub fn len(&self) -> usize {
         self.rows.len()
@@ -50,10 +57,10 @@ impl<S: Spec> Table<S> {
             }
             self.names.insert((o.spec.name_scope(), o.spec.name().to_string()), o.id);
         }
-        self.rows.insert(o.id, o);
+        self.rows.insert(o.id, Arc::new(o));
     }
     fn remove(&mut self, id: &Uuid) -> Option<Object<S>> {
-        let old = self.rows.remove(id)?;
+        let old = Arc::unwrap_or_clone(self.rows.remove(id)?);
         if S::UNIQUE_NAMES {
             self.names.remove(&(old.spec.name_scope(), old.spec.name().to_string()));
         }
@@ -376,16 +383,25 @@ impl Snapshot {
     /// there are several.
     pub fn apply(&self, changes: Vec<Change>, ctx: &mut dyn Context) -> Result<(Snapshot, Vec<Change>), ModelError> {
         let mut next = self.clone();
+        let effective = next.apply_in_place(changes, ctx)?;
+        Ok((next, effective))
+    }
+
+    /// [`Snapshot::apply`] to this snapshot itself: no copy of it is made,
+    /// so tree nodes only this snapshot holds are changed where they are.
+    /// On error the snapshot holds the changes before the failing one: the
+    /// caller must discard it or restore it ([`crate::Draft`] does).
+    pub(crate) fn apply_in_place(&mut self, changes: Vec<Change>, ctx: &mut dyn Context) -> Result<Vec<Change>, ModelError> {
         let mut effective = Vec::with_capacity(changes.len());
         let many = changes.len() > 1;
         for (i, c) in changes.into_iter().enumerate() {
             let res = match c {
-                Change::Put(o) => next.put(o, ctx, &mut effective),
-                Change::Delete(k, id) => next.delete(k, id, &mut effective),
+                Change::Put(o) => self.put(o, ctx, &mut effective),
+                Change::Delete(k, id) => self.delete(k, id, &mut effective),
             };
             res.map_err(|e| if many { e.within(&format!("items[{i}]")) } else { e })?;
         }
-        Ok((next, effective))
+        Ok(effective)
     }
 
     fn put(&mut self, o: AnyObject, ctx: &mut dyn Context, out: &mut Vec<Change>) -> Result<(), ModelError> {
@@ -609,6 +625,19 @@ impl Snapshot {
     /// it), read from the index alone: no group is looked up.
     pub fn vlans_used_on_switch(&self, switch: Uuid) -> impl Iterator<Item = u16> + '_ {
         self.idx.vlans_on_switch(switch).map(|(v, _)| v)
+    }
+
+    /// The lowest VLAN at or above `from` that no group on `switch` uses
+    /// (tagged groups, as [`Snapshot::vlans_used_on_switch`] lists them):
+    /// O(log n), from the index of runs of VLANs in use. It may lie above
+    /// any VLAN range; the caller checks it against its own.
+    pub fn vlan_free_from(&self, switch: Uuid, from: u32) -> Option<u32> {
+        self.idx.vlan_free_from(switch, from)
+    }
+
+    /// The lowest VNI at or above `from` that no network uses: O(log n).
+    pub fn vni_free_from(&self, from: u32) -> Option<u32> {
+        self.idx.vni_free_from(from)
     }
 
     /// Stored segments of a network, ordered by id.

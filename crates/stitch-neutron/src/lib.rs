@@ -33,7 +33,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use stitch_engine::bind;
 use stitch_engine::status::StatusBoard;
 use stitch_model::snapshot::{Change, SystemContext};
@@ -88,12 +88,15 @@ fn attr_names(t: attrs::AttrTable) -> Vec<&'static str> {
 }
 
 fn one(key: &str, item: Map<String, Value>) -> Value {
-    json!({ key: item })
+    Value::Object(Map::from_iter([(key.to_string(), Value::Object(item))]))
 }
 
 /// 201 with `{"<singular>": rep}` or, for a bulk request, `{"<plural>": [...]}`.
+/// The representations move into the body (`json!` would serialize them
+/// into a copy first).
 pub(crate) fn created_reps(singular: &str, plural: &str, reps: Vec<Value>, bulk: bool) -> Response {
-    if bulk { created(json!({ plural: reps })) } else { created(json!({ singular: reps.into_iter().next() })) }
+    let (key, v) = if bulk { (plural, Value::Array(reps)) } else { (singular, reps.into_iter().next().unwrap_or(Value::Null)) };
+    created(Value::Object(Map::from_iter([(key.to_string(), v)])))
 }
 
 fn created(v: Value) -> Response {

@@ -189,7 +189,7 @@ impl Catalog {
                     Change::Put(o) => {
                         next.mod_revisions.insert(o.id(), PENDING);
                         b.puts.insert(o.id());
-                        Op::Put { key: key(o.kind(), &o.id()), value: serde_json::to_vec(&o.to_json()).unwrap_or_default() }
+                        Op::Put { key: key(o.kind(), &o.id()), value: o.to_json_vec() }
                     }
                     Change::Delete(k, id) => Op::Delete { key: key(*k, id) },
                 });

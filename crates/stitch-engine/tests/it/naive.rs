@@ -85,3 +85,13 @@ pub fn vlan_for(snap: &Snapshot, sw: &Object<SwitchSpec>, network: Uuid) -> Opti
     }
     (range.first.get()..=range.last.get()).find(|v| !used.contains(v))
 }
+
+/// The VNI `allocate_vni` must answer, by scanning every network: the
+/// lowest VNI no network uses, from the fabrics' ranges in name order.
+pub fn allocate_vni(snap: &Snapshot) -> Option<u32> {
+    let mut fabrics: Vec<_> = snap.fabrics.iter().collect();
+    fabrics.sort_by(|a, b| a.spec.name.cmp(&b.spec.name));
+    fabrics
+        .into_iter()
+        .find_map(|f| (f.spec.vni_range.first.get()..=f.spec.vni_range.last.get()).find(|v| !snap.networks.iter().any(|n| n.spec.vni.get() == *v)))
+}

@@ -173,6 +173,10 @@ fn check(s: &Snapshot) {
         assert_eq!(indexed, naive, "vlans_on_switch (in VLAN order)");
         let used: Vec<u16> = s.vlans_used_on_switch(sw).collect();
         assert_eq!(used, naive.iter().map(|(v, _)| *v).collect::<Vec<_>>(), "vlans_used_on_switch");
+        for from in 0..=6u32 {
+            let naive = (from..).find(|v| !used.iter().any(|u| u32::from(*u) == *v));
+            assert_eq!(s.vlan_free_from(sw, from), naive, "vlan_free_from({from})");
+        }
     }
     for p in (0..8).map(port_id) {
         let naive = ids(s.vpgs.iter().filter(|g| g.spec.involves(&p)));
@@ -190,6 +194,10 @@ fn check(s: &Snapshot) {
     assert_eq!(indexed, naive, "networks_with_vni_in");
     let mid: Vec<(u32, Uuid)> = naive.iter().copied().filter(|(v, _)| (5001..=5002).contains(v)).collect();
     assert_eq!(s.networks_with_vni_in(5001, 5002).map(|(v, n)| (v, n.id)).collect::<Vec<_>>(), mid, "networks_with_vni_in range");
+    for from in 4998..=5006u32 {
+        let naive = (from..).find(|v| !s.networks.iter().any(|n| n.spec.vni.get() == *v));
+        assert_eq!(s.vni_free_from(from), naive, "vni_free_from({from})");
+    }
     for key in s.switches.iter().map(|w| w.spec.endpoint_key()).chain(["nowhere".to_string()]) {
         let naive = ids(s.switches.iter().filter(|w| w.spec.endpoint_key() == key));
         assert_eq!(ids(s.switches_at_endpoint(&key)), naive, "switches_at_endpoint");
