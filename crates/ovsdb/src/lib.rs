@@ -19,6 +19,8 @@
 //!   survive reconnects, events on a channel, state on a watch.
 //! * [`passive`]: a listener that turns each inbound connection into a
 //!   [`Client`].
+//! * [`server`]: a lightweight in-process OVSDB server over TCP, for tests
+//!   and fabric-scale simulations.
 //!
 //! ```no_run
 //! use ovsdb::{Client, ClientConfig, Condition, Endpoint, MonitorMethod, MonitorRequests, Operation, Row};
@@ -56,6 +58,7 @@ pub mod notation;
 pub mod ops;
 pub mod passive;
 pub mod schema;
+pub mod server;
 pub mod transport;
 
 #[doc = include_str!("../COMPLIANCE.md")]

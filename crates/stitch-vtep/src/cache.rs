@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
+use std::sync::{Arc, Mutex, Weak};
 
 use ovsdb::monitor::{Cache, RowUpdate, TableUpdates, Updates};
 use ovsdb::notation::Row;
@@ -127,6 +128,21 @@ pub struct VtepCache {
     decode_errors: BTreeMap<(Table, Uuid), RowError>,
 }
 
+/// One parsed copy of each distinct schema in use: a controller with a
+/// thousand switches of the same model would otherwise keep a thousand
+/// equal copies (each endpoint reads the schema from its server).
+fn shared_schema(schema: DatabaseSchema) -> Arc<DatabaseSchema> {
+    static SCHEMAS: Mutex<Vec<Weak<DatabaseSchema>>> = Mutex::new(Vec::new());
+    let mut known = SCHEMAS.lock().unwrap_or_else(|e| e.into_inner());
+    known.retain(|w| w.strong_count() > 0);
+    if let Some(s) = known.iter().filter_map(Weak::upgrade).find(|s| **s == schema) {
+        return s;
+    }
+    let s = Arc::new(schema);
+    known.push(Arc::downgrade(&s));
+    s
+}
+
 /// A MAC as the indexes key it: lowercase, so `AA:..` and `aa:..` meet.
 pub fn mac_key(mac: &str) -> String {
     mac.to_ascii_lowercase()
@@ -135,8 +151,9 @@ pub fn mac_key(mac: &str) -> String {
 impl VtepCache {
     /// An empty cache for rows of `schema` (normally the one the server
     /// reported; it gives the column types update2 diffs are applied with).
+    /// Caches built with equal schemas share one parsed copy.
     pub fn new(schema: DatabaseSchema) -> Self {
-        VtepCache { raw: Cache::new(schema), tables: Tables::default(), idx: Indexes::default(), decode_errors: BTreeMap::new() }
+        VtepCache { raw: Cache::new(shared_schema(schema)), tables: Tables::default(), idx: Indexes::default(), decode_errors: BTreeMap::new() }
     }
 
     /// A cache for the installed schema (tests and simulations); panics if

@@ -1,6 +1,7 @@
 //! A replica of monitored tables, fed by [`Updates`].
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use uuid::Uuid;
 
@@ -23,7 +24,8 @@ use crate::schema::{DatabaseSchema, TableSchema};
 /// has every monitored column.
 #[derive(Debug, Clone)]
 pub struct Cache {
-    schema: DatabaseSchema,
+    /// Shared: many caches of one schema (one per switch) need one copy.
+    schema: Arc<DatabaseSchema>,
     tables: BTreeMap<String, BTreeMap<Uuid, Row>>,
     /// Monitored columns per table; `None`: every column.
     columns: Option<BTreeMap<String, Option<BTreeSet<String>>>>,
@@ -31,12 +33,13 @@ pub struct Cache {
 
 impl Cache {
     /// An empty cache for a database schema, for monitors of all columns.
-    pub fn new(schema: DatabaseSchema) -> Self {
-        Cache { schema, tables: BTreeMap::new(), columns: None }
+    /// Pass an `Arc` to share one parsed schema between caches.
+    pub fn new(schema: impl Into<Arc<DatabaseSchema>>) -> Self {
+        Cache { schema: schema.into(), tables: BTreeMap::new(), columns: None }
     }
 
     /// An empty cache for the columns a monitor asked for.
-    pub fn for_monitor(schema: DatabaseSchema, requests: &MonitorRequests) -> Self {
+    pub fn for_monitor(schema: impl Into<Arc<DatabaseSchema>>, requests: &MonitorRequests) -> Self {
         let columns = requests
             .0
             .iter()
@@ -48,7 +51,7 @@ impl Cache {
                 (t.clone(), cols)
             })
             .collect();
-        Cache { schema, tables: BTreeMap::new(), columns: Some(columns) }
+        Cache { schema: schema.into(), tables: BTreeMap::new(), columns: Some(columns) }
     }
 
     /// The schema.

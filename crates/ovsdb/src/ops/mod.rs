@@ -4,6 +4,7 @@
 mod condition;
 mod mutation;
 mod operation;
+mod parse;
 mod result;
 
 pub use condition::{Condition, Function};

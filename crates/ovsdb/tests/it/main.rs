@@ -7,6 +7,7 @@ mod server;
 
 mod basic;
 mod corpus;
+mod inproc;
 mod locks;
 mod monitor;
 mod passive;

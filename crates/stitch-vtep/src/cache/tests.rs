@@ -181,3 +181,10 @@ fn initial_updates_round_trip_a_raw_database() {
     d.apply(&initial_updates(&raw)).unwrap();
     assert_eq!(d.tables(), c.tables());
 }
+
+#[test]
+fn caches_of_one_schema_share_it() {
+    let a = VtepCache::with_installed_schema();
+    let b = VtepCache::with_installed_schema();
+    assert!(std::ptr::eq(a.schema(), b.schema()), "equal schemas are parsed once and shared");
+}
