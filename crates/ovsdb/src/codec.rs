@@ -386,3 +386,23 @@ mod tests {
         assert_eq!(decode_all(&buf, 1 << 20).unwrap(), msgs);
     }
 }
+
+/// Writes the messages `queue` brings to `sink` until the queue closes,
+/// feeding everything already queued before one flush (a burst of
+/// messages costs one write, not one each). Returns the first write error.
+/// The writer half of the client's and the in-process server's
+/// connections.
+pub(crate) async fn write_batched<S>(mut sink: S, queue: &mut tokio::sync::mpsc::UnboundedReceiver<Message>) -> Result<(), Error>
+where
+    S: futures::Sink<Message, Error = Error> + Unpin,
+{
+    use futures::SinkExt;
+    while let Some(m) = queue.recv().await {
+        sink.feed(m).await?;
+        while let Ok(m) = queue.try_recv() {
+            sink.feed(m).await?;
+        }
+        sink.flush().await?;
+    }
+    Ok(())
+}

@@ -15,6 +15,7 @@
 //! ovn-controller-vtep, see `ovn/mod.rs`) and the table compares the three;
 //! `--no-ovn` skips it.
 
+mod common;
 mod ovn;
 
 use std::process::{Child, Command, Stdio};
@@ -263,16 +264,7 @@ async fn main() {
         .iter()
         .map(|l| json!({"name": format!("host-{}", l.name), "node_profile": "p", "ports": [{"name": "ens1f0", "switch": l.name, "switch_port": "p1"}]}))
         .collect();
-    post(
-        "/v1/apply",
-        json!({
-            "fabrics": [{"name": "dc1", "vni_range": [10000, 16000000], "vlan_range": [2, 4094]}],
-            "switches": switches, "hardware": [{"name": "hw"}],
-            "cards": [{"name": "c", "hardware": ["hw"], "interface_map": [{"name": "ens1f0", "labels": ["sriov"]}]}],
-            "node_profiles": [{"name": "p", "hardware": ["hw"]}], "nodes": nodes,
-        }),
-    )
-    .await;
+    post("/v1/apply", common::inventory(switches, nodes)).await;
 
     // Bulk: networks of two ports, on consecutive leaves.
     let nets = a.ports / 2;

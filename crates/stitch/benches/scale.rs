@@ -30,6 +30,8 @@ use std::time::{Duration, Instant};
 use ovsdb::server::{Database, Server, ServerConfig, Stats};
 use ovsdb::{Client, ClientConfig, Condition, Operation, Row, Uuid, Value};
 use serde_json::{Value as Json, json};
+
+mod common;
 use stitch_testkit::VtepServer;
 
 const BIN: &str = env!("CARGO_BIN_EXE_stitch");
@@ -353,18 +355,7 @@ async fn run(leaves: Leaves, n: usize, incremental: usize, cold_start: bool) -> 
         (0..k).map(|i| json!({"name": format!("leaf{}", i + 1), "fabric": "dc1", "ovsdb": leaves.target(i), "tunnel_ip": tunnel_ip(i)})).collect();
     let nodes: Vec<Json> =
         (0..k).map(|i| json!({"name": format!("host-leaf{}", i + 1), "node_profile": "p", "ports": [{"name": "ens1f0", "switch": format!("leaf{}", i + 1), "switch_port": "p1"}]})).collect();
-    post(
-        &http,
-        &s.url,
-        "/v1/apply",
-        json!({
-            "fabrics": [{"name": "dc1", "vni_range": [10000, 16000000], "vlan_range": [2, 4094]}],
-            "switches": switches, "hardware": [{"name": "hw"}],
-            "cards": [{"name": "c", "hardware": ["hw"], "interface_map": [{"name": "ens1f0", "labels": ["sriov"]}]}],
-            "node_profiles": [{"name": "p", "hardware": ["hw"]}], "nodes": nodes,
-        }),
-    )
-    .await;
+    post(&http, &s.url, "/v1/apply", common::inventory(switches, nodes)).await;
 
     // Bulk.
     let nets = n / 10;

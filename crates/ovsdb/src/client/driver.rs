@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
 use serde_json::Value as Json;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
@@ -35,22 +35,12 @@ struct Conn {
 
 impl Conn {
     fn new(stream: BoxStream, codec: MessageCodec) -> Conn {
-        let (mut sink, rx) = Framed::new(stream, codec).split();
+        let (sink, rx) = Framed::new(stream, codec).split();
         let (out, mut queue) = mpsc::unbounded_channel::<Message>();
         let (fail, write_failed) = oneshot::channel();
         let writer = tokio::spawn(async move {
-            while let Some(m) = queue.recv().await {
-                let mut r = sink.feed(m).await;
-                while r.is_ok() {
-                    match queue.try_recv() {
-                        Ok(m) => r = sink.feed(m).await,
-                        Err(_) => break,
-                    }
-                }
-                if let Err(e) = r.and(sink.flush().await) {
-                    let _ = fail.send(e);
-                    return;
-                }
+            if let Err(e) = crate::codec::write_batched(sink, &mut queue).await {
+                let _ = fail.send(e);
             }
         });
         Conn { rx, out, write_failed, writer }

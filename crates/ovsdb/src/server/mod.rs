@@ -38,7 +38,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
 use serde_json::{Value as Json, json};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
@@ -46,7 +46,7 @@ use tokio_util::codec::{FramedRead, FramedWrite};
 
 pub use db::{Change, Database, OpError, Outcome};
 
-use crate::codec::{DEFAULT_MAX_MESSAGE_SIZE, FrameCodec, MessageCodec};
+use crate::codec::{DEFAULT_MAX_MESSAGE_SIZE, FrameCodec, MessageCodec, write_batched};
 use crate::message::Message;
 use crate::monitor::MonitorMethod;
 use monitor::Monitor;
@@ -324,19 +324,7 @@ async fn serve(shared: Arc<Shared>, stream: TcpStream, mut stopped: watch::Recei
     let mut reader = FramedRead::new(r, FrameCodec::new(shared.config.max_message_size));
     let (out, mut queue) = mpsc::unbounded_channel::<Message>();
     let writer = tokio::spawn(async move {
-        let mut sink = FramedWrite::new(w, MessageCodec::default());
-        while let Some(m) = queue.recv().await {
-            let mut r = sink.feed(m).await;
-            while r.is_ok() {
-                match queue.try_recv() {
-                    Ok(m) => r = sink.feed(m).await,
-                    Err(_) => break,
-                }
-            }
-            if r.and(sink.flush().await).is_err() {
-                return;
-            }
-        }
+        let _ = write_batched(FramedWrite::new(w, MessageCodec::default()), &mut queue).await;
     });
     let sid = {
         let mut st = shared.state.lock().unwrap_or_else(|e| e.into_inner());
