@@ -1,21 +1,22 @@
-//! A cheap digest of everything [`compile_endpoint`](crate::compile::compile_endpoint)
-//! reads for one endpoint, so a reconciler can tell that a new catalog
-//! revision cannot change its desired state and skip compiling at all.
+//! What compiling one endpoint reads, as generation numbers
+//! ([`EndpointInputs`]), so a reconciler can tell that a new catalog
+//! revision cannot change its desired state (reuse it) or changes only some
+//! networks' part of it (patch those, see
+//! [`patch_endpoint`](crate::compile::patch_endpoint)).
 //!
-//! The digest covers the same objects `compile_endpoint` visits (the
-//! endpoint's switches, their groups, the networks present, every group of
-//! those networks with its switch, their member ports) through generation
-//! numbers the snapshot keeps per network and for switches: no strings, no
-//! maps, one lookup per network present. It is `None` — compile, do
-//! not guess — whenever the snapshot holds objects of a kind this module
-//! does not know (a kind added later, e.g. security groups read by an ACL
-//! compile), so an extension of `compile_endpoint` can never be skipped by
-//! a stale digest. Anything `compile_endpoint` starts reading from the
-//! kinds listed here must be added to the walk (the proptest
-//! `fingerprint_covers_compile` checks equal digests give equal results).
+//! The inputs cover what [`compile_endpoint`](crate::compile::compile_endpoint)
+//! visits (the endpoint's switches, their groups, the networks present,
+//! every group of those networks with its switch, their member ports)
+//! through generation numbers the snapshot keeps per network and for
+//! switches. They are `None` — compile, do not guess — whenever the
+//! snapshot holds objects of a kind this module does not know (a kind added
+//! later, e.g. security groups read by an ACL compile), so an extension of
+//! `compile_endpoint` can never be skipped by stale inputs. Anything
+//! `compile_endpoint` starts reading from the kinds listed here must move a
+//! generation the inputs cover (the proptest `patching_equals_compiling`
+//! checks that reusing or patching by these inputs equals compiling).
 
 use std::collections::BTreeSet;
-use std::hash::{DefaultHasher, Hash, Hasher};
 
 use stitch_model::Snapshot;
 use stitch_model::inventory::Kind;
@@ -90,26 +91,4 @@ pub fn endpoint_inputs(snap: &Snapshot, key: &str, learned_version: u64) -> Opti
     }
     let switches: Vec<Uuid> = snap.switches_at_endpoint(key).map(|sw| sw.id).collect();
     Some(EndpointInputs { learned_version, switch_generation: snap.switch_generation(), switches, generation: snap.generation() })
-}
-
-/// A digest of everything compiling endpoint `key` reads: the learned-MAC
-/// version, the switch generation and the generation of every network
-/// present there (one lookup per network: O(networks present); the
-/// reconciler uses [`EndpointInputs`] instead, which does not walk them).
-/// `None` when the snapshot holds a kind this module does not know.
-pub fn endpoint_fingerprint(snap: &Snapshot, key: &str, learned_version: u64) -> Option<u64> {
-    if Kind::ALL.iter().any(|k| !KNOWN.contains(k) && snap.len(*k) > 0) {
-        return None;
-    }
-    let mut h = DefaultHasher::new();
-    (learned_version, snap.switch_generation()).hash(&mut h);
-    let mut nets = BTreeSet::new();
-    for sw in snap.switches_at_endpoint(key) {
-        sw.id.hash(&mut h);
-        nets.extend(snap.networks_on_switch(sw.id));
-    }
-    for n in &nets {
-        (n, snap.network_generation(*n)).hash(&mut h);
-    }
-    Some(h.finish())
 }
