@@ -14,7 +14,7 @@ use std::net::IpAddr;
 use stitch_model::inventory::{Object, SwitchSpec};
 use stitch_model::neutron::VpgSpec;
 use stitch_model::{MacAddr, Snapshot};
-use stitch_vtep::{DesiredLogicalSwitch, DesiredVtep, Owner, RemoteMac, ReplicationMode, UNKNOWN_DST};
+use stitch_vtep::{DesiredLogicalSwitch, DesiredVtep, Owner, RemoteMac, ReplicationMode, UNKNOWN_DST, of_logical_switch};
 use uuid::Uuid;
 
 /// Identifies one OVSDB endpoint (one database). Switches with the same
@@ -109,15 +109,8 @@ pub fn compile_endpoint_checked(snap: &Snapshot, learned: &Learned, owner: &Owne
     let bound = remote_macs(snap, nets.iter().flat_map(|n| snap.vpgs_of_network(*n)), &local.ids, &local.ips, &mut d);
 
     // MACs learned elsewhere, unless a binding says where the MAC lives.
-    for (ep, macs) in learned.iter().filter(|(ep, _)| ep.as_str() != key) {
-        let _ = ep;
-        for ((ls, mac), ip) in macs {
-            let Ok(net) = Uuid::try_parse(ls) else { continue };
-            if !nets.contains(&net) || local.ips.contains(ip) || bound.contains(&(net, *mac)) {
-                continue;
-            }
-            d.ucast_remote.entry((ls.clone(), *mac)).or_insert_with(|| RemoteMac::at(*ip));
-        }
+    for n in &nets {
+        learned_macs(learned, key, *n, &local, &bound, &mut d);
     }
     crate::acl::compile_acls(snap, &local.ids, &mut d);
     (d, clash)
@@ -165,12 +158,11 @@ pub fn patch_endpoint(snap: &Snapshot, learned: &Learned, key: &str, d: &mut Des
     let names: BTreeSet<String> = changed.iter().map(|n| ls_name(*n)).collect();
     for ls in &names {
         d.logical_switches.remove(ls);
-        let ucast: Vec<(String, MacAddr)> = d.ucast_remote.range(mac_range(ls)).map(|(k, _)| k.clone()).collect();
+        let ucast: Vec<(String, MacAddr)> = of_logical_switch(&d.ucast_remote, ls).map(|(k, _)| k.clone()).collect();
         for k in ucast {
             d.ucast_remote.remove(&k);
         }
-        let mcast: Vec<(String, String)> =
-            d.mcast_remote.range((ls.clone(), String::new())..).take_while(|((l, _), _)| l == ls).map(|(k, _)| k.clone()).collect();
+        let mcast: Vec<(String, String)> = of_logical_switch(&d.mcast_remote, ls).map(|(k, _)| k.clone()).collect();
         for k in mcast {
             d.mcast_remote.remove(&k);
         }
@@ -204,21 +196,25 @@ pub fn patch_endpoint(snap: &Snapshot, learned: &Learned, key: &str, d: &mut Des
         }
         d.logical_switches.insert(ls.clone(), logical_switch(net.spec.vni.get()));
         let bound = remote_macs(snap, snap.vpgs_of_network(*n), &local.ids, &local.ips, d);
-        for (_, macs) in learned.iter().filter(|(ep, _)| ep.as_str() != key) {
-            for ((_, mac), ip) in macs.range(mac_range(&ls)) {
-                if local.ips.contains(ip) || bound.contains(&(net.id, *mac)) {
-                    continue;
-                }
-                d.ucast_remote.entry((ls.clone(), *mac)).or_insert_with(|| RemoteMac::at(*ip));
-            }
-        }
+        learned_macs(learned, key, *n, &local, &bound, d);
     }
     Some(changed)
 }
 
-/// Every (logical switch `ls`, MAC) key.
-fn mac_range(ls: &str) -> std::ops::RangeInclusive<(String, MacAddr)> {
-    (ls.to_owned(), MacAddr([0; 6]))..=(ls.to_owned(), MacAddr([0xff; 6]))
+/// The MACs other endpoints' switches learned in network `net`, as remote
+/// MACs here — unless a binding says where the MAC lives (`bound`) or the
+/// learning VTEP is this endpoint's own. The first endpoint (in key order)
+/// that learned a MAC gives its locator; entries already in `d` stay.
+fn learned_macs(learned: &Learned, key: &str, net: Uuid, local: &Local, bound: &BTreeSet<(Uuid, MacAddr)>, d: &mut DesiredVtep) {
+    let ls = ls_name(net);
+    for (_, macs) in learned.iter().filter(|(ep, _)| ep.as_str() != key) {
+        for ((_, mac), ip) in of_logical_switch(macs, &ls) {
+            if local.ips.contains(ip) || bound.contains(&(net, *mac)) {
+                continue;
+            }
+            d.ucast_remote.entry((ls.clone(), *mac)).or_insert_with(|| RemoteMac::at(*ip));
+        }
+    }
 }
 
 /// The remote unicast MACs and flood lists an endpoint (its switches

@@ -221,3 +221,29 @@ fn merge_diff<K: Ord, V: PartialEq>(a: &BTreeMap<K, V>, b: &BTreeMap<K, V>, mut 
         }
     }
 }
+
+/// The lowest value of a key's second part, so that the entries of one
+/// logical switch in a map keyed by `(logical switch, …)` are a range.
+pub trait Lowest {
+    /// The lowest value.
+    fn lowest() -> Self;
+}
+
+impl Lowest for MacAddr {
+    fn lowest() -> Self {
+        MacAddr([0; 6])
+    }
+}
+
+impl Lowest for String {
+    fn lowest() -> Self {
+        String::new()
+    }
+}
+
+/// The entries of logical switch `ls` in a map keyed by `(logical switch,
+/// MAC)` — [`DesiredVtep::ucast_remote`], [`DesiredVtep::mcast_remote`], or
+/// learned MACs — in key order, by range (not a scan).
+pub fn of_logical_switch<'m, T: Ord + Lowest, V>(map: &'m BTreeMap<(String, T), V>, ls: &'m str) -> impl Iterator<Item = (&'m (String, T), &'m V)> + 'm {
+    map.range((ls.to_owned(), T::lowest())..).take_while(move |((l, _), _)| l == ls)
+}

@@ -12,7 +12,7 @@ use stitch_model::MacAddr;
 
 use super::{Phase, PlanProblem, Planner, Scope, by_uuid};
 use crate::cache::mac_key;
-use crate::desired::RemoteMac;
+use crate::desired::{RemoteMac, of_logical_switch};
 use crate::table::Table;
 
 impl Planner<'_> {
@@ -54,9 +54,7 @@ impl Planner<'_> {
         let mut keep = BTreeSet::new();
         let in_scope: Vec<(&(String, MacAddr), &RemoteMac)> = match self.scope {
             Scope::All => desired.ucast_remote.iter().collect(),
-            Scope::LogicalSwitches(names) => {
-                names.iter().flat_map(|n| desired.ucast_remote.range((n.clone(), MacAddr([0; 6]))..=(n.clone(), MacAddr([0xff; 6])))).collect()
-            }
+            Scope::LogicalSwitches(names) => names.iter().flat_map(|n| of_logical_switch(&desired.ucast_remote, n)).collect(),
         };
         for ((ls_name, mac), remote) in in_scope {
             let what = || format!("remote MAC {mac} in {ls_name}");
@@ -105,9 +103,7 @@ impl Planner<'_> {
         let mut wanted: BTreeMap<(String, String), &BTreeSet<IpAddr>> = BTreeMap::new();
         let in_scope: Vec<(&(String, String), &BTreeSet<IpAddr>)> = match self.scope {
             Scope::All => desired.mcast_remote.iter().collect(),
-            Scope::LogicalSwitches(names) => {
-                names.iter().flat_map(|n| desired.mcast_remote.range((n.clone(), String::new())..).take_while(move |((l, _), _)| l == n)).collect()
-            }
+            Scope::LogicalSwitches(names) => names.iter().flat_map(|n| of_logical_switch(&desired.mcast_remote, n)).collect(),
         };
         for ((ls, mac), ips) in in_scope {
             wanted.insert((ls.clone(), mac_key(mac)), ips);
