@@ -65,11 +65,7 @@ impl VtepCache {
         }
         self.apply(updates)?;
         for ls in port_diffs {
-            match (self.tables.logical_switches.get(&ls), was.get(&ls)) {
-                (Some(l), _) => scope.insert(l.name.clone()),
-                (None, Some(name)) => scope.insert(name.clone()),
-                (None, None) => scope = Scope::All,
-            }
+            self.note_named(ls, &was, &mut scope);
         }
         for (table, uuid) in &keys {
             match Table::from_name(table) {
@@ -191,11 +187,16 @@ impl VtepCache {
         let changed = b.vlan_bindings.iter().filter(|(v, ls)| a.vlan_bindings.get(v) != Some(ls));
         let changed = changed.chain(a.vlan_bindings.iter().filter(|(v, ls)| b.vlan_bindings.get(v) != Some(ls)));
         for (_, ls) in changed {
-            match (self.tables.logical_switches.get(ls), was.get(ls)) {
-                (Some(l), _) => scope.insert(l.name.clone()),
-                (None, Some(name)) => scope.insert(name.clone()),
-                (None, None) => *scope = Scope::All,
-            }
+            self.note_named(*ls, was, scope);
+        }
+    }
+
+    /// [`Self::note_ls`] after the update, for a logical switch the update
+    /// may have deleted: then named from `was`.
+    fn note_named(&self, ls: Uuid, was: &BTreeMap<Uuid, String>, scope: &mut Scope) {
+        match was.get(&ls) {
+            Some(name) if !self.tables.logical_switches.contains_key(&ls) => scope.insert(name.clone()),
+            _ => self.note_ls(ls, scope),
         }
     }
 }
