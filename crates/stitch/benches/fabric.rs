@@ -370,7 +370,8 @@ async fn main() {
     // a time (what many compute hosts booting VMs at once look like), on
     // leaf1; timed until every VLAN binding is on leaf1.
     let per = 8;
-    let before = bindings(&clients[0], "p1").await;
+    watch.drain();
+    let before = watch.count("p1");
     let t = Instant::now();
     let tasks: Vec<_> = (0..a.clients)
         .map(|c| {
@@ -392,9 +393,10 @@ async fn main() {
         t.await.unwrap();
     }
     let conc_api = t.elapsed().as_secs_f64();
-    while bindings(&clients[0], "p1").await < before + a.clients * per {
+    watch.drain();
+    while watch.count("p1") < before + a.clients * per {
         assert!(t.elapsed() < Duration::from_secs(600), "concurrent bindings never landed");
-        tokio::time::sleep(Duration::from_millis(2)).await;
+        let _ = tokio::time::timeout(Duration::from_secs(1), watch.changed()).await;
     }
     let conc = t.elapsed().as_secs_f64();
     let conc_rate = (a.clients * per) as f64 / conc;
