@@ -14,7 +14,7 @@
 //! The structures are the ones the controller keeps for its whole life:
 //! the snapshot, one desired state per endpoint (the reconciler's memo)
 //! and one observed-row cache per endpoint (split into its parts by
-//! measuring clones of each). What the process keeps besides (store,
+//! measuring a clone of the typed rows). What the process keeps besides (store,
 //! HTTP, tokio, fragmentation) is the controller's RSS minus these.
 
 use std::alloc::System;
@@ -27,7 +27,6 @@ use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
 use stitch_engine::compile::{Learned, compile_endpoint, endpoints};
 use stitch_model::Snapshot;
 use stitch_vtep::{DesiredVtep, Owner, Table, VtepCache, plan};
-use uuid::Uuid;
 
 mod common;
 use common::*;
@@ -88,12 +87,11 @@ fn observed(s: &Snapshot, key: &str, switch: &str, desired: &DesiredVtep) -> Upd
     let sw = s.switches.iter().find(|w| w.spec.name == switch).expect("switch");
     let empty = switch_db(sw);
     // The switch's own rows, then the plan against them.
-    let own: Vec<serde_json::Value> = Table::ALL
-        .iter()
-        .flat_map(|t| empty.raw().table(t.name()).map(move |(u, r)| (*t, *u, r.clone())))
-        .map(|(t, u, mut r)| {
-            r.remove("_uuid");
-            ovsdb::Operation::Insert { table: t.name().to_owned(), row: r, uuid_name: None, uuid: Some(u) }.to_json()
+    let own: Vec<serde_json::Value> = empty
+        .observed_rows()
+        .into_iter()
+        .flat_map(|(t, rows)| {
+            rows.into_iter().map(move |(u, row)| ovsdb::Operation::Insert { table: t.clone(), row, uuid_name: None, uuid: Some(u) }.to_json())
         })
         .collect();
     assert!(db.transact(&own).committed, "switch rows");
@@ -163,9 +161,8 @@ fn main() {
     }
     row("desired states (reconciler memo)", &format!("{} endpoints", eps.len()), desired_total, 0);
 
-    let (mut all, mut raw, mut typed) = (Live::default(), Live::default(), Live::default());
+    let (mut all, mut typed) = (Live::default(), Live::default());
     let mut rows = 0;
-    let mut per_table: BTreeMap<&'static str, (usize, Live)> = BTreeMap::new();
     let mut caches: Vec<VtepCache> = Vec::new();
     for (k, ids) in &eps {
         let switch = &s.switches.get(&ids[0]).expect("switch").spec.name;
@@ -177,25 +174,13 @@ fn main() {
         });
         drop(updates);
         all += l;
-        raw += measure(|| c.raw().clone()).1;
         typed += measure(|| c.tables().clone()).1;
-        for t in Table::ALL {
-            let (_, l) = measure(|| c.raw().table(t.name()).map(|(u, r)| (*u, r.clone())).collect::<BTreeMap<Uuid, Row>>());
-            let e = per_table.entry(t.name()).or_default();
-            e.0 += c.len(t);
-            e.1 += l;
-            rows += c.len(t);
-        }
+        rows += Table::ALL.iter().map(|t| c.len(*t)).sum::<usize>();
         caches.push(c);
     }
-    let idx = all - raw - typed;
     row("observed caches, total", &format!("{rows} rows"), all, rows);
-    row("  raw rows (ovsdb::monitor::Cache)", "", raw, rows);
     row("  typed rows (Tables)", "", typed, rows);
-    row("  indexes and the rest", "", idx, rows);
-    for (t, (count, l)) in per_table.iter().filter(|(_, (c, _))| *c > 0) {
-        row(&format!("    raw {t}"), &format!("{count} rows"), *l, *count);
-    }
+    row("  indexes and the rest", "", all - typed, rows);
     println!();
     let total = snap.chunks + desired_total.chunks + all.chunks;
     println!("total kept: {:.1} MiB (malloc); peak RSS of this process: {} MiB", total as f64 / (1024.0 * 1024.0), peak_rss_mib());
