@@ -163,34 +163,30 @@ pub struct Tables {
     pub acl_entries: BTreeMap<Uuid, AclEntry>,
 }
 
-/// A key → set-of-UUIDs index (the server does not promise uniqueness for
-/// most of these, and within one batch a row may appear before the row it
-/// replaces is gone).
+/// A key → UUIDs index (the server does not promise uniqueness for most
+/// of these, and within one batch a row may appear before the row it
+/// replaces is gone), as one ordered set of (key, UUID) pairs: a set per
+/// key cost an allocation per row, most keys having a single row.
 #[derive(Debug, Clone, PartialEq)]
-struct MultiIndex<K: Ord>(BTreeMap<K, BTreeSet<Uuid>>);
+struct MultiIndex<K: Ord>(BTreeSet<(K, Uuid)>);
 
 impl<K: Ord> Default for MultiIndex<K> {
     fn default() -> Self {
-        MultiIndex(BTreeMap::new())
+        MultiIndex(BTreeSet::new())
     }
 }
 
 impl<K: Ord + Clone> MultiIndex<K> {
     fn add(&mut self, k: K, u: Uuid) {
-        self.0.entry(k).or_default().insert(u);
+        self.0.insert((k, u));
     }
 
-    fn remove(&mut self, k: &K, u: Uuid) {
-        if let Some(s) = self.0.get_mut(k) {
-            s.remove(&u);
-            if s.is_empty() {
-                self.0.remove(k);
-            }
-        }
+    fn remove(&mut self, k: K, u: Uuid) {
+        self.0.remove(&(k, u));
     }
 
     fn get<'s>(&'s self, k: &K) -> impl Iterator<Item = Uuid> + use<'s, K> {
-        self.0.get(k).into_iter().flatten().copied()
+        self.0.range((k.clone(), Uuid::nil())..=(k.clone(), Uuid::max())).map(|(_, u)| *u)
     }
 }
 
@@ -607,7 +603,7 @@ fn touched<U>(t: &TableUpdates<U>) -> Vec<(String, Uuid)> {
 }
 
 fn in_ls(idx: &MultiIndex<(Uuid, String)>, ls: Uuid) -> impl Iterator<Item = Uuid> + '_ {
-    idx.0.range((ls, String::new())..).take_while(move |((l, _), _)| *l == ls).flat_map(|(_, s)| s.iter().copied())
+    idx.0.range(((ls, String::new()), Uuid::nil())..).take_while(move |((l, _), _)| *l == ls).map(|(_, u)| *u)
 }
 
 /// Replaces one typed row by the decoding of `raw` (or removes it);
@@ -630,7 +626,7 @@ fn ok<'a, T>(r: &Result<Option<&'a T>, RowError>) -> Option<&'a T> {
 
 fn reindex<K: Ord + Clone>(idx: &mut MultiIndex<K>, uuid: Uuid, old: Option<K>, new: Option<K>) {
     if let Some(k) = old {
-        idx.remove(&k, uuid);
+        idx.remove(k, uuid);
     }
     if let Some(k) = new {
         idx.add(k, uuid);
