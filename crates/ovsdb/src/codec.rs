@@ -220,8 +220,7 @@ impl Encoder<Message> for MessageCodec {
     type Error = Error;
 
     fn encode(&mut self, item: Message, dst: &mut BytesMut) -> Result<(), Error> {
-        let json = item.to_json();
-        serde_json::to_writer((&mut *dst).writer(), &json).map_err(|e| Error::Io(std::io::Error::other(e)))?;
+        serde_json::to_writer((&mut *dst).writer(), &item).map_err(|e| Error::Io(std::io::Error::other(e)))?;
         Ok(())
     }
 }

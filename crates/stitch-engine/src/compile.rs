@@ -93,11 +93,9 @@ pub fn compile_endpoint_checked(snap: &Snapshot, learned: &Learned, owner: &Owne
         nets.insert(net.id);
         for port in &g.spec.switch_ports {
             let ls = ls_name(net.id);
-            let slot = d.port_bindings.entry((sw.spec.name.clone(), port.clone())).or_default();
-            if slot.get(&g.spec.vlan).is_some_and(|prev| *prev != ls) {
+            if d.port_bindings.insert(sw.spec.name.clone(), port.clone(), g.spec.vlan, ls.clone()).is_some_and(|prev| prev != ls) {
                 clash = true;
             }
-            slot.insert(g.spec.vlan, ls);
         }
     }
     for net in nets.iter().filter_map(|n| snap.networks.get(n)) {
@@ -166,11 +164,8 @@ pub fn patch_endpoint(snap: &Snapshot, learned: &Learned, key: &str, d: &mut Des
         for k in mcast {
             d.mcast_remote.remove(&k);
         }
+        d.port_bindings.remove_logical_switch(ls);
     }
-    d.port_bindings.retain(|_, vlans| {
-        vlans.retain(|_, ls| !names.contains(ls));
-        !vlans.is_empty()
-    });
 
     for n in &changed {
         let Some(net) = snap.networks.get(n) else { continue };
@@ -185,7 +180,7 @@ pub fn patch_endpoint(snap: &Snapshot, learned: &Learned, key: &str, d: &mut Des
             }
             present = true;
             for port in &g.spec.switch_ports {
-                let prev = d.port_bindings.entry((sw.spec.name.clone(), port.clone())).or_default().insert(g.spec.vlan, ls.clone());
+                let prev = d.port_bindings.insert(sw.spec.name.clone(), port.clone(), g.spec.vlan, ls.clone());
                 if prev.is_some_and(|p| p != ls) {
                     return None;
                 }

@@ -199,6 +199,9 @@ struct Indexes {
     locator_set_by_members: MultiIndex<BTreeSet<Uuid>>,
     ucast_remote_by_ls_mac: MultiIndex<(Uuid, String)>,
     mcast_remote_by_ls_mac: MultiIndex<(Uuid, String)>,
+    /// `Physical_Port.vlan_bindings` pairs by the logical switch they
+    /// point at: (logical switch, port, VLAN).
+    bindings_by_ls: BTreeSet<(Uuid, Uuid, u16)>,
 }
 
 /// The observed state of one `hardware_vtep` database.
@@ -444,7 +447,18 @@ impl VtepCache {
                 reindex(&mut idx.ps_by_name, uuid, old.map(|r| r.name), ok(&new).map(|r| r.name.clone()));
                 new.map(drop)
             }
-            Table::PhysicalPort => swap(&mut t.physical_ports, table, uuid, raw).1.map(drop),
+            Table::PhysicalPort => {
+                let (old, new) = swap(&mut t.physical_ports, table, uuid, raw);
+                let none = BTreeMap::new();
+                let (was, is) = (old.as_ref().map_or(&none, |p| &p.vlan_bindings), ok(&new).map_or(&none, |p| &p.vlan_bindings));
+                for (vlan, ls) in was.iter().filter(|(v, ls)| is.get(v) != Some(ls)) {
+                    idx.bindings_by_ls.remove(&(*ls, uuid, *vlan));
+                }
+                for (vlan, ls) in is.iter().filter(|(v, ls)| was.get(v) != Some(ls)) {
+                    idx.bindings_by_ls.insert((*ls, uuid, *vlan));
+                }
+                new.map(drop)
+            }
             Table::Tunnel => swap(&mut t.tunnels, table, uuid, raw).1.map(drop),
             Table::LogicalSwitch => {
                 let (old, new) = swap(&mut t.logical_switches, table, uuid, raw);
@@ -557,6 +571,12 @@ impl VtepCache {
     /// `Mcast_Macs_Remote` rows of a logical switch for a MAC (any case).
     pub fn mcast_remote_by_mac(&self, ls: Uuid, mac: &str) -> impl Iterator<Item = &McastMac> {
         self.idx.mcast_remote_by_ls_mac.get(&(ls, mac_key(mac))).filter_map(|u| self.tables.mcast_remote.get(&u))
+    }
+
+    /// The `(Physical_Port, VLAN)` pairs whose `vlan_bindings` point at
+    /// logical switch `ls`, in order.
+    pub fn bindings_of_logical_switch(&self, ls: Uuid) -> impl Iterator<Item = (Uuid, u16)> + '_ {
+        self.idx.bindings_by_ls.range((ls, Uuid::nil(), 0)..=(ls, Uuid::max(), u16::MAX)).map(|(_, p, v)| (*p, *v))
     }
 
     /// Every `Mcast_Macs_Remote` row of a logical switch.

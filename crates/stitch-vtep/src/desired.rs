@@ -32,7 +32,7 @@ pub struct DesiredVtep {
     /// 0 = untagged) → logical switch name. Only the VLANs Stitch owns are
     /// listed; other keys on the same port are left alone unless they
     /// point at a Stitch-owned logical switch.
-    pub port_bindings: BTreeMap<(String, String), BTreeMap<u16, String>>,
+    pub port_bindings: PortBindings,
     /// `(logical switch name, MAC)` → where that MAC lives.
     pub ucast_remote: BTreeMap<(String, MacAddr), RemoteMac>,
     /// `(logical switch name, multicast MAC or "unknown-dst")` → the flood
@@ -50,7 +50,7 @@ impl DesiredVtep {
         DesiredVtep {
             owner,
             logical_switches: BTreeMap::new(),
-            port_bindings: BTreeMap::new(),
+            port_bindings: PortBindings::default(),
             ucast_remote: BTreeMap::new(),
             mcast_remote: BTreeMap::new(),
             acls: BTreeMap::new(),
@@ -65,7 +65,7 @@ impl DesiredVtep {
 
     /// Binds `vlan` on a port to a logical switch, builder style.
     pub fn with_binding(mut self, switch: impl Into<String>, port: impl Into<String>, vlan: u16, ls: impl Into<String>) -> Self {
-        self.port_bindings.entry((switch.into(), port.into())).or_default().insert(vlan, ls.into());
+        self.port_bindings.insert(switch.into(), port.into(), vlan, ls.into());
         self
     }
 
@@ -79,6 +79,109 @@ impl DesiredVtep {
     pub fn with_mcast_remote(mut self, ls: impl Into<String>, mac: impl Into<String>, ips: impl IntoIterator<Item = IpAddr>) -> Self {
         self.mcast_remote.insert((ls.into(), mac.into()), ips.into_iter().collect());
         self
+    }
+}
+
+/// [`DesiredVtep::port_bindings`]: `(switch, port)` → VLAN → logical
+/// switch, read like that map (it derefs to it), plus the same pairs by
+/// logical switch, so a plan or a patch that concerns a few logical
+/// switches finds their bindings without walking every VLAN of every port.
+/// Changed only through its methods, which keep both sides equal.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PortBindings {
+    by_port: BTreeMap<(String, String), BTreeMap<u16, String>>,
+    by_ls: BTreeMap<String, BTreeSet<(String, String, u16)>>,
+}
+
+impl PortBindings {
+    /// Binds `vlan` on `switch`/`port` to `ls`; returns the logical switch
+    /// it was bound to before, if any.
+    pub fn insert(&mut self, switch: String, port: String, vlan: u16, ls: String) -> Option<String> {
+        let pair = (switch.clone(), port.clone(), vlan);
+        let prev = self.by_port.entry((switch, port)).or_default().insert(vlan, ls.clone());
+        if let Some(p) = &prev {
+            self.unlink(p, &pair);
+        }
+        self.by_ls.entry(ls).or_default().insert(pair);
+        prev
+    }
+
+    /// Unbinds `vlan` on `switch`/`port`; returns the logical switch it was
+    /// bound to.
+    pub fn remove(&mut self, switch: &str, port: &str, vlan: u16) -> Option<String> {
+        let key = (switch.to_owned(), port.to_owned());
+        let vlans = self.by_port.get_mut(&key)?;
+        let prev = vlans.remove(&vlan)?;
+        if vlans.is_empty() {
+            self.by_port.remove(&key);
+        }
+        self.unlink(&prev, &(key.0, key.1, vlan));
+        Some(prev)
+    }
+
+    /// Unbinds every `(switch, port, VLAN)` bound to `ls`, in work
+    /// proportional to those.
+    pub fn remove_logical_switch(&mut self, ls: &str) {
+        for (switch, port, vlan) in self.by_ls.remove(ls).unwrap_or_default() {
+            let key = (switch, port);
+            if let Some(vlans) = self.by_port.get_mut(&key) {
+                vlans.remove(&vlan);
+                if vlans.is_empty() {
+                    self.by_port.remove(&key);
+                }
+            }
+        }
+    }
+
+    /// Keeps only the bindings on the physical switches `keep` says yes to.
+    pub fn retain_switches(&mut self, mut keep: impl FnMut(&str) -> bool) {
+        let gone: Vec<(String, String)> = self.by_port.keys().filter(|(sw, _)| !keep(sw)).cloned().collect();
+        for key in gone {
+            for (vlan, ls) in self.by_port.remove(&key).unwrap_or_default() {
+                self.unlink(&ls, &(key.0.clone(), key.1.clone(), vlan));
+            }
+        }
+    }
+
+    /// The `(switch, port, VLAN)`s bound to `ls`, in order.
+    pub fn of_logical_switch(&self, ls: &str) -> impl Iterator<Item = &(String, String, u16)> {
+        self.by_ls.get(ls).into_iter().flatten()
+    }
+
+    fn unlink(&mut self, ls: &str, pair: &(String, String, u16)) {
+        if let Some(s) = self.by_ls.get_mut(ls) {
+            s.remove(pair);
+            if s.is_empty() {
+                self.by_ls.remove(ls);
+            }
+        }
+    }
+}
+
+impl std::ops::Deref for PortBindings {
+    type Target = BTreeMap<(String, String), BTreeMap<u16, String>>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.by_port
+    }
+}
+
+impl<'a> IntoIterator for &'a PortBindings {
+    type Item = (&'a (String, String), &'a BTreeMap<u16, String>);
+    type IntoIter = std::collections::btree_map::Iter<'a, (String, String), BTreeMap<u16, String>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.by_port.iter()
+    }
+}
+
+impl FromIterator<(String, String, u16, String)> for PortBindings {
+    fn from_iter<I: IntoIterator<Item = (String, String, u16, String)>>(iter: I) -> Self {
+        let mut b = PortBindings::default();
+        for (switch, port, vlan, ls) in iter {
+            b.insert(switch, port, vlan, ls);
+        }
+        b
     }
 }
 
@@ -246,4 +349,73 @@ impl Lowest for String {
 /// learned MACs — in key order, by range (not a scan).
 pub fn of_logical_switch<'m, T: Ord + Lowest, V>(map: &'m BTreeMap<(String, T), V>, ls: &'m str) -> impl Iterator<Item = (&'m (String, T), &'m V)> + 'm {
     map.range((ls.to_owned(), T::lowest())..).take_while(move |((l, _), _)| l == ls)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use proptest::prelude::*;
+
+    use super::PortBindings;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Insert(u8, u8, u16, u8),
+        Remove(u8, u8, u16),
+        RemoveLogicalSwitch(u8),
+        RetainSwitchesBut(u8),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (0u8..2, 0u8..2, 0u16..4, 0u8..3).prop_map(|(s, p, v, l)| Op::Insert(s, p, v, l)),
+            2 => (0u8..2, 0u8..2, 0u16..4).prop_map(|(s, p, v)| Op::Remove(s, p, v)),
+            1 => (0u8..3).prop_map(Op::RemoveLogicalSwitch),
+            1 => (0u8..2).prop_map(Op::RetainSwitchesBut),
+        ]
+    }
+
+    proptest! {
+        /// After any sequence of changes, the bindings equal those of a
+        /// plain map changed the same way, and the by-logical-switch side
+        /// lists exactly the pairs the map binds to each.
+        #[test]
+        fn both_sides_stay_equal(ops in proptest::collection::vec(op(), 0..40)) {
+            let (sw, port, ls) = (|i: u8| format!("sw{i}"), |i: u8| format!("p{i}"), |i: u8| format!("ls{i}"));
+            let mut b = PortBindings::default();
+            let mut model: BTreeMap<(String, String), BTreeMap<u16, String>> = BTreeMap::new();
+            for op in ops {
+                match op {
+                    Op::Insert(s, p, v, l) => {
+                        let prev = b.insert(sw(s), port(p), v, ls(l));
+                        prop_assert_eq!(prev, model.entry((sw(s), port(p))).or_default().insert(v, ls(l)));
+                    }
+                    Op::Remove(s, p, v) => {
+                        let prev = model.get_mut(&(sw(s), port(p))).and_then(|m| m.remove(&v));
+                        prop_assert_eq!(b.remove(&sw(s), &port(p), v), prev);
+                    }
+                    Op::RemoveLogicalSwitch(l) => {
+                        b.remove_logical_switch(&ls(l));
+                        model.values_mut().for_each(|m| m.retain(|_, x| *x != ls(l)));
+                    }
+                    Op::RetainSwitchesBut(s) => {
+                        b.retain_switches(|x| x != sw(s));
+                        model.retain(|(x, _), _| *x != sw(s));
+                    }
+                }
+                model.retain(|_, m| !m.is_empty());
+                prop_assert_eq!(&*b, &model);
+                for l in 0..3 {
+                    let by_ls: BTreeSet<(String, String, u16)> = b.of_logical_switch(&ls(l)).cloned().collect();
+                    let scan: BTreeSet<(String, String, u16)> = model
+                        .iter()
+                        .flat_map(|((s, p), m)| m.iter().filter(|(_, x)| **x == ls(l)).map(|(v, _)| (s.clone(), p.clone(), *v)))
+                        .collect();
+                    prop_assert_eq!(by_ls, scan);
+                }
+                prop_assert!(b.by_ls.values().all(|s| !s.is_empty()), "no empty sets left behind");
+            }
+        }
+    }
 }

@@ -337,7 +337,7 @@ fn planned_since(snap: &Snapshot, learned: &Learned, owner: &stitch_vtep::Owner,
             return raw;
         }
         let mut d = (*raw).clone();
-        d.port_bindings.retain(|(sw, _), _| !bad.contains(sw));
+        d.port_bindings.retain_switches(|sw| !bad.contains(sw));
         Arc::new(d)
     };
     let Some((memo, learned_version)) = memo else {

@@ -24,7 +24,7 @@ pub fn compile_endpoint(snap: &Snapshot, learned: &Learned, owner: &Owner, key: 
         };
         nets.insert(net.id);
         for port in &g.spec.switch_ports {
-            d.port_bindings.entry((sw.spec.name.clone(), port.clone())).or_default().insert(g.spec.vlan, ls_name(net.id));
+            d.port_bindings.insert(sw.spec.name.clone(), port.clone(), g.spec.vlan, ls_name(net.id));
         }
     }
     for net in nets.iter().filter_map(|n| snap.networks.get(n)) {

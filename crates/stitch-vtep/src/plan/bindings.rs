@@ -8,7 +8,7 @@ use ovsdb::notation::{Atom, Value};
 use ovsdb::ops::{Mutation, Operation};
 use uuid::Uuid;
 
-use super::{Phase, PlanProblem, Planner, by_uuid};
+use super::{Phase, PlanProblem, Planner, Scope, by_uuid};
 use crate::table::Table;
 
 #[derive(Default)]
@@ -19,7 +19,39 @@ struct PortChange {
     insert: BTreeMap<u16, Atom>,
 }
 
-impl Planner<'_> {
+impl<'a> Planner<'a> {
+    /// The `(switch, port)` → VLANs of the desired bindings a plan looks
+    /// at: all of them, or — for a scope — those whose wanted logical
+    /// switch is in the scope or whose port's VLAN is bound now to one that
+    /// is. Found by the logical switches' own indexes, not by walking every
+    /// VLAN of every port.
+    fn desired_bindings_in_scope(&self) -> BTreeMap<(&'a str, &'a str), BTreeSet<u16>> {
+        let desired = self.desired;
+        let mut out: BTreeMap<(&'a str, &'a str), BTreeSet<u16>> = BTreeMap::new();
+        let Scope::LogicalSwitches(names) = self.scope else {
+            for ((switch, port), vlans) in &desired.port_bindings {
+                out.insert((switch, port), vlans.keys().copied().collect());
+            }
+            return out;
+        };
+        for name in names {
+            for (switch, port, vlan) in desired.port_bindings.of_logical_switch(name) {
+                out.entry((switch, port)).or_default().insert(*vlan);
+            }
+        }
+        for ls in self.scope_uuids.iter().flatten() {
+            for (p, vlan) in self.cache.bindings_of_logical_switch(*ls) {
+                let (Some(port), Some(switch)) = (self.cache.tables().physical_ports.get(&p), self.cache.switch_of_port(p)) else { continue };
+                if let Some(((switch, port), vlans)) = desired.port_bindings.get_key_value(&(switch.name.clone(), port.name.clone())) {
+                    if vlans.contains_key(&vlan) {
+                        out.entry((switch, port)).or_default().insert(vlan);
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// Phase 4: port VLAN bindings.
     pub(super) fn bindings(&mut self) {
         let desired = self.desired;
@@ -27,33 +59,22 @@ impl Planner<'_> {
         // (port UUID, VLAN) pairs that the desired state speaks for.
         let mut wanted: BTreeSet<(Uuid, u16)> = BTreeSet::new();
         let mut missing_switches = BTreeSet::new();
-        for ((switch, port), vlans) in &desired.port_bindings {
-            // Out of the scope: a (port, VLAN) whose wanted and current
-            // logical switches both are.
-            let (scope, scope_uuids) = (self.scope, &self.scope_uuids);
-            let scoped = |p: Option<&crate::rows::PhysicalPort>, vlan: u16, ls: &str| {
-                scope.contains(ls) || p.and_then(|p| p.vlan_bindings.get(&vlan)).is_some_and(|cur| scope_uuids.as_ref().is_none_or(|s| s.contains(cur)))
-            };
-            let p = self.cache.physical_port(switch, port);
-            if !vlans.iter().any(|(vlan, ls)| scoped(p, *vlan, ls)) {
-                continue;
-            }
+        for ((switch, port), scoped) in self.desired_bindings_in_scope() {
+            let vlans = &desired.port_bindings[&(switch.to_owned(), port.to_owned())];
             if self.cache.physical_switch_by_name(switch).is_none() {
-                if missing_switches.insert(switch.clone()) {
-                    self.problems.push(PlanProblem::MissingSwitch { switch: switch.clone() });
+                if missing_switches.insert(switch) {
+                    self.problems.push(PlanProblem::MissingSwitch { switch: switch.to_owned() });
                 }
                 continue;
             }
             let Some(p) = self.cache.physical_port(switch, port) else {
-                self.problems.push(PlanProblem::MissingPort { switch: switch.clone(), port: port.clone() });
+                self.problems.push(PlanProblem::MissingPort { switch: switch.to_owned(), port: port.to_owned() });
                 continue;
             };
-            for (&vlan, ls_name) in vlans {
-                if !scoped(Some(p), vlan, ls_name) {
-                    continue;
-                }
+            for vlan in scoped {
+                let ls_name = &vlans[&vlan];
                 if vlan > 4095 {
-                    let (switch, port) = (switch.clone(), port.clone());
+                    let (switch, port) = (switch.to_owned(), port.to_owned());
                     self.problems.push(PlanProblem::InvalidVlan { switch, port, vlan });
                     continue;
                 }
@@ -76,7 +97,8 @@ impl Planner<'_> {
                         c.insert.insert(vlan, target);
                     }
                     Some(cur) => {
-                        self.problems.push(PlanProblem::VlanTaken { switch: switch.clone(), port: port.clone(), vlan, by: self.ls_name(*cur) });
+                        let (switch, port) = (switch.to_owned(), port.to_owned());
+                        self.problems.push(PlanProblem::VlanTaken { switch, port, vlan, by: self.ls_name(*cur) });
                     }
                     None => {
                         wanted.insert((p.uuid, vlan));
@@ -85,12 +107,15 @@ impl Planner<'_> {
                 }
             }
         }
-        // Any binding to an owned logical switch that nobody asked for.
-        for p in self.cache.tables().physical_ports.values() {
-            for (&vlan, &ls) in &p.vlan_bindings {
-                if self.in_scope(ls) && self.owned(ls) && !wanted.contains(&(p.uuid, vlan)) {
-                    changes.entry(p.uuid).or_default().delete.insert(vlan, ls);
-                }
+        // Any binding to an owned logical switch (in the scope) that nobody
+        // asked for.
+        let bound: Vec<(Uuid, u16, Uuid)> = match &self.scope_uuids {
+            None => self.cache.tables().physical_ports.values().flat_map(|p| p.vlan_bindings.iter().map(|(v, ls)| (p.uuid, *v, *ls))).collect(),
+            Some(uuids) => uuids.iter().flat_map(|ls| self.cache.bindings_of_logical_switch(*ls).map(|(p, v)| (p, v, *ls))).collect(),
+        };
+        for (port, vlan, ls) in bound {
+            if self.owned(ls) && !wanted.contains(&(port, vlan)) {
+                changes.entry(port).or_default().delete.insert(vlan, ls);
             }
         }
         for (port, c) in changes {
@@ -135,6 +160,10 @@ impl Planner<'_> {
 
     /// The logical switch name an `ls_ref` atom stands for.
     fn ref_name(&self, a: &Atom) -> String {
-        self.ls_ref.iter().find(|(_, v)| *v == a).map_or_else(|| a.to_string(), |(k, _)| k.clone())
+        match (self.ls_ref.iter().find(|(_, v)| *v == a), a.as_uuid()) {
+            (Some((k, _)), _) => k.clone(),
+            (None, Some(u)) => self.ls_name(u),
+            (None, None) => a.to_string(),
+        }
     }
 }

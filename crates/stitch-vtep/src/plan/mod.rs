@@ -408,11 +408,6 @@ impl<'a> Planner<'a> {
         format!("{prefix}{}", self.names)
     }
 
-    /// Whether a logical switch of the database (by UUID) is in the scope.
-    fn in_scope(&self, ls: Uuid) -> bool {
-        self.scope_uuids.as_ref().is_none_or(|s| s.contains(&ls))
-    }
-
     /// The desired logical switches in the scope.
     fn desired_in_scope(&self) -> Vec<(&'a String, &'a crate::desired::DesiredLogicalSwitch)> {
         let desired = self.desired;

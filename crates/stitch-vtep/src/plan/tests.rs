@@ -230,6 +230,31 @@ fn rebinding_a_vlan_between_owned_switches_is_one_mutate() {
     );
 }
 
+/// A VLAN wanted on an existing owned logical switch is bound to another
+/// owned one: a scope naming either of the two finds the pair (one by the
+/// desired state, the other by what the port holds now) and plans the
+/// full plan's one mutate.
+#[test]
+fn a_scope_of_either_logical_switch_of_a_moved_binding_plans_it() {
+    let mut j = converged();
+    j["Logical_Switch"][us(11)] = json!({"initial": {"name": "net-b", "description": "managed by stitch", "tunnel_key": 5002,
+        "other_config": ["map", [["stitch-owner", "me"]]]}});
+    let c = observed(j);
+    let d = desired_full().with_logical_switch("net-b", DesiredLogicalSwitch::new(5002)).with_binding("ps1", "p1", 100, "net-b");
+    let full = plan(&d, &c);
+    assert_eq!(
+        ops_json(&full),
+        vec![json!({"op": "mutate", "table": "Physical_Port", "where": [["_uuid", "==", ["uuid", us(2)]]],
+               "mutations": [["vlan_bindings", "delete", ["map", [[100, ["uuid", us(10)]]]]],
+                             ["vlan_bindings", "insert", ["map", [[100, ["uuid", us(11)]]]]]]})]
+    );
+    for name in ["net-a", "net-b"] {
+        let scoped = plan_scoped(&d, &c, &Scope::LogicalSwitches([name.to_owned()].into()));
+        assert_eq!(scoped, full, "scope {name}");
+    }
+    assert!(plan_scoped(&d, &c, &Scope::LogicalSwitches(["other".to_owned()].into())).is_empty());
+}
+
 #[test]
 fn deleting_a_logical_switch_takes_its_local_macs_but_not_a_routed_one() {
     let mut j = converged();

@@ -199,6 +199,15 @@ proptest! {
         let scope = c.apply_scoped(&db.updates_since(&before), &owner()).expect("update applies");
         let fresh = db.cache();
         prop_assert_eq!(c.tables(), fresh.tables());
+        // The bindings-by-logical-switch index, kept up by the update, lists
+        // exactly the ports' pairs (stale entries would sit under a logical
+        // switch of the state before).
+        let pairs: BTreeSet<(uuid::Uuid, uuid::Uuid, u16)> =
+            fresh.tables().physical_ports.values().flat_map(|p| p.vlan_bindings.iter().map(move |(v, ls)| (*ls, p.uuid, *v))).collect();
+        let mut lss: BTreeSet<uuid::Uuid> = pairs.iter().map(|t| t.0).collect();
+        lss.extend(before.cache().tables().physical_ports.values().flat_map(|p| p.vlan_bindings.values().copied()));
+        let indexed: BTreeSet<(uuid::Uuid, uuid::Uuid, u16)> = lss.iter().flat_map(|ls| c.bindings_of_logical_switch(*ls).map(move |(p, v)| (*ls, p, v))).collect();
+        prop_assert_eq!(indexed, pairs);
         let full = plan(&a, &c);
         let scoped = plan_scoped(&a, &c, &scope);
         prop_assert_eq!(&scoped.ops, &full.ops, "scope {:?}", scope);
