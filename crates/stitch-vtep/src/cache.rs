@@ -386,19 +386,26 @@ impl VtepCache {
             let Some(p) = m.iter().map(|(k, v)| Some((vlan(k)?, v.as_uuid()?))).collect::<Option<Vec<_>>>() else { return Ok(false) };
             pairs.push((column.as_str(), p));
         }
+        // Only vlan_bindings is indexed (by logical switch): its pairs
+        // move in the index one by one, as they change.
+        let by_ls = &mut self.idx.bindings_by_ls;
         for (column, p) in pairs {
-            let map = match column {
-                "vlan_bindings" => &mut port.vlan_bindings,
-                "acl_bindings" => &mut port.acl_bindings,
-                _ => &mut port.vlan_stats,
+            let (map, indexed) = match column {
+                "vlan_bindings" => (&mut port.vlan_bindings, true),
+                "acl_bindings" => (&mut port.acl_bindings, false),
+                _ => (&mut port.vlan_stats, false),
             };
             for (vlan, value) in p {
                 // ovsdb-server's map diff: a pair equal to the old one
                 // removes it, any other value sets it.
-                if map.get(&vlan) == Some(&value) {
-                    map.remove(&vlan);
-                } else {
-                    map.insert(vlan, value);
+                let old = if map.get(&vlan) == Some(&value) { map.remove(&vlan) } else { map.insert(vlan, value) };
+                if indexed {
+                    if let Some(old) = old {
+                        by_ls.remove(&(old, uuid, vlan));
+                    }
+                    if map.get(&vlan) == Some(&value) {
+                        by_ls.insert((value, uuid, vlan));
+                    }
                 }
             }
         }

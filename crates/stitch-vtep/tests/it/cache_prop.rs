@@ -169,6 +169,7 @@ fn view(c: &VtepCache) -> (Vec<String>, Vec<String>) {
         found.push(format!("ucast {n}: {:?}", c.ucast_remote_of(ls).map(|m| m.uuid).collect::<Vec<_>>()));
         found.push(format!("mcast {n}: {:?}", c.mcast_remote_of(ls).map(|m| m.uuid).collect::<Vec<_>>()));
         found.push(format!("mac {n}: {:?}", c.ucast_remote_by_mac(ls, "aa:BB:00:00:00:01").map(|m| m.uuid).collect::<Vec<_>>()));
+        found.push(format!("bindings {n}: {:?}", c.bindings_of_logical_switch(ls).collect::<Vec<_>>()));
     }
     for s in c.tables().locator_sets.values() {
         found.push(format!("set {:?}: {:?}", s.locators, c.locator_set_with(&s.locators).map(|s| s.uuid)));
