@@ -143,11 +143,15 @@ fn main() {
     println!("|---|---|---|---|---|---|");
 
     let nets = (0..n.div_ceil(10)).map(network).collect::<Vec<_>>();
-    let (s, snap) = measure(|| {
-        let s = add_networks(inventory(switches), &nets);
-        bind_ports(s, &workload_ports(&nets, n, switches))
-    });
-    row("snapshot", &format!("{n} ports"), snap, 0);
+    let (s, snap) = measure(|| add_networks(inventory(switches), &nets));
+    let (s, ports) = measure(|| bind_ports(s, &workload_ports(&nets, n, switches)));
+    row("snapshot: inventory and networks", &format!("{} networks", nets.len()), snap, 0);
+    row("snapshot: + bound ports (rows, VPGs, allocations, indexes)", &format!("{n} ports"), ports, 0);
+    let (copy, rows_only) = measure(|| s.ports.iter().cloned().collect::<Vec<_>>());
+    row("  of which the port objects themselves (a plain copy)", &format!("{} ports", copy.len()), rows_only, 0);
+    drop(copy);
+    let mut snap = snap;
+    snap += ports;
 
     let owner = Owner::new("stitch").expect("owner");
     let learned = Learned::new();
