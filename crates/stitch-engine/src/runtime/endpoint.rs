@@ -51,7 +51,7 @@ pub(crate) async fn run_active(shared: Arc<Shared>, key: String, target: String,
 /// Reconcile over one client until it ends (a passive client ends when the
 /// switch disconnects) or `stop` says so.
 pub(crate) async fn run_session(shared: Arc<Shared>, key: String, client: Client, mut events: ovsdb::Events, mut stop: watch::Receiver<bool>) {
-    let mut revisions = shared.catalog.subscribe();
+    let mut revisions = shared.pokes_for(&key);
     let mut learned_rx = shared.learned_tx.subscribe();
     let mut retry_after: Option<Instant> = None;
     let mut failures: u32 = 0;
