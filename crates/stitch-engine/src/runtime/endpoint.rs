@@ -132,7 +132,12 @@ pub(crate) async fn run_session(shared: Arc<Shared>, key: String, client: Client
                             }
                             drop(c);
                             settling = None;
-                            publish_learned(&shared, &key, &shared_cache.read().unwrap_or_else(|e| e.into_inner()));
+                            // What the switch learned is read from these
+                            // tables only: skip the walk over its local MACs
+                            // on every other update.
+                            if ["Ucast_Macs_Local", "Logical_Switch", "Physical_Locator"].iter().any(|t| updates.touches(t)) {
+                                publish_learned(&shared, &key, &shared_cache.read().unwrap_or_else(|e| e.into_inner()));
+                            }
                             dirty = true;
                         }
                         Event::MonitorRestarted { found, updates, .. } => {
