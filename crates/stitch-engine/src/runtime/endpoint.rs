@@ -361,7 +361,7 @@ fn planned_since(snap: &Snapshot, learned: &Learned, owner: &stitch_vtep::Owner,
             None
         }
         (Some(was), _) if was.clash => Some("clash"),
-        (Some(was), Some(now)) => match was.inputs.as_ref().and_then(|i| i.changed_networks(now, snap)) {
+        (Some(was), Some(now)) => match was.inputs.as_ref().and_then(|i| i.changed_networks(now, snap, &was.desired)) {
             None => Some("inputs"),
             Some(changed) => match patch_endpoint(snap, learned, key, Arc::make_mut(&mut was.desired), &changed) {
                 Some(patched) => {
