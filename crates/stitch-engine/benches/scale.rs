@@ -118,7 +118,7 @@ fn main() {
                 let tp = Instant::now();
                 let was = inputs.get_mut(key).expect("every endpoint");
                 let now = endpoint_inputs(&s, key, 0).expect("known kinds");
-                let written = was.changed_networks(&now, &s).expect("only networks moved");
+                let written = was.changed_networks(&now, &s, old).expect("only networks moved");
                 patch_endpoint(&s, &learned, key, old, &written).expect("nothing to refuse here");
                 *was = now;
                 patch_s += tp.elapsed().as_secs_f64();

@@ -66,11 +66,25 @@ pub struct EndpointInputs {
 
 impl EndpointInputs {
     /// The networks written between the snapshot `self` was taken from
-    /// and `snap` (whose inputs are `now`); `None` when anything else moved
+    /// and `snap` (whose inputs are `now`) that can concern an endpoint
+    /// whose desired state was `before`; `None` when anything else moved
     /// (switches, learned MACs, another line of snapshots): compile from
-    /// scratch. Networks of other endpoints are included; patching skips
-    /// them at the cost of a lookup each.
-    pub fn changed_networks(&self, now: &EndpointInputs, snap: &Snapshot) -> Option<BTreeSet<Uuid>> {
+    /// scratch. Some may concern other endpoints; patching skips those at
+    /// the cost of a lookup each.
+    ///
+    /// Work: the smaller of the networks written since and the networks
+    /// the endpoint has (in `before`, or with a group on its switches
+    /// now). An endpoint woken once after many writes elsewhere (waking
+    /// is per endpoint, see [`crate::wake`]) looks at its own networks,
+    /// not at every write in the fabric.
+    pub fn changed_networks(&self, now: &EndpointInputs, snap: &Snapshot, before: &stitch_vtep::DesiredVtep) -> Option<BTreeSet<Uuid>> {
+        self.changed_networks_within(now, snap, before, before.logical_switches.len() + 16)
+    }
+
+    /// [`EndpointInputs::changed_networks`], taking the networks written
+    /// since when there are at most `bound` of them, else looking at the
+    /// endpoint's own (tests pass 0 and `usize::MAX` to force either way).
+    pub fn changed_networks_within(&self, now: &EndpointInputs, snap: &Snapshot, before: &stitch_vtep::DesiredVtep, bound: usize) -> Option<BTreeSet<Uuid>> {
         if self.learned_version != now.learned_version
             || self.switch_generation != now.switch_generation
             || self.switches != now.switches
@@ -78,7 +92,15 @@ impl EndpointInputs {
         {
             return None;
         }
-        Some(snap.networks_written_since(self.generation).collect())
+        let written: Vec<Uuid> = snap.networks_written_since(self.generation).take(bound.saturating_add(1)).collect();
+        if written.len() <= bound {
+            return Some(written.into_iter().collect());
+        }
+        // A network here now and not before was written since: its group
+        // here was.
+        let here =
+            before.logical_switches.keys().filter_map(|n| n.parse::<Uuid>().ok()).chain(self.switches.iter().flat_map(|sw| snap.networks_on_switch(*sw)));
+        Some(here.filter(|n| snap.network_generation(*n) > self.generation).collect())
     }
 }
 

@@ -24,5 +24,6 @@ pub mod profile;
 pub mod qos;
 pub mod runtime;
 pub mod status;
+pub mod wake;
 
 pub use error::EngineError;

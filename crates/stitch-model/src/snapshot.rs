@@ -50,6 +50,12 @@ impl<S: Spec> Table<S> {
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }
+    /// True when both tables are the same rows in memory (one is the
+    /// other, or a copy not written since). False says nothing: equal
+    /// rows in different memory compare false.
+    pub fn same_as(&self, other: &Table<S>) -> bool {
+        self.rows.ptr_eq(&other.rows)
+    }
     fn insert(&mut self, o: Object<S>) {
         if S::UNIQUE_NAMES {
             if let Some(old) = self.rows.get(&o.id) {
@@ -302,6 +308,51 @@ impl Snapshot {
     /// A number that changes whenever any switch is written.
     pub fn switch_generation(&self) -> u64 {
         self.idx.switch_gen
+    }
+
+    /// True when no table but networks, ports and virtual port groups
+    /// was written between `earlier` and this snapshot (both of one line
+    /// of snapshots); writes to those three are in
+    /// [`Snapshot::networks_written_since`]. May say false for tables
+    /// written back to what they were.
+    pub fn only_networks_written_since(&self, earlier: &Snapshot) -> bool {
+        let Snapshot {
+            revision: _,
+            fabrics,
+            switches,
+            switch_ports,
+            hardware,
+            cards,
+            node_profiles,
+            nodes,
+            networks: _,
+            segments,
+            ports: _,
+            trunks,
+            l2_gateways,
+            vpgs: _,
+            l2gw_connections,
+            security_groups,
+            qos_policies,
+            port_profiles,
+            mod_revisions: _,
+            idx: _,
+        } = self;
+        fabrics.same_as(&earlier.fabrics)
+            && switches.same_as(&earlier.switches)
+            && switch_ports.same_as(&earlier.switch_ports)
+            && hardware.same_as(&earlier.hardware)
+            && cards.same_as(&earlier.cards)
+            && node_profiles.same_as(&earlier.node_profiles)
+            && nodes.same_as(&earlier.nodes)
+            && segments.same_as(&earlier.segments)
+            && trunks.same_as(&earlier.trunks)
+            && l2_gateways.same_as(&earlier.l2_gateways)
+            && l2gw_connections.same_as(&earlier.l2gw_connections)
+            && security_groups.same_as(&earlier.security_groups)
+            && qos_policies.same_as(&earlier.qos_policies)
+            && port_profiles.same_as(&earlier.port_profiles)
+            && self.generation() >= earlier.generation()
     }
 
     /// The write counter of this line of snapshots (every generation

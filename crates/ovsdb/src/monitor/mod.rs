@@ -217,6 +217,14 @@ impl Updates {
             Updates::V2(t) => t.values().map(BTreeMap::len).sum(),
         }
     }
+
+    /// True when some row of `table` changed.
+    pub fn touches(&self, table: &str) -> bool {
+        match self {
+            Updates::V1(t) => t.get(table).is_some_and(|r| !r.is_empty()),
+            Updates::V2(t) => t.get(table).is_some_and(|r| !r.is_empty()),
+        }
+    }
 }
 
 fn parse_table_updates<U>(json: &Json, row: fn(&Json) -> Result<U, NotationError>) -> Result<TableUpdates<U>, NotationError> {

@@ -112,3 +112,14 @@ fn cache_applies_v1_updates() {
     c.apply(&v1(json!({"Physical_Switch": {U1: {"old": {"name": "sw2"}}}}))).unwrap();
     assert!(c.is_empty());
 }
+
+#[test]
+fn updates_say_which_tables_they_touch() {
+    let v2 = Updates::from_json(&json!({"Logical_Switch": {U1: {"modify": {"name": "x"}}}, "Physical_Port": {}}), MonitorMethod::MonitorCond).unwrap();
+    assert!(v2.touches("Logical_Switch"));
+    assert!(!v2.touches("Physical_Port"), "a table with no row changed");
+    assert!(!v2.touches("Ucast_Macs_Local"));
+    let v1 = Updates::from_json(&json!({"Ucast_Macs_Local": {U2: {"new": {"MAC": "aa:bb:cc:dd:ee:ff"}}}}), MonitorMethod::Monitor).unwrap();
+    assert!(v1.touches("Ucast_Macs_Local"));
+    assert!(!v1.touches("Logical_Switch"));
+}

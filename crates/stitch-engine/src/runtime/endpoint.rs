@@ -51,7 +51,7 @@ pub(crate) async fn run_active(shared: Arc<Shared>, key: String, target: String,
 /// Reconcile over one client until it ends (a passive client ends when the
 /// switch disconnects) or `stop` says so.
 pub(crate) async fn run_session(shared: Arc<Shared>, key: String, client: Client, mut events: ovsdb::Events, mut stop: watch::Receiver<bool>) {
-    let mut revisions = shared.catalog.subscribe();
+    let mut revisions = shared.pokes_for(&key);
     let mut learned_rx = shared.learned_tx.subscribe();
     let mut retry_after: Option<Instant> = None;
     let mut failures: u32 = 0;
@@ -132,7 +132,12 @@ pub(crate) async fn run_session(shared: Arc<Shared>, key: String, client: Client
                             }
                             drop(c);
                             settling = None;
-                            publish_learned(&shared, &key, &shared_cache.read().unwrap_or_else(|e| e.into_inner()));
+                            // What the switch learned is read from these
+                            // tables only: skip the walk over its local MACs
+                            // on every other update.
+                            if ["Ucast_Macs_Local", "Logical_Switch", "Physical_Locator"].iter().any(|t| updates.touches(t)) {
+                                publish_learned(&shared, &key, &shared_cache.read().unwrap_or_else(|e| e.into_inner()));
+                            }
                             dirty = true;
                         }
                         Event::MonitorRestarted { found, updates, .. } => {
@@ -356,7 +361,7 @@ fn planned_since(snap: &Snapshot, learned: &Learned, owner: &stitch_vtep::Owner,
             None
         }
         (Some(was), _) if was.clash => Some("clash"),
-        (Some(was), Some(now)) => match was.inputs.as_ref().and_then(|i| i.changed_networks(now, snap)) {
+        (Some(was), Some(now)) => match was.inputs.as_ref().and_then(|i| i.changed_networks(now, snap, &was.desired)) {
             None => Some("inputs"),
             Some(changed) => match patch_endpoint(snap, learned, key, Arc::make_mut(&mut was.desired), &changed) {
                 Some(patched) => {

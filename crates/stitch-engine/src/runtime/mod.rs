@@ -22,6 +22,7 @@ use tokio::task::JoinHandle;
 
 use crate::compile::{Learned, endpoint_key};
 use crate::status::StatusBoard;
+use crate::wake::Concern;
 
 /// Runtime settings.
 #[derive(Clone, Debug)]
@@ -51,12 +52,63 @@ pub(crate) struct Shared {
     pub learned_tx: watch::Sender<u64>,
     /// Each endpoint's latest observed database, for dry-run plans.
     pub caches: RwLock<BTreeMap<String, Arc<RwLock<VtepCache>>>>,
+    /// Per endpoint: bumped when a catalog change concerns it (see
+    /// [`crate::wake`]).
+    pub pokes: RwLock<BTreeMap<String, watch::Sender<u64>>>,
+}
+
+impl Shared {
+    /// The channel that tells endpoint `key` the catalog changed in a way
+    /// that concerns it.
+    pub(crate) fn pokes_for(&self, key: &str) -> watch::Receiver<u64> {
+        let mut pokes = self.pokes.write().unwrap_or_else(|e| e.into_inner());
+        pokes.entry(key.to_owned()).or_insert_with(|| watch::channel(0).0).subscribe()
+    }
+}
+
+/// Bumps the pokes of the endpoints `concern` names.
+fn wake(shared: &Shared, concern: Concern) {
+    let pokes = shared.pokes.read().unwrap_or_else(|e| e.into_inner());
+    match concern {
+        Concern::All => {
+            metrics::counter!("stitch_reconcile_wakes_total", "concern" => "all").increment(1);
+            for tx in pokes.values() {
+                tx.send_modify(|n| *n += 1);
+            }
+        }
+        Concern::Endpoints(keys) => {
+            metrics::counter!("stitch_reconcile_wakes_total", "concern" => "some").increment(1);
+            metrics::counter!("stitch_reconcile_endpoints_woken_total").increment(keys.len() as u64);
+            for k in keys {
+                if let Some(tx) = pokes.get(&k) {
+                    tx.send_modify(|n| *n += 1);
+                }
+            }
+        }
+    }
+}
+
+/// Wakes the endpoints each catalog change concerns.
+async fn dispatch(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let mut revisions = shared.catalog.subscribe();
+    let mut memo = crate::wake::WakeMemo::default();
+    loop {
+        let snap = shared.catalog.snapshot();
+        metrics::gauge!("stitch_bound_ports").set(snap.bound_port_count() as f64);
+        metrics::gauge!("stitch_virtual_port_groups").set(snap.vpgs.len() as f64);
+        wake(&shared, memo.concerned(&snap));
+        tokio::select! {
+            r = revisions.changed() => if r.is_err() { break },
+            _ = stop.changed() => break,
+        }
+    }
 }
 
 /// A running engine. Dropping it does not stop the tasks; call [`Engine::shutdown`].
 pub struct Engine {
     shared: Arc<Shared>,
     supervisor: JoinHandle<()>,
+    dispatcher: JoinHandle<()>,
     passive: Option<JoinHandle<()>>,
     stop: watch::Sender<bool>,
 }
@@ -65,10 +117,19 @@ impl Engine {
     /// Start reconciling every switch of the catalog.
     pub fn start(catalog: Arc<Catalog>, status: Arc<StatusBoard>, config: EngineConfig) -> Engine {
         let (learned_tx, _) = watch::channel(0);
-        let shared = Arc::new(Shared { catalog, status, config, learned: RwLock::new(Learned::new()), learned_tx, caches: RwLock::new(BTreeMap::new()) });
+        let shared = Arc::new(Shared {
+            catalog,
+            status,
+            config,
+            learned: RwLock::new(Learned::new()),
+            learned_tx,
+            caches: RwLock::new(BTreeMap::new()),
+            pokes: RwLock::new(BTreeMap::new()),
+        });
         let (stop, stop_rx) = watch::channel(false);
-        let supervisor = tokio::spawn(supervise(shared.clone(), stop_rx));
-        Engine { shared, supervisor, passive: None, stop }
+        let supervisor = tokio::spawn(supervise(shared.clone(), stop_rx.clone()));
+        let dispatcher = tokio::spawn(dispatch(shared.clone(), stop_rx));
+        Engine { shared, supervisor, dispatcher, passive: None, stop }
     }
 
     /// Also serve switches that connect in on `listener` (`passive` in the
@@ -89,6 +150,7 @@ impl Engine {
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let _ = self.supervisor.await;
+        let _ = self.dispatcher.await;
         if let Some(p) = self.passive {
             let _ = p.await;
         }
@@ -124,8 +186,19 @@ struct Running {
 async fn supervise(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     let mut revisions = shared.catalog.subscribe();
     let mut running: BTreeMap<String, Running> = BTreeMap::new();
+    let mut seen: Option<stitch_model::Snapshot> = None;
     loop {
         let snap = shared.catalog.snapshot();
+        // The endpoints change only with the switches: skip the walk over
+        // every switch on the other writes.
+        if seen.as_ref().is_some_and(|s| s.switches.same_as(&snap.switches)) {
+            tokio::select! {
+                r = revisions.changed() => if r.is_err() { break },
+                _ = stop.changed() => break,
+            }
+            continue;
+        }
+        seen = Some(snap.clone());
         let mut wanted: BTreeMap<String, String> = BTreeMap::new();
         for sw in snap.switches.iter() {
             if matches!(sw.spec.ovsdb, OvsdbTarget::Passive) {
@@ -141,6 +214,7 @@ async fn supervise(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
                 let _ = r.task.await;
                 shared.caches.write().unwrap_or_else(|e| e.into_inner()).remove(&k);
                 shared.learned.write().unwrap_or_else(|e| e.into_inner()).remove(&k);
+                shared.pokes.write().unwrap_or_else(|e| e.into_inner()).remove(&k);
                 tracing::info!(endpoint = %k, "stopped reconciler");
             }
         }
@@ -153,9 +227,6 @@ async fn supervise(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
             tracing::info!(endpoint = %k, "started reconciler");
             running.insert(k, Running { target, stop: tx, task });
         }
-        let bound = snap.bound_port_count();
-        metrics::gauge!("stitch_bound_ports").set(bound as f64);
-        metrics::gauge!("stitch_virtual_port_groups").set(snap.vpgs.len() as f64);
         tokio::select! {
             r = revisions.changed() => if r.is_err() { break },
             _ = stop.changed() => break,

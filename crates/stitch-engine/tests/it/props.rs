@@ -190,7 +190,10 @@ proptest! {
                 let inputs = stitch_engine::fingerprint::endpoint_inputs(&s, key, 7).unwrap();
                 let (d, clash) = stitch_engine::compile::compile_endpoint_checked(&s, &learned, &owner, key);
                 if let Some((was, prev, prev_clash)) = last.get(key) {
-                    let changed = was.changed_networks(&inputs, &s);
+                    // Both ways of finding them: every write since, or the
+                    // endpoint's own networks.
+                    let bound = if PATCHED.load(std::sync::atomic::Ordering::Relaxed) % 2 == 0 { 0 } else { usize::MAX };
+                    let changed = was.changed_networks_within(&inputs, &s, prev, bound);
                     prop_assert!(changed.is_some(), "only networks move in these histories");
                     let mut patched = prev.clone();
                     let rebuilt = if *prev_clash { None } else { stitch_engine::compile::patch_endpoint(&s, &learned, key, &mut patched, &changed.unwrap()) };
@@ -203,6 +206,43 @@ proptest! {
                 }
                 last.insert(key.clone(), (inputs, d, clash));
             }
+        }
+    }
+
+    /// Whom a change wakes: every endpoint whose compiled desired state
+    /// moved, at every step of a random history (learned MACs in play);
+    /// and, these histories writing only ports, groups and networks, never
+    /// "everyone" after the first call.
+    #[test]
+    fn every_endpoint_a_change_concerns_is_woken(ops in proptest::collection::vec(op(), 1..40)) {
+        let owner = stitch_vtep::Owner::new("stitch").unwrap();
+        let mut s = fabric_with(VlanMode::PerSwitch, "[100, 103]");
+        for n in 0..4u128 {
+            s = network(&s, 100 + n, NetworkType::Vxlan, None, None);
+        }
+        let keys: Vec<String> = stitch_engine::compile::endpoints(&s).into_keys().collect();
+        let mut learned = Learned::new();
+        for (i, k) in keys.iter().enumerate() {
+            let ls = stitch_engine::compile::ls_name(id(100 + i as u128 % 4));
+            learned.insert(k.clone(), BTreeMap::from([((ls, "fa:16:3e:00:00:aa".parse().unwrap()), "192.0.2.7".parse().unwrap())]));
+        }
+        let compile_all = |s: &Snapshot| -> BTreeMap<String, stitch_vtep::DesiredVtep> {
+            keys.iter().map(|k| (k.clone(), stitch_engine::compile::compile_endpoint(s, &learned, &owner, k))).collect()
+        };
+        let mut memo = stitch_engine::wake::WakeMemo::default();
+        prop_assert_eq!(memo.concerned(&s), stitch_engine::wake::Concern::All);
+        let mut nets: BTreeMap<u8, u8> = BTreeMap::new();
+        let mut before = compile_all(&s);
+        for op in ops {
+            s = step(&s, &mut nets, op)?;
+            let now = compile_all(&s);
+            let stitch_engine::wake::Concern::Endpoints(woken) = memo.concerned(&s) else {
+                return Err(TestCaseError::fail("a history of ports and groups woke everyone"));
+            };
+            for k in &keys {
+                prop_assert!(before[k] == now[k] || woken.contains(k), "{} changed but was not woken (woken: {:?})", k, woken);
+            }
+            before = now;
         }
     }
 
