@@ -23,98 +23,14 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use ovsdb::notation::{Row, Value};
 use stitch_engine::bind;
 use stitch_engine::compile::{Learned, compile_endpoint, endpoints, patch_endpoint};
 use stitch_engine::fingerprint::{EndpointInputs, endpoint_inputs};
-use stitch_model::Snapshot;
 use stitch_model::inventory::*;
-use stitch_model::snapshot::{Change, SystemContext};
-use stitch_vtep::{DesiredVtep, Owner, VtepCache, initial_updates, plan};
-use time::OffsetDateTime;
-use uuid::Uuid;
+use stitch_vtep::{DesiredVtep, Owner, VtepCache, plan};
 
-fn obj<S>(spec: S) -> Object<S> {
-    Object { id: Uuid::new_v4(), created_at: OffsetDateTime::UNIX_EPOCH, updated_at: OffsetDateTime::UNIX_EPOCH, spec }
-}
-
-fn put<S: Spec>(o: Object<S>) -> Change {
-    Change::Put(S::wrap(o))
-}
-
-fn commit(s: &Snapshot, c: Vec<Change>) -> Snapshot {
-    s.apply(c, &mut SystemContext).expect("valid").0
-}
-
-fn inventory(switches: usize) -> Snapshot {
-    let fabric = obj(FabricSpec {
-        name: "dc1".into(),
-        vni_range: serde_json::from_str("[10000, 16000000]").unwrap(),
-        vlan_range: serde_json::from_str("[2, 4094]").unwrap(),
-        vlan_mode: VlanMode::PerSwitch,
-    });
-    let hw = obj(HardwareSpec { name: "hw".into(), model: None });
-    let card =
-        obj(CardSpec { name: "c".into(), hardware_ids: vec![hw.id], interface_map: vec![Interface { name: "ens1f0".into(), labels: vec!["sriov".into()] }] });
-    let profile = obj(NodeProfileSpec { name: "p".into(), hardware_ids: vec![hw.id] });
-    let mut changes = vec![put(fabric.clone()), put(hw), put(card), put(profile.clone())];
-    for i in 0..switches {
-        let sw = obj(SwitchSpec {
-            name: format!("leaf{i}"),
-            fabric_id: fabric.id,
-            ovsdb: format!("unix:/tmp/sim/leaf{i}.sock").parse().unwrap(),
-            tunnel_ip: format!("10.{}.{}.1", (i >> 8) + 1, i & 255).parse().unwrap(),
-            management_ip: None,
-            vlan_range: None,
-            role: SwitchRole::Leaf,
-            chassis_mac: None,
-        });
-        let node = obj(NodeSpec {
-            name: format!("host{i}"),
-            node_profile_id: Some(profile.id),
-            node_type: NodeType::Compute,
-            aliases: vec![],
-            ports: vec![NodePort { name: "ens1f0".into(), mac: None, switch_id: sw.id, switch_port: "p1".into() }],
-        });
-        changes.push(put(sw));
-        changes.push(put(node));
-    }
-    commit(&Snapshot::default(), changes)
-}
-
-fn network(i: usize) -> Object<NetworkSpec> {
-    obj(NetworkSpec::vxlan(format!("n{i}")))
-}
-
-fn port(net: Uuid, n: usize, host: usize) -> Object<PortSpec> {
-    let mac = stitch_model::MacAddr([0xfa, 0x16, 0x3e, (n >> 16) as u8, (n >> 8) as u8, n as u8]);
-    obj(PortSpec { host_id: format!("host{host}"), vnic_type: VnicType::Direct, ..PortSpec::new(net, mac) })
-}
-
-/// The leaf of port `j` (0..10) of network `k`: 4 + 3 + 3 ports on 3 leaves.
-fn leaf_of(k: usize, j: usize, switches: usize) -> usize {
-    (3 * k + [0, 0, 0, 0, 1, 1, 1, 2, 2, 2][j]) % switches
-}
-
-/// A database holding what the switch itself owns: its Physical_Switch
-/// with its tunnel IP and its port p1.
-fn switch_db(sw: &Object<SwitchSpec>) -> VtepCache {
-    let mut tables: BTreeMap<String, BTreeMap<Uuid, Row>> = BTreeMap::new();
-    let pp = Uuid::new_v4();
-    tables.entry("Physical_Port".into()).or_default().insert(pp, Row::new().with("name", "p1"));
-    tables.entry("Physical_Switch".into()).or_default().insert(
-        Uuid::new_v4(),
-        Row::new().with("name", sw.spec.name.as_str()).with("tunnel_ips", sw.spec.tunnel_ip.to_string().as_str()).with("ports", Value::uuid(pp)),
-    );
-    let mut c = VtepCache::with_installed_schema();
-    c.apply(&initial_updates(&tables)).expect("switch rows decode");
-    c
-}
-
-fn peak_rss_mib() -> u64 {
-    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0) / 1024
-}
+mod common;
+use common::*;
 
 fn main() {
     let mut switches = 1000;
@@ -151,30 +67,11 @@ fn main() {
     for &n in &sizes {
         let mut s = inventory(switches);
         let nets: Vec<Object<NetworkSpec>> = (0..n.div_ceil(10)).map(network).collect();
-        for chunk in nets.chunks(500) {
-            let mut cs = Vec::new();
-            let mut cur = s.clone();
-            for net in chunk {
-                let c = bind::put_network(&cur, net.clone(), None).unwrap();
-                cur = commit(&cur, c.clone());
-                cs.extend(c);
-            }
-            s = commit(&s, cs);
-        }
+        s = add_networks(s, &nets);
         // Bind in bulk requests of 500, each validated on a private copy
         // as the Neutron handler does, then committed as one.
         let t = Instant::now();
-        let all: Vec<(Uuid, usize, usize)> = (0..n).map(|p| (nets[p / 10].id, p, leaf_of(p / 10, p % 10, switches))).collect();
-        for chunk in all.chunks(500) {
-            let mut cur = s.clone();
-            let mut cs = Vec::new();
-            for (net, p, leaf) in chunk {
-                let c = bind::put_port(&cur, port(*net, *p, *leaf)).unwrap();
-                cur = commit(&cur, c.clone());
-                cs.extend(c);
-            }
-            s = commit(&s, cs);
-        }
+        s = bind_ports(s, &workload_ports(&nets, n, switches));
         let bind_s = t.elapsed().as_secs_f64();
         assert_eq!(s.bound_port_count(), n, "every port bound");
 

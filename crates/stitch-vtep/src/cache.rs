@@ -2,18 +2,22 @@
 //! kept current by monitor updates (`update` and `update2`/`update3`),
 //! with the indexes [`plan`](crate::plan()) needs.
 //!
-//! Raw rows live in an [`ovsdb::monitor::Cache`] (which applies the update2
-//! diffs with the column types of the schema the cache was built with);
-//! each row an update touches is then decoded again into its typed form
-//! and re-indexed.
+//! Each row is kept once, typed (a raw copy as well doubled the
+//! controller's memory at fabric scale, issue 8). An `update2` diff is
+//! applied to the typed row: in place, in work proportional to the diff,
+//! for `Physical_Port`'s VLAN-keyed maps (a port may bind thousands of
+//! VLANs); for any other column by encoding the row, applying the diff
+//! with the column types of the schema the cache was built with
+//! ([`ovsdb::monitor::apply_diff`]) and decoding it again. Only rows that
+//! do not decode are kept raw, so that later diffs still apply to them.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, Weak};
 
-use ovsdb::monitor::{Cache, RowUpdate, TableUpdates, Updates};
-use ovsdb::notation::Row;
-use ovsdb::schema::DatabaseSchema;
+use ovsdb::monitor::{RowUpdate, RowUpdate2, TableUpdates, Updates, apply_diff};
+use ovsdb::notation::{Atom, Row, Value};
+use ovsdb::schema::{DatabaseSchema, TableSchema};
 use uuid::Uuid;
 
 use crate::rows::{
@@ -21,6 +25,88 @@ use crate::rows::{
     PhysicalSwitch, RowError, Tunnel, UcastMac, VXLAN_OVER_IPV4, VtepRow,
 };
 use crate::table::Table;
+
+/// Evaluates `$body` with `$m` bound to the typed map of `$table` in
+/// `$tables` (each map has its own row type).
+macro_rules! for_table {
+    ($tables:expr, $table:expr, |$m:ident| $body:expr) => {{
+        let t = $tables;
+        match $table {
+            Table::Global => {
+                let $m = &t.global;
+                $body
+            }
+            Table::Manager => {
+                let $m = &t.managers;
+                $body
+            }
+            Table::PhysicalSwitch => {
+                let $m = &t.physical_switches;
+                $body
+            }
+            Table::PhysicalPort => {
+                let $m = &t.physical_ports;
+                $body
+            }
+            Table::Tunnel => {
+                let $m = &t.tunnels;
+                $body
+            }
+            Table::LogicalSwitch => {
+                let $m = &t.logical_switches;
+                $body
+            }
+            Table::LogicalBindingStats => {
+                let $m = &t.binding_stats;
+                $body
+            }
+            Table::LogicalRouter => {
+                let $m = &t.logical_routers;
+                $body
+            }
+            Table::UcastMacsLocal => {
+                let $m = &t.ucast_local;
+                $body
+            }
+            Table::UcastMacsRemote => {
+                let $m = &t.ucast_remote;
+                $body
+            }
+            Table::McastMacsLocal => {
+                let $m = &t.mcast_local;
+                $body
+            }
+            Table::McastMacsRemote => {
+                let $m = &t.mcast_remote;
+                $body
+            }
+            Table::ArpSourcesLocal => {
+                let $m = &t.arp_local;
+                $body
+            }
+            Table::ArpSourcesRemote => {
+                let $m = &t.arp_remote;
+                $body
+            }
+            Table::PhysicalLocator => {
+                let $m = &t.locators;
+                $body
+            }
+            Table::PhysicalLocatorSet => {
+                let $m = &t.locator_sets;
+                $body
+            }
+            Table::Acl => {
+                let $m = &t.acls;
+                $body
+            }
+            Table::AclEntry => {
+                let $m = &t.acl_entries;
+                $body
+            }
+        }
+    }};
+}
 
 /// Updates could not be applied completely.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -77,34 +163,30 @@ pub struct Tables {
     pub acl_entries: BTreeMap<Uuid, AclEntry>,
 }
 
-/// A key → set-of-UUIDs index (the server does not promise uniqueness for
-/// most of these, and within one batch a row may appear before the row it
-/// replaces is gone).
+/// A key → UUIDs index (the server does not promise uniqueness for most
+/// of these, and within one batch a row may appear before the row it
+/// replaces is gone), as one ordered set of (key, UUID) pairs: a set per
+/// key cost an allocation per row, most keys having a single row.
 #[derive(Debug, Clone, PartialEq)]
-struct MultiIndex<K: Ord>(BTreeMap<K, BTreeSet<Uuid>>);
+struct MultiIndex<K: Ord>(BTreeSet<(K, Uuid)>);
 
 impl<K: Ord> Default for MultiIndex<K> {
     fn default() -> Self {
-        MultiIndex(BTreeMap::new())
+        MultiIndex(BTreeSet::new())
     }
 }
 
 impl<K: Ord + Clone> MultiIndex<K> {
     fn add(&mut self, k: K, u: Uuid) {
-        self.0.entry(k).or_default().insert(u);
+        self.0.insert((k, u));
     }
 
-    fn remove(&mut self, k: &K, u: Uuid) {
-        if let Some(s) = self.0.get_mut(k) {
-            s.remove(&u);
-            if s.is_empty() {
-                self.0.remove(k);
-            }
-        }
+    fn remove(&mut self, k: K, u: Uuid) {
+        self.0.remove(&(k, u));
     }
 
     fn get<'s>(&'s self, k: &K) -> impl Iterator<Item = Uuid> + use<'s, K> {
-        self.0.get(k).into_iter().flatten().copied()
+        self.0.range((k.clone(), Uuid::nil())..=(k.clone(), Uuid::max())).map(|(_, u)| *u)
     }
 }
 
@@ -125,10 +207,13 @@ struct Indexes {
 /// The observed state of one `hardware_vtep` database.
 #[derive(Debug, Clone)]
 pub struct VtepCache {
-    raw: Cache,
+    /// Shared: many caches of one schema (one per switch) need one copy.
+    schema: Arc<DatabaseSchema>,
     tables: Tables,
     idx: Indexes,
     decode_errors: BTreeMap<(Table, Uuid), RowError>,
+    /// The rows that did not decode, normalized, as the server holds them.
+    undecoded: BTreeMap<(Table, Uuid), Row>,
 }
 
 /// One parsed copy of each distinct schema in use: a controller with a
@@ -156,7 +241,13 @@ impl VtepCache {
     /// reported; it gives the column types update2 diffs are applied with).
     /// Caches built with equal schemas share one parsed copy.
     pub fn new(schema: DatabaseSchema) -> Self {
-        VtepCache { raw: Cache::new(shared_schema(schema)), tables: Tables::default(), idx: Indexes::default(), decode_errors: BTreeMap::new() }
+        VtepCache {
+            schema: shared_schema(schema),
+            tables: Tables::default(),
+            idx: Indexes::default(),
+            decode_errors: BTreeMap::new(),
+            undecoded: BTreeMap::new(),
+        }
     }
 
     /// A cache for the installed schema (tests and simulations); panics if
@@ -167,12 +258,25 @@ impl VtepCache {
 
     /// The schema the cache was built with.
     pub fn schema(&self) -> &DatabaseSchema {
-        self.raw.schema()
+        &self.schema
     }
 
-    /// The raw rows (normalized notation, with `_uuid`).
-    pub fn raw(&self) -> &Cache {
-        &self.raw
+    /// Every row as the server holds it, as far as the typed rows read it
+    /// (every column they read, ephemeral ones included; rows that did not
+    /// decode as they came), without `_uuid`: table name → UUID → row.
+    /// Built on demand (the cache keeps no raw copy), e.g. to seed another
+    /// database or to compare with one.
+    pub fn observed_rows(&self) -> BTreeMap<String, BTreeMap<Uuid, Row>> {
+        let mut out: BTreeMap<String, BTreeMap<Uuid, Row>> = BTreeMap::new();
+        for t in Table::ALL {
+            let rows = out.entry(t.name().to_owned()).or_default();
+            for_table!(&self.tables, t, |m| rows.extend(m.iter().map(|(u, r)| (*u, r.encode_observed()))));
+        }
+        for ((t, u), r) in &self.undecoded {
+            out.entry(t.name().to_owned()).or_default().insert(*u, r.clone());
+        }
+        out.retain(|_, rows| !rows.is_empty());
+        out
     }
 
     /// The typed rows.
@@ -187,30 +291,125 @@ impl VtepCache {
 
     /// Forgets every row (before a full resync).
     pub fn clear(&mut self) {
-        self.raw.clear();
         self.tables = Tables::default();
         self.idx = Indexes::default();
         self.decode_errors.clear();
+        self.undecoded.clear();
     }
 
     /// Applies one batch of monitor updates (`update`, `update2` or
     /// `update3`, initial contents included).
+    ///
+    /// Rows of tables the schema has but [`Table`] does not know are
+    /// checked and ignored. On a [`CacheError::Schema`] the rows before
+    /// the offending one are applied, the rest not.
     pub fn apply(&mut self, updates: &Updates) -> Result<(), CacheError> {
-        let touched: Vec<(String, Uuid)> = match updates {
-            Updates::V1(t) => touched(t),
-            Updates::V2(t) => touched(t),
-        };
-        let schema_result = self.raw.apply(updates);
+        let schema = self.schema.clone();
         let mut errors = Vec::new();
-        for (table, uuid) in touched {
-            if let Some(t) = Table::from_name(&table) {
-                if let Err(e) = self.refresh(t, uuid) {
-                    errors.push(e);
+        match updates {
+            Updates::V1(t) => {
+                for (table, rows) in t {
+                    let ts = schema.require_table(table).map_err(schema_error)?;
+                    for (uuid, RowUpdate { new, .. }) in rows {
+                        let new = new.as_ref().map(|r| normalize_row(ts, r)).transpose()?;
+                        if let Some(t) = Table::from_name(table) {
+                            self.replace(t, *uuid, new, &mut errors);
+                        }
+                    }
+                }
+            }
+            Updates::V2(t) => {
+                for (table, rows) in t {
+                    let ts = schema.require_table(table).map_err(schema_error)?;
+                    for (uuid, update) in rows {
+                        match update {
+                            RowUpdate2::Initial(r) | RowUpdate2::Insert(r) => {
+                                let new = normalize_row(ts, r)?;
+                                if let Some(t) = Table::from_name(table) {
+                                    self.replace(t, *uuid, Some(new), &mut errors);
+                                }
+                            }
+                            RowUpdate2::Delete => {
+                                if let Some(t) = Table::from_name(table) {
+                                    self.replace(t, *uuid, None, &mut errors);
+                                }
+                            }
+                            RowUpdate2::Modify(diff) => self.modify(ts, *uuid, diff, &mut errors)?,
+                        }
+                    }
                 }
             }
         }
-        schema_result.map_err(|e| CacheError::Schema(e.to_string()))?;
         if errors.is_empty() { Ok(()) } else { Err(CacheError::Decode(errors)) }
+    }
+
+    /// Applies an `update2` diff to one row (see the module documentation).
+    fn modify(&mut self, ts: &TableSchema, uuid: Uuid, diff: &Row, errors: &mut Vec<RowError>) -> Result<(), CacheError> {
+        for (column, _) in diff.iter() {
+            ts.require_column(column).map_err(schema_error)?;
+        }
+        let Some(table) = Table::from_name(&ts.name) else { return Ok(()) };
+        if table == Table::PhysicalPort && self.patch_port(ts, uuid, diff)? {
+            return Ok(());
+        }
+        let row = match self.undecoded.get(&(table, uuid)) {
+            Some(raw) => Some(raw.clone()),
+            None => for_table!(&self.tables, table, |m| m.get(&uuid).map(VtepRow::encode_observed)),
+        };
+        let Some(mut row) = row else { return Err(CacheError::Schema(format!("modify of unknown row {uuid} in {}", ts.name))) };
+        for (column, d) in diff.iter() {
+            let ty = ts.require_column(column).map_err(schema_error)?;
+            let new = apply_diff(ty, row.get(column), d).map_err(schema_error)?;
+            row.insert(column.clone(), new);
+        }
+        self.replace(table, uuid, Some(row), errors);
+        Ok(())
+    }
+
+    /// Applies a `Physical_Port` diff in place when it changes only the
+    /// VLAN-keyed maps (`vlan_bindings`, `acl_bindings`, `vlan_stats`) with
+    /// pairs that fit their types: work in the size of the diff, where a
+    /// decode would be in the size of the port. False when it does not
+    /// apply (the caller then applies the diff generically).
+    fn patch_port(&mut self, ts: &TableSchema, uuid: Uuid, diff: &Row) -> Result<bool, CacheError> {
+        let Some(port) = self.tables.physical_ports.get_mut(&uuid) else { return Ok(false) };
+        let mut pairs: Vec<(&str, Vec<(u16, Uuid)>)> = Vec::new();
+        for (column, d) in diff.iter() {
+            if !matches!(column.as_str(), "vlan_bindings" | "acl_bindings" | "vlan_stats") {
+                if PhysicalPort::COLUMNS.iter().any(|c| c.name == column) {
+                    return Ok(false);
+                }
+                continue; // a column the type does not read
+            }
+            let ty = ts.require_column(column).map_err(schema_error)?;
+            let Value::Map(m) = ty.normalize(d).map_err(schema_error)? else { return Ok(false) };
+            let Some(p) = m.iter().map(|(k, v)| Some((vlan(k)?, v.as_uuid()?))).collect::<Option<Vec<_>>>() else { return Ok(false) };
+            pairs.push((column.as_str(), p));
+        }
+        // Only vlan_bindings is indexed (by logical switch): its pairs
+        // move in the index one by one, as they change.
+        let by_ls = &mut self.idx.bindings_by_ls;
+        for (column, p) in pairs {
+            let (map, indexed) = match column {
+                "vlan_bindings" => (&mut port.vlan_bindings, true),
+                "acl_bindings" => (&mut port.acl_bindings, false),
+                _ => (&mut port.vlan_stats, false),
+            };
+            for (vlan, value) in p {
+                // ovsdb-server's map diff: a pair equal to the old one
+                // removes it, any other value sets it.
+                let old = if map.get(&vlan) == Some(&value) { map.remove(&vlan) } else { map.insert(vlan, value) };
+                if indexed {
+                    if let Some(old) = old {
+                        by_ls.remove(&(old, uuid, vlan));
+                    }
+                    if map.get(&vlan) == Some(&value) {
+                        by_ls.insert((value, uuid, vlan));
+                    }
+                }
+            }
+        }
+        Ok(true)
     }
 
     /// Replaces the whole content with a full read: table name → rows
@@ -230,14 +429,18 @@ impl VtepCache {
         self.apply(&Updates::V1(updates))
     }
 
-    fn refresh(&mut self, table: Table, uuid: Uuid) -> Result<(), RowError> {
+    /// Replaces one row by the decoding of `raw` (normalized), or removes
+    /// it; a row that does not decode is kept raw, its error reported.
+    fn replace(&mut self, table: Table, uuid: Uuid, raw: Option<Row>, errors: &mut Vec<RowError>) {
         self.decode_errors.remove(&(table, uuid));
-        let raw = self.raw.get(table.name(), &uuid).cloned();
-        let res = self.refresh_typed(table, uuid, raw.as_ref());
-        if let Err(e) = &res {
+        self.undecoded.remove(&(table, uuid));
+        if let Err(e) = self.refresh_typed(table, uuid, raw.as_ref()) {
             self.decode_errors.insert((table, uuid), e.clone());
+            if let Some(raw) = raw {
+                self.undecoded.insert((table, uuid), raw);
+            }
+            errors.push(e);
         }
-        res
     }
 
     fn refresh_typed(&mut self, table: Table, uuid: Uuid, raw: Option<&Row>) -> Result<(), RowError> {
@@ -390,13 +593,36 @@ impl VtepCache {
 
     /// Number of rows in a table.
     pub fn len(&self, table: Table) -> usize {
-        self.raw.len(table.name())
+        for_table!(&self.tables, table, |m| m.len()) + self.undecoded.keys().filter(|(t, _)| *t == table).count()
     }
 
     /// True when the cache holds no row at all.
     pub fn is_empty(&self) -> bool {
-        self.raw.is_empty()
+        self.undecoded.is_empty() && Table::ALL.into_iter().all(|t| for_table!(&self.tables, t, |m| m.is_empty()))
     }
+}
+
+fn schema_error(e: ovsdb::error::SchemaError) -> CacheError {
+    CacheError::Schema(e.to_string())
+}
+
+/// A row's values in their column's shape (a set column always holds a
+/// set), as the typed decoders read them.
+fn normalize_row(ts: &TableSchema, row: &Row) -> Result<Row, CacheError> {
+    row.iter()
+        .map(|(c, v)| {
+            let v = match ts.column_type(c) {
+                Some(t) => t.normalize(v).map_err(schema_error)?,
+                None => v.clone(),
+            };
+            Ok((c.clone(), v))
+        })
+        .collect()
+}
+
+/// A VLAN map key (0..=4095), as the typed rows hold it.
+fn vlan(a: &Atom) -> Option<u16> {
+    a.as_i64().and_then(|i| u16::try_from(i).ok()).filter(|v| *v <= 4095)
 }
 
 fn touched<U>(t: &TableUpdates<U>) -> Vec<(String, Uuid)> {
@@ -404,7 +630,7 @@ fn touched<U>(t: &TableUpdates<U>) -> Vec<(String, Uuid)> {
 }
 
 fn in_ls(idx: &MultiIndex<(Uuid, String)>, ls: Uuid) -> impl Iterator<Item = Uuid> + '_ {
-    idx.0.range((ls, String::new())..).take_while(move |((l, _), _)| *l == ls).flat_map(|(_, s)| s.iter().copied())
+    idx.0.range(((ls, String::new()), Uuid::nil())..).take_while(move |((l, _), _)| *l == ls).map(|(_, u)| *u)
 }
 
 /// Replaces one typed row by the decoding of `raw` (or removes it);
@@ -427,7 +653,7 @@ fn ok<'a, T>(r: &Result<Option<&'a T>, RowError>) -> Option<&'a T> {
 
 fn reindex<K: Ord + Clone>(idx: &mut MultiIndex<K>, uuid: Uuid, old: Option<K>, new: Option<K>) {
     if let Some(k) = old {
-        idx.remove(&k, uuid);
+        idx.remove(k, uuid);
     }
     if let Some(k) = new {
         idx.add(k, uuid);

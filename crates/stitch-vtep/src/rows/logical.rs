@@ -159,6 +159,9 @@ impl VtepRow for LogicalRouter {
             .with("acl_binding", enc::string_uuid_map(&self.acl_binding))
             .with("other_config", enc::string_map(&self.other_config))
     }
+    fn encode_observed(&self) -> Row {
+        self.encode().with("LR_fault_status", enc::string_set(&self.lr_fault_status))
+    }
 }
 
 /// A row of `Ucast_Macs_Local` or `Ucast_Macs_Remote` (same columns).
@@ -359,6 +362,9 @@ impl VtepRow for Acl {
     fn encode(&self) -> Row {
         Row::new().with("acl_name", self.acl_name.as_str()).with("acl_entries", enc::uuid_set(&self.acl_entries))
     }
+    fn encode_observed(&self) -> Row {
+        self.encode().with("acl_fault_status", enc::string_set(&self.acl_fault_status))
+    }
 }
 
 /// `ACL_entry`: one match/action rule.
@@ -503,5 +509,8 @@ impl VtepRow for AclEntry {
             row.insert(*c, enc::opt_integer(v));
         }
         row
+    }
+    fn encode_observed(&self) -> Row {
+        self.encode().with("acle_fault_status", enc::string_set(&self.acle_fault_status))
     }
 }

@@ -91,6 +91,13 @@ pub trait VtepRow: Sized + Clone + PartialEq + std::fmt::Debug {
     fn decode(table: Table, uuid: Uuid, row: &Row) -> Result<Self, RowError>;
     /// Encodes every non-ephemeral column (not `_uuid`).
     fn encode(&self) -> Row;
+    /// Encodes every column the type reads, ephemeral ones included: the
+    /// row as the server holds it, as far as this type sees it (decoding
+    /// it gives the row back). The cache applies an `update2` diff of a
+    /// column it has no in-place rule for to this encoding.
+    fn encode_observed(&self) -> Row {
+        self.encode()
+    }
 }
 
 /// Reads typed columns out of a [`Row`], producing [`RowError`]s.

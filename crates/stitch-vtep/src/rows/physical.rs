@@ -92,6 +92,9 @@ impl VtepRow for Manager {
             .with("inactivity_probe", enc::opt_integer(self.inactivity_probe))
             .with("other_config", enc::string_map(&self.other_config))
     }
+    fn encode_observed(&self) -> Row {
+        self.encode().with("is_connected", self.is_connected).with("status", enc::string_map(&self.status))
+    }
 }
 
 /// `Physical_Switch`: one switch (an OVSDB endpoint may hold several).
@@ -156,6 +159,9 @@ impl VtepRow for PhysicalSwitch {
             .with("tunnels", enc::uuid_set(&self.tunnels))
             .with("other_config", enc::string_map(&self.other_config))
     }
+    fn encode_observed(&self) -> Row {
+        self.encode().with("switch_fault_status", enc::string_set(&self.switch_fault_status))
+    }
 }
 
 /// `Physical_Port`: a port of a switch, with its VLAN → logical switch
@@ -215,6 +221,9 @@ impl VtepRow for PhysicalPort {
             .with("acl_bindings", enc::vlan_uuid_map(&self.acl_bindings))
             .with("other_config", enc::string_map(&self.other_config))
     }
+    fn encode_observed(&self) -> Row {
+        self.encode().with("vlan_stats", enc::vlan_uuid_map(&self.vlan_stats)).with("port_fault_status", enc::string_set(&self.port_fault_status))
+    }
 }
 
 /// `Tunnel`: BFD state of a tunnel between two locators.
@@ -269,6 +278,9 @@ impl VtepRow for Tunnel {
             .with("bfd_config_remote", enc::string_map(&self.bfd_config_remote))
             .with("bfd_params", enc::string_map(&self.bfd_params))
     }
+    fn encode_observed(&self) -> Row {
+        self.encode().with("bfd_status", enc::string_map(&self.bfd_status))
+    }
 }
 
 /// `Logical_Binding_Stats` (all columns ephemeral; written by the switch).
@@ -309,5 +321,12 @@ impl VtepRow for LogicalBindingStats {
     }
     fn encode(&self) -> Row {
         Row::new()
+    }
+    fn encode_observed(&self) -> Row {
+        Row::new()
+            .with("bytes_from_local", self.bytes_from_local)
+            .with("packets_from_local", self.packets_from_local)
+            .with("bytes_to_local", self.bytes_to_local)
+            .with("packets_to_local", self.packets_to_local)
     }
 }

@@ -3,6 +3,7 @@
 //! in-memory simulation of its transaction semantics (many property cases).
 
 mod acl;
+mod cache_prop;
 mod model;
 mod prop;
 mod scenario;

@@ -1,0 +1,192 @@
+//! `cargo bench -p stitch-engine --bench memory -- [--switches S] [--ports N]`
+//!
+//! Where the controller's memory goes at fabric scale (issue 8), by
+//! structure: the issue's workload (see `common`) is bound through the
+//! real engine, every endpoint is compiled, its plan is run against an
+//! in-process `hardware_vtep` database (`ovsdb::server::Database`) holding
+//! what the switch owns, and the rows that database then holds are fed to
+//! a fresh [`VtepCache`] as the initial contents of a monitor
+//! (`update3` initial rows, as the reconciler gets them). A counting
+//! global allocator reports, for each structure, the bytes it keeps live:
+//! requested, and about what glibc carves for them (16 bytes of header
+//! and rounding per block).
+//!
+//! The structures are the ones the controller keeps for its whole life:
+//! the snapshot, one desired state per endpoint (the reconciler's memo)
+//! and one observed-row cache per endpoint (split into its parts by
+//! measuring a clone of the typed rows). What the process keeps besides (store,
+//! HTTP, tokio, fragmentation) is the controller's RSS minus these.
+
+use std::alloc::System;
+use std::collections::BTreeMap;
+
+use ovsdb::monitor::{RowUpdate2, Updates};
+use ovsdb::notation::Row;
+use ovsdb::server::Database;
+use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
+use stitch_engine::compile::{Learned, compile_endpoint, endpoints};
+use stitch_model::Snapshot;
+use stitch_vtep::{DesiredVtep, Owner, Table, VtepCache, plan};
+
+mod common;
+use common::*;
+
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+#[derive(Clone, Copy, Default)]
+struct Live {
+    requested: i64,
+    chunks: i64,
+    blocks: i64,
+}
+
+/// Live bytes now; `chunks` estimates what malloc carves for them (16
+/// bytes of header and rounding per block on average, glibc on x86-64).
+fn live() -> Live {
+    let s = GLOBAL.stats();
+    let requested = s.bytes_allocated as i64 - s.bytes_deallocated as i64 + s.bytes_reallocated as i64;
+    let blocks = s.allocations as i64 - s.deallocations as i64;
+    Live { requested, chunks: requested + 16 * blocks, blocks }
+}
+
+impl std::ops::Sub for Live {
+    type Output = Live;
+    fn sub(self, o: Live) -> Live {
+        Live { requested: self.requested - o.requested, chunks: self.chunks - o.chunks, blocks: self.blocks - o.blocks }
+    }
+}
+
+impl std::ops::AddAssign for Live {
+    fn add_assign(&mut self, o: Live) {
+        self.requested += o.requested;
+        self.chunks += o.chunks;
+        self.blocks += o.blocks;
+    }
+}
+
+/// What keeping `f`'s result costs.
+fn measure<T>(f: impl FnOnce() -> T) -> (T, Live) {
+    let before = live();
+    let t = f();
+    (t, live() - before)
+}
+
+fn row(name: &str, per: &str, l: Live, rows: usize) {
+    let mib = |b: i64| b as f64 / (1024.0 * 1024.0);
+    let per_row = if rows > 0 { format!("{:.0}", l.chunks as f64 / rows as f64) } else { "".into() };
+    println!("| {name} | {per} | {:.1} | {:.1} | {} | {per_row} |", mib(l.requested), mib(l.chunks), l.blocks);
+}
+
+/// The database of one endpoint after its first plan ran, as the initial
+/// contents of a monitor.
+fn observed(s: &Snapshot, key: &str, switch: &str, desired: &DesiredVtep) -> Updates {
+    let schema_json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(stitch_vtep::INSTALLED_SCHEMA_PATH).expect("vtep schema")).expect("json");
+    let mut db = Database::new(schema_json).expect("schema");
+    let sw = s.switches.iter().find(|w| w.spec.name == switch).expect("switch");
+    let empty = switch_db(sw);
+    // The switch's own rows, then the plan against them.
+    let own: Vec<serde_json::Value> = empty
+        .observed_rows()
+        .into_iter()
+        .flat_map(|(t, rows)| {
+            rows.into_iter().map(move |(u, row)| ovsdb::Operation::Insert { table: t.clone(), row, uuid_name: None, uuid: Some(u) }.to_json())
+        })
+        .collect();
+    assert!(db.transact(&own).committed, "switch rows");
+    let p = plan(desired, &empty);
+    assert!(p.problems.is_empty(), "{key}: {:?}", p.problems);
+    let ops: Vec<serde_json::Value> = p.ops.iter().map(|o| o.to_json()).collect();
+    let out = db.transact(&ops);
+    assert!(out.committed, "{key}: {:?}", out.results);
+    Updates::V2(
+        Table::ALL
+            .iter()
+            .filter(|t| **t != Table::LogicalBindingStats)
+            .map(|t| {
+                let rows = db.table(t.name()).map(|(u, r)| (*u, RowUpdate2::Initial(without_meta(r)))).collect();
+                (t.name().to_owned(), rows)
+            })
+            .collect(),
+    )
+}
+
+/// A row without `_uuid` and `_version`, and without the columns holding
+/// their default value, as `update2` leaves them out.
+fn without_meta(r: &Row) -> Row {
+    r.iter().filter(|(c, v)| !c.starts_with('_') && !v.is_empty()).map(|(c, v)| (c.clone(), v.clone())).collect()
+}
+
+fn main() {
+    let mut switches = 100;
+    let mut n: usize = 100_000;
+    let v: Vec<String> = std::env::args().collect();
+    let mut i = 1;
+    while i < v.len() {
+        match v[i].as_str() {
+            "--switches" => {
+                switches = v[i + 1].parse().expect("--switches N");
+                i += 1;
+            }
+            "--ports" => {
+                n = v[i + 1].parse().expect("--ports N");
+                i += 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    println!("memory by structure: {switches} switches, {n} ports (networks of 10 over 3 leaves)");
+    println!();
+    println!("| structure | count | requested MiB | malloc MiB | blocks | malloc bytes per row |");
+    println!("|---|---|---|---|---|---|");
+
+    let nets = (0..n.div_ceil(10)).map(network).collect::<Vec<_>>();
+    let (s, snap) = measure(|| add_networks(inventory(switches), &nets));
+    let (s, ports) = measure(|| bind_ports(s, &workload_ports(&nets, n, switches)));
+    row("snapshot: inventory and networks", &format!("{} networks", nets.len()), snap, 0);
+    row("snapshot: + bound ports (rows, VPGs, allocations, indexes)", &format!("{n} ports"), ports, 0);
+    let (copy, rows_only) = measure(|| s.ports.iter().cloned().collect::<Vec<_>>());
+    row("  of which the port objects themselves (a plain copy)", &format!("{} ports", copy.len()), rows_only, 0);
+    drop(copy);
+    let mut snap = snap;
+    snap += ports;
+
+    let owner = Owner::new("stitch").expect("owner");
+    let learned = Learned::new();
+    let eps = endpoints(&s);
+    let mut desired_total = Live::default();
+    let mut desired = BTreeMap::new();
+    for k in eps.keys() {
+        let (d, l) = measure(|| std::sync::Arc::new(compile_endpoint(&s, &learned, &owner, k)));
+        desired_total += l;
+        desired.insert(k.clone(), d);
+    }
+    row("desired states (reconciler memo)", &format!("{} endpoints", eps.len()), desired_total, 0);
+
+    let (mut all, mut typed) = (Live::default(), Live::default());
+    let mut rows = 0;
+    let mut caches: Vec<VtepCache> = Vec::new();
+    for (k, ids) in &eps {
+        let switch = &s.switches.get(&ids[0]).expect("switch").spec.name;
+        let updates = observed(&s, k, switch, &desired[k]);
+        let (c, l) = measure(|| {
+            let mut c = VtepCache::with_installed_schema();
+            c.apply(&updates).expect("rows decode");
+            c
+        });
+        drop(updates);
+        all += l;
+        typed += measure(|| c.tables().clone()).1;
+        rows += Table::ALL.iter().map(|t| c.len(*t)).sum::<usize>();
+        caches.push(c);
+    }
+    row("observed caches, total", &format!("{rows} rows"), all, rows);
+    row("  typed rows (Tables)", "", typed, rows);
+    row("  indexes and the rest", "", all - typed, rows);
+    println!();
+    let total = snap.chunks + desired_total.chunks + all.chunks;
+    println!("total kept: {:.1} MiB (malloc); peak RSS of this process: {} MiB", total as f64 / (1024.0 * 1024.0), peak_rss_mib());
+    drop(caches);
+}
