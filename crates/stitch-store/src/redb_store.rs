@@ -147,15 +147,29 @@ impl Inner {
             for op in ops {
                 match op {
                     Op::Put { key, value } => {
-                        let old = kv.get(key.as_str()).map_err(be)?.map(|v| decode_record(&key, v.value())).transpose()?;
-                        let (create, version) = old.map_or((rev, 1), |o| (o.create_revision, o.version + 1));
-                        kv.insert(key.as_str(), encode_record(create, rev, version, &value).as_slice()).map_err(be)?;
+                        // Most puts create their key (a new port, its new
+                        // group): store the record as new, and only when the
+                        // insert hands an old one back, store it again with
+                        // the key's history. One tree walk per new key, not a
+                        // lookup and then an insert.
+                        let mut rec = encode_record(rev, rev, 1, &value);
+                        let old = kv.insert(key.as_str(), rec.as_slice()).map_err(be)?.map(|v| decode_meta(&key, v.value())).transpose()?;
+                        let (create, version) = match old {
+                            None => (rev, 1),
+                            Some((create, _, version)) => {
+                                set_meta(&mut rec, create, rev, version + 1);
+                                kv.insert(key.as_str(), rec.as_slice()).map_err(be)?;
+                                (create, version + 1)
+                            }
+                        };
                         events.push(Event { kind: EventKind::Put, kv: KeyValue { key, value, create_revision: create, mod_revision: rev, version } });
                     }
                     Op::Delete { key } => {
-                        let old = kv.remove(key.as_str()).map_err(be)?.map(|v| decode_record(&key, v.value())).transpose()?;
-                        if let Some(old) = old {
-                            events.push(Event { kind: EventKind::Delete, kv: KeyValue { value: Vec::new(), mod_revision: rev, ..old } });
+                        // A delete event carries no value: read the old record's header only.
+                        let old = kv.remove(key.as_str()).map_err(be)?.map(|v| decode_meta(&key, v.value())).transpose()?;
+                        if let Some((create_revision, _, version)) = old {
+                            events
+                                .push(Event { kind: EventKind::Delete, kv: KeyValue { key, value: Vec::new(), create_revision, mod_revision: rev, version } });
                         }
                     }
                 }

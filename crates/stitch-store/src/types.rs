@@ -108,6 +108,26 @@ pub(crate) fn encode_record(create: u64, modrev: u64, version: u64, value: &[u8]
     v
 }
 
+/// A stored record's (create, mod, version) without copying its value.
+pub(crate) fn decode_meta(key: &str, rec: &[u8]) -> Result<(u64, u64, u64), StoreError> {
+    if rec.len() < 24 {
+        return Err(StoreError::Backend(format!("corrupt record for key {key:?}")));
+    }
+    let u = |i: usize| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&rec[i..i + 8]);
+        u64::from_le_bytes(b)
+    };
+    Ok((u(0), u(8), u(16)))
+}
+
+/// Rewrite an encoded record's metadata in place.
+pub(crate) fn set_meta(rec: &mut [u8], create: u64, modrev: u64, version: u64) {
+    rec[..8].copy_from_slice(&create.to_le_bytes());
+    rec[8..16].copy_from_slice(&modrev.to_le_bytes());
+    rec[16..24].copy_from_slice(&version.to_le_bytes());
+}
+
 pub(crate) fn decode_record(key: &str, rec: &[u8]) -> Result<KeyValue, StoreError> {
     if rec.len() < 24 {
         return Err(StoreError::Backend(format!("corrupt record for key {key:?}")));
