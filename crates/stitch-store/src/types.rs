@@ -129,13 +129,6 @@ pub(crate) fn set_meta(rec: &mut [u8], create: u64, modrev: u64, version: u64) {
 }
 
 pub(crate) fn decode_record(key: &str, rec: &[u8]) -> Result<KeyValue, StoreError> {
-    if rec.len() < 24 {
-        return Err(StoreError::Backend(format!("corrupt record for key {key:?}")));
-    }
-    let u = |i: usize| {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(&rec[i..i + 8]);
-        u64::from_le_bytes(b)
-    };
-    Ok(KeyValue { key: key.to_string(), create_revision: u(0), mod_revision: u(8), version: u(16), value: rec[24..].to_vec() })
+    let (create_revision, mod_revision, version) = decode_meta(key, rec)?;
+    Ok(KeyValue { key: key.to_string(), create_revision, mod_revision, version, value: rec[24..].to_vec() })
 }
