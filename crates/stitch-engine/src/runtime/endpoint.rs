@@ -56,7 +56,12 @@ pub(crate) async fn run_session(shared: Arc<Shared>, key: String, client: Client
     let mut retry_after: Option<Instant> = None;
     let mut failures: u32 = 0;
     let mut stale: BTreeSet<(String, MacAddr)> = BTreeSet::new();
-    let mut timer = tokio::time::interval(shared.config.resync_interval);
+    // The periodic resync recompiles from scratch; endpoints started
+    // together (every switch at boot) would all do it at the same moment,
+    // a stall every period at a thousand switches. Each keeps its own
+    // phase instead. (A session starts dirty, with nothing memoized.)
+    let period = shared.config.resync_interval;
+    let mut timer = tokio::time::interval_at(tokio::time::Instant::now() + stagger(&key, period), period);
     timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
     'session: loop {
@@ -184,6 +189,15 @@ pub(crate) async fn run_session(shared: Arc<Shared>, key: String, client: Client
     for sw in local_switches(&shared.catalog.snapshot(), &key) {
         shared.status.remove(&sw);
     }
+}
+
+/// Where in each `period` endpoint `key` resyncs: spread evenly over the
+/// period by a hash of the key, and the same for a key every time.
+fn stagger(key: &str, period: Duration) -> Duration {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut h);
+    period.mul_f64((h.finish() % 1024) as f64 / 1024.0)
 }
 
 async fn sleep_until(t: Option<tokio::time::Instant>) {
@@ -517,5 +531,24 @@ async fn record_discovered(shared: &Shared, ports: Vec<(Uuid, String)>) {
         .await;
     if let Err(e) = res {
         tracing::warn!(error = %e, "recording discovered switch ports failed");
+    }
+}
+
+#[cfg(test)]
+mod stagger_tests {
+    use std::collections::BTreeSet;
+    use std::time::Duration;
+
+    use super::stagger;
+
+    #[test]
+    fn resyncs_are_spread_over_the_period_and_stable_per_endpoint() {
+        let period = Duration::from_secs(30);
+        let offsets: Vec<Duration> = (0..1000).map(|i| stagger(&format!("tcp:10.0.{}.{}:6640", i / 250, i % 250), period)).collect();
+        assert!(offsets.iter().all(|o| *o < period));
+        assert_eq!(stagger("tcp:10.0.0.1:6640", period), offsets[1], "the same key, the same phase");
+        // A thousand endpoints land in most of the 30 one-second slots.
+        let slots: BTreeSet<u64> = offsets.iter().map(|o| o.as_secs()).collect();
+        assert!(slots.len() >= 25, "{slots:?}");
     }
 }
