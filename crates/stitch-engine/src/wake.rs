@@ -34,6 +34,8 @@ pub enum Concern {
 /// snapshot, and where each network had groups in it.
 #[derive(Debug, Default)]
 pub struct WakeMemo {
+    /// One revision behind the catalog at most (it is replaced on every
+    /// call), so it pins little beyond the live snapshot.
     last: Option<Snapshot>,
     /// Network → the endpoints with a group of it, as of `last`.
     endpoints_of: BTreeMap<Uuid, BTreeSet<String>>,

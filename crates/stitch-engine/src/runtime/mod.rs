@@ -186,19 +186,21 @@ struct Running {
 async fn supervise(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     let mut revisions = shared.catalog.subscribe();
     let mut running: BTreeMap<String, Running> = BTreeMap::new();
-    let mut seen: Option<stitch_model::Snapshot> = None;
+    // Only the switches table: a whole snapshot kept from the last switch
+    // change would pin every row written since in memory.
+    let mut seen: Option<stitch_model::snapshot::Table<stitch_model::inventory::SwitchSpec>> = None;
     loop {
         let snap = shared.catalog.snapshot();
         // The endpoints change only with the switches: skip the walk over
         // every switch on the other writes.
-        if seen.as_ref().is_some_and(|s| s.switches.same_as(&snap.switches)) {
+        if seen.as_ref().is_some_and(|s| s.same_as(&snap.switches)) {
             tokio::select! {
                 r = revisions.changed() => if r.is_err() { break },
                 _ = stop.changed() => break,
             }
             continue;
         }
-        seen = Some(snap.clone());
+        seen = Some(snap.switches.clone());
         let mut wanted: BTreeMap<String, String> = BTreeMap::new();
         for sw in snap.switches.iter() {
             if matches!(sw.spec.ovsdb, OvsdbTarget::Passive) {
