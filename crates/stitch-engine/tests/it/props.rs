@@ -80,6 +80,16 @@ fn check(s: &Snapshot) -> Result<(), TestCaseError> {
 }
 
 /// Apply one random operation.
+/// The fixture fabric (VLANs 100..=103) with four VXLAN networks, ids
+/// 100..=103: where the random histories start.
+fn four_networks(mode: VlanMode) -> Snapshot {
+    let mut s = fabric_with(mode, "[100, 103]");
+    for n in 0..4u128 {
+        s = network(&s, 100 + n, NetworkType::Vxlan, None, None);
+    }
+    s
+}
+
 fn step(s: &Snapshot, nets: &mut BTreeMap<u8, u8>, op: Op) -> Result<Snapshot, TestCaseError> {
     Ok(match op {
         Op::Bind { port, net, host } => {
@@ -166,10 +176,7 @@ proptest! {
     #[test]
     fn patching_equals_compiling(ops in proptest::collection::vec(op(), 1..40)) {
         let owner = stitch_vtep::Owner::new("stitch").unwrap();
-        let mut s = fabric_with(VlanMode::PerSwitch, "[100, 103]");
-        for n in 0..4u128 {
-            s = network(&s, 100 + n, NetworkType::Vxlan, None, None);
-        }
+        let mut s = four_networks(VlanMode::PerSwitch);
         let keys: Vec<String> = stitch_engine::compile::endpoints(&s).into_keys().collect();
         let ips: Vec<std::net::IpAddr> = s.switches.iter().map(|sw| sw.spec.tunnel_ip).chain(["192.0.2.7".parse().unwrap()]).collect();
         let mut learned = Learned::new();
@@ -216,10 +223,7 @@ proptest! {
     #[test]
     fn every_endpoint_a_change_concerns_is_woken(ops in proptest::collection::vec(op(), 1..40)) {
         let owner = stitch_vtep::Owner::new("stitch").unwrap();
-        let mut s = fabric_with(VlanMode::PerSwitch, "[100, 103]");
-        for n in 0..4u128 {
-            s = network(&s, 100 + n, NetworkType::Vxlan, None, None);
-        }
+        let mut s = four_networks(VlanMode::PerSwitch);
         let keys: Vec<String> = stitch_engine::compile::endpoints(&s).into_keys().collect();
         let mut learned = Learned::new();
         for (i, k) in keys.iter().enumerate() {
@@ -249,10 +253,7 @@ proptest! {
     #[test]
     fn indexed_paths_agree_with_naive_scans(ops in proptest::collection::vec(op(), 1..40), wide in any::<bool>()) {
         let mode = if wide { VlanMode::FabricWide } else { VlanMode::PerSwitch };
-        let mut s = fabric_with(mode, "[100, 103]");
-        for n in 0..4u128 {
-            s = network(&s, 100 + n, NetworkType::Vxlan, None, None);
-        }
+        let mut s = four_networks(mode);
         let mut nets: BTreeMap<u8, u8> = BTreeMap::new();
         for op in ops {
             s = step(&s, &mut nets, op)?;
@@ -283,10 +284,7 @@ proptest! {
 
     #[test]
     fn binding_invariants_hold_and_everything_is_released(ops in proptest::collection::vec(op(), 1..60)) {
-        let mut s = fabric_with(VlanMode::PerSwitch, "[100, 103]");
-        for n in 0..4u128 {
-            s = network(&s, 100 + n, NetworkType::Vxlan, None, None);
-        }
+        let mut s = four_networks(VlanMode::PerSwitch);
         let mut nets: BTreeMap<u8, u8> = BTreeMap::new();
         for op in ops {
             s = step(&s, &mut nets, op)?;
