@@ -105,24 +105,15 @@ impl VtepCache {
                 Some(_) => *scope = Scope::All,
                 None => {}
             },
-            Table::UcastMacsRemote => {
-                if let Some(m) = t.ucast_remote.get(&uuid) {
-                    self.note_ls(m.logical_switch, scope);
-                }
-            }
-            Table::UcastMacsLocal => {
-                if let Some(m) = t.ucast_local.get(&uuid) {
-                    self.note_ls(m.logical_switch, scope);
-                }
-            }
-            Table::McastMacsRemote => {
-                if let Some(m) = t.mcast_remote.get(&uuid) {
-                    self.note_ls(m.logical_switch, scope);
-                }
-            }
-            Table::McastMacsLocal => {
-                if let Some(m) = t.mcast_local.get(&uuid) {
-                    self.note_ls(m.logical_switch, scope);
+            Table::UcastMacsRemote | Table::UcastMacsLocal | Table::McastMacsRemote | Table::McastMacsLocal => {
+                let ls = match table {
+                    Table::UcastMacsRemote => t.ucast_remote.get(&uuid).map(|m| m.logical_switch),
+                    Table::UcastMacsLocal => t.ucast_local.get(&uuid).map(|m| m.logical_switch),
+                    Table::McastMacsRemote => t.mcast_remote.get(&uuid).map(|m| m.logical_switch),
+                    _ => t.mcast_local.get(&uuid).map(|m| m.logical_switch),
+                };
+                if let Some(ls) = ls {
+                    self.note_ls(ls, scope);
                 }
             }
             Table::PhysicalLocator
