@@ -458,10 +458,10 @@ impl VtepCache {
                 let (old, new) = swap(&mut t.physical_ports, table, uuid, raw);
                 let none = BTreeMap::new();
                 let (was, is) = (old.as_ref().map_or(&none, |p| &p.vlan_bindings), ok(&new).map_or(&none, |p| &p.vlan_bindings));
-                for (vlan, ls) in was.iter().filter(|(v, ls)| is.get(v) != Some(ls)) {
+                for (vlan, ls) in bindings_not_in(was, is) {
                     idx.bindings_by_ls.remove(&(*ls, uuid, *vlan));
                 }
-                for (vlan, ls) in is.iter().filter(|(v, ls)| was.get(v) != Some(ls)) {
+                for (vlan, ls) in bindings_not_in(is, was) {
                     idx.bindings_by_ls.insert((*ls, uuid, *vlan));
                 }
                 new.map(drop)
@@ -600,6 +600,13 @@ impl VtepCache {
     pub fn is_empty(&self) -> bool {
         self.undecoded.is_empty() && Table::ALL.into_iter().all(|t| for_table!(&self.tables, t, |m| m.is_empty()))
     }
+}
+
+/// The `vlan_bindings` pairs of `a` that `b` does not have (a VLAN it
+/// lacks or binds elsewhere): with the arguments swapped, the other half
+/// of what changed between two versions of a port.
+fn bindings_not_in<'m>(a: &'m BTreeMap<u16, Uuid>, b: &'m BTreeMap<u16, Uuid>) -> impl Iterator<Item = (&'m u16, &'m Uuid)> {
+    a.iter().filter(move |(v, ls)| b.get(v) != Some(ls))
 }
 
 fn schema_error(e: ovsdb::error::SchemaError) -> CacheError {

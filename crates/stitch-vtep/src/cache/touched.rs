@@ -20,7 +20,7 @@ use ovsdb::monitor::{RowUpdate2, Updates};
 use ovsdb::notation::{Atom, Value};
 use uuid::Uuid;
 
-use super::{CacheError, VtepCache, touched};
+use super::{CacheError, VtepCache, bindings_not_in, touched};
 use crate::ownership::Owner;
 use crate::plan::Scope;
 use crate::rows::PhysicalPort;
@@ -175,8 +175,7 @@ impl VtepCache {
             *scope = Scope::All;
             return;
         }
-        let changed = b.vlan_bindings.iter().filter(|(v, ls)| a.vlan_bindings.get(v) != Some(ls));
-        let changed = changed.chain(a.vlan_bindings.iter().filter(|(v, ls)| b.vlan_bindings.get(v) != Some(ls)));
+        let changed = bindings_not_in(&b.vlan_bindings, &a.vlan_bindings).chain(bindings_not_in(&a.vlan_bindings, &b.vlan_bindings));
         for (_, ls) in changed {
             self.note_named(*ls, was, scope);
         }
