@@ -234,7 +234,14 @@ fn success(snap: &Snapshot, spec: &PortSpec, net: &Object<NetworkSpec>, b: &Boun
     if let Some(t) = trunk {
         details.insert("trunk_vlans".into(), json!(trunk::trunk_vlans(t, &b.atts)));
     }
-    PortBinding { vif_type: spec.vnic_type.vif_type().into(), vif_details: details, failure: None, generation, segment_id: b.segment, port_profile_id: None }
+    PortBinding {
+        vif_type: spec.vnic_type.vif_type().into(),
+        vif_details: details.into(),
+        failure: None,
+        generation,
+        segment_id: b.segment,
+        port_profile_id: None,
+    }
 }
 
 fn failed(reason: String, generation: u64) -> PortBinding {
@@ -502,11 +509,11 @@ fn baremetal_links(snap: &Snapshot, spec: &PortSpec, node_type: NodeType) -> Res
         .collect())
 }
 
-fn profile_str<'a>(profile: &'a serde_json::Map<String, Value>, key: &str) -> Option<&'a str> {
+fn profile_str<'a>(profile: &'a stitch_model::JsonObject, key: &str) -> Option<&'a str> {
     profile.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
 }
 
 /// Neutron's `binding:vif_details` for a port, as stored.
 pub fn vif_details(p: &PortSpec) -> Value {
-    if p.binding.vif_details.is_empty() { json!({}) } else { Value::Object(p.binding.vif_details.clone()) }
+    p.binding.vif_details.clone().into()
 }

@@ -11,7 +11,7 @@ use crate::error::ModelError;
 use crate::inventory::{Kind, Ref, Rules};
 use crate::net::{MacAddr, Vni};
 
-type JsonMap = serde_json::Map<String, serde_json::Value>;
+use crate::json::JsonObject;
 
 fn yes() -> bool {
     true
@@ -160,7 +160,7 @@ pub struct PortBinding {
     /// `unbound`, `binding_failed`, or the vif type of a bound port.
     pub vif_type: String,
     #[serde(default)]
-    pub vif_details: JsonMap,
+    pub vif_details: JsonObject,
     /// Why binding failed, naming the missing or ambiguous link.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<String>,
@@ -194,7 +194,7 @@ pub struct HostBinding {
     #[serde(default)]
     pub vnic_type: VnicType,
     #[serde(default)]
-    pub profile: JsonMap,
+    pub profile: JsonObject,
     #[serde(default)]
     pub binding: PortBinding,
 }
@@ -227,7 +227,7 @@ pub struct PortSpec {
     pub vnic_type: VnicType,
     /// `binding:profile`, as given.
     #[serde(default)]
-    pub profile: JsonMap,
+    pub profile: JsonObject,
     #[serde(default)]
     pub binding: PortBinding,
     /// `qos_policy_id` (else the network's).
@@ -255,7 +255,7 @@ impl PortSpec {
             security_groups: Vec::new(),
             host_id: String::new(),
             vnic_type: VnicType::Normal,
-            profile: JsonMap::new(),
+            profile: JsonObject::new(),
             binding: PortBinding::unbound(),
             qos_policy_id: None,
             inactive_bindings: Vec::new(),

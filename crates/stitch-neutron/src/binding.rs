@@ -12,9 +12,9 @@ use axum::response::Response;
 use axum::routing::{get, put};
 use serde_json::{Map, Value, json};
 use stitch_engine::bind;
-use stitch_model::Snapshot;
 use stitch_model::inventory::Object;
 use stitch_model::neutron::{HostBinding, PortBinding, PortSpec, VnicType};
+use stitch_model::{JsonObject, Snapshot};
 use uuid::Uuid;
 
 use crate::attrs::{self, Access, AttrTable};
@@ -38,7 +38,7 @@ pub fn routes() -> Router<NeutronState> {
         .route("/v2.0/ports/{id}/bindings/{host}/activate", put(activate))
 }
 
-fn rep(host: &str, vnic: VnicType, profile: &Map<String, Value>, b: &PortBinding, active: bool) -> Map<String, Value> {
+fn rep(host: &str, vnic: VnicType, profile: &JsonObject, b: &PortBinding, active: bool) -> Map<String, Value> {
     let Value::Object(m) = json!({
         "host": host,
         "vnic_type": vnic.as_str(),
@@ -112,7 +112,7 @@ async fn create(State(st): State<NeutronState>, Path(id): Path<String>, body: By
                 host: host.clone(),
                 // Neutron's defaults (Nova passes both explicitly).
                 vnic_type: vnic.unwrap_or_default(),
-                profile: profile.clone().unwrap_or_default(),
+                profile: profile.clone().unwrap_or_default().into(),
                 binding: PortBinding::unbound(),
             };
             Ok::<_, NeutronError>(bind::add_binding(snap, id, b)?)

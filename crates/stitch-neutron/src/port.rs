@@ -129,7 +129,7 @@ pub fn parse_create(snap: &Snapshot, body: &Map<String, Value>) -> Result<Object
         security_groups: string_list(body, "security_groups")?.unwrap_or_default(),
         host_id: attrs::string(body, "binding:host_id")?.unwrap_or_default(),
         vnic_type: vnic(body)?.unwrap_or_default(),
-        profile: attrs::dict(body, "binding:profile")?.unwrap_or_default(),
+        profile: attrs::dict(body, "binding:profile")?.unwrap_or_default().into(),
         binding: PortBinding::unbound(),
         qos_policy_id: crate::qos::policy_attr(body)?.flatten(),
         inactive_bindings: Vec::new(),
@@ -179,7 +179,7 @@ pub fn apply_update(mut p: Object<PortSpec>, body: &Map<String, Value>) -> Resul
         s.qos_policy_id = v;
     }
     if let Some(v) = attrs::dict(body, "binding:profile")? {
-        s.profile = v;
+        s.profile = v.into();
     }
     p.updated_at = OffsetDateTime::now_utc();
     Ok(p)

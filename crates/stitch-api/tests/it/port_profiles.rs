@@ -22,7 +22,7 @@ async fn port_naming_jumbo(api: &Api) -> Uuid {
     let net = obj(NetworkSpec::vxlan("a"));
     let net_id = net.id;
     api.catalog.apply(bind::put_network(&snap, net, Some(5001)).unwrap()).await.unwrap();
-    let mut profile = serde_json::Map::new();
+    let mut profile = stitch_model::JsonObject::new();
     profile.insert("port_profile".into(), json!("jumbo"));
     let port = obj(PortSpec { host_id: "n1".into(), vnic_type: VnicType::Direct, profile, ..PortSpec::new(net_id, "fa:16:3e:00:00:01".parse().unwrap()) });
     let pid = port.id;

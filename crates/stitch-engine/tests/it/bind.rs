@@ -148,7 +148,7 @@ fn baremetal_bond_binds_every_link_untagged_and_owns_the_ports() {
     let s = network(&fabric(), 100, NetworkType::Vxlan, None, None);
     let s = network(&s, 101, NetworkType::Vxlan, None, None);
     let mut spec = port_spec(100, 1, "bm1", VnicType::Baremetal);
-    spec.profile = lli(&[("leaf1", "swp11"), ("leaf1", "swp10")]);
+    spec.profile = lli(&[("leaf1", "swp11"), ("leaf1", "swp10")]).into();
     let s = bind_port(&s, 200, spec);
     assert_eq!(port(&s, 200).spec.binding.vif_type, "other");
     assert_eq!(vlan_of(&s, 200), None, "untagged: no VLAN for the host to apply");
@@ -159,7 +159,7 @@ fn baremetal_bond_binds_every_link_untagged_and_owns_the_ports() {
     );
     // Another network on the same switch port conflicts with the untagged owner.
     let mut spec = port_spec(101, 2, "bm1", VnicType::Baremetal);
-    spec.profile = lli(&[("leaf1", "swp10")]);
+    spec.profile = lli(&[("leaf1", "swp10")]).into();
     let s = bind_port(&s, 201, spec);
     let f = port(&s, 201).spec.binding.failure.clone().unwrap();
     assert!(f.contains("conflicts with virtual port group"), "{f}");

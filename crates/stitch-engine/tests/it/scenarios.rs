@@ -168,7 +168,7 @@ fn apply(s: Snapshot, learned: &mut Learned, errors: &mut Vec<String>, e: Event)
         }
         Event::Port { n, net, mac, host, vnic, profile, device } => {
             let mut spec = port_spec(net, mac, &host, VnicType::parse(&vnic).expect("vnic"));
-            spec.profile = profile;
+            spec.profile = profile.into();
             if let Some(d) = device {
                 spec.device_id = d;
             }

@@ -213,7 +213,7 @@ fn trunk_refusals_leave_state_unchanged() {
 fn baremetal_trunk_parent_is_native_untagged_with_tagged_subports() {
     let s = nets(fabric());
     let mut spec = port_spec(100, 1, "bm1", VnicType::Baremetal);
-    spec.profile = lli(&[("leaf1", "swp10"), ("leaf1", "swp11")]);
+    spec.profile = lli(&[("leaf1", "swp10"), ("leaf1", "swp11")]).into();
     let s = bind_port(&s, 200, spec);
     let s = unbound(&s, 201, 101, 2);
     let s = ok(&s, bind::put_trunk(&s, trunk(&s, 300, 200, &[(201, 30)])));
@@ -223,7 +223,7 @@ fn baremetal_trunk_parent_is_native_untagged_with_tagged_subports() {
     assert_eq!(port(&s, 200).spec.binding.vif_details["trunk_vlans"], serde_json::json!([30]));
     // Another network's port on those switch ports still conflicts with the untagged owner.
     let mut spec = port_spec(102, 3, "bm1", VnicType::Baremetal);
-    spec.profile = lli(&[("leaf1", "swp10")]);
+    spec.profile = lli(&[("leaf1", "swp10")]).into();
     let s = bind_port(&s, 202, spec);
     assert!(port(&s, 202).spec.binding.failure.clone().unwrap().contains("of trunk"), "{:?}", port(&s, 202).spec.binding.failure);
 }
