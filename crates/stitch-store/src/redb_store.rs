@@ -5,6 +5,12 @@
 //! Layout: `kv` maps key → record (revisions + value); `log` maps revision →
 //! the batch of events, for watchers that resume from an older revision;
 //! `meta` holds the current and the compacted revision.
+//!
+//! The log writes every value a second time. A store opened with no
+//! history ([`RedbStore::open_with_history`] with 0) keeps none: live
+//! watches work, a watch from an older revision gets `Compacted`. `stitch
+//! serve` opens it so, as nothing in it resumes watches (issue 8: the log
+//! was a quarter of the store's CPU per request).
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -56,21 +62,32 @@ impl RedbStore {
         Self::open_with_history(path, DEFAULT_HISTORY)
     }
 
-    /// Open keeping `history` revisions of change log for watch replay.
+    /// Open keeping `history` revisions of change log for watch replay;
+    /// 0 keeps no log at all.
     pub fn open_with_history(path: &Path, history: u64) -> Result<Self, StoreError> {
         let db = Database::builder().set_cache_size(CACHE_BYTES).create(path).map_err(be)?;
-        let w = db.begin_write().map_err(be)?;
+        let mut w = db.begin_write().map_err(be)?;
+        w.set_durability(Durability::Immediate);
         {
             w.open_table(KV).map_err(be)?;
-            w.open_table(LOG).map_err(be)?;
+            let mut log = w.open_table(LOG).map_err(be)?;
             let mut meta = w.open_table(META).map_err(be)?;
             if meta.get(REVISION).map_err(be)?.is_none() {
                 meta.insert(REVISION, 0).map_err(be)?;
                 meta.insert(COMPACTED, 0).map_err(be)?;
             }
+            // Revisions written while no log was kept cannot be replayed:
+            // the log must reach the current revision, or start after it.
+            let rev = meta.get(REVISION).map_err(be)?.map(|v| v.value()).unwrap_or(0);
+            let logged = log.last().map_err(be)?.map(|(k, _)| k.value());
+            if rev > 0 && (history == 0 || logged != Some(rev)) {
+                log.retain(|_, _| false).map_err(be)?;
+                let compacted = meta.get(COMPACTED).map_err(be)?.map(|v| v.value()).unwrap_or(0);
+                meta.insert(COMPACTED, compacted.max(rev)).map_err(be)?;
+            }
         }
         w.commit().map_err(be)?;
-        Ok(RedbStore { inner: Arc::new(Inner { db, commit: Mutex::new(()), hub: Hub::default(), history: history.max(1) }) })
+        Ok(RedbStore { inner: Arc::new(Inner { db, commit: Mutex::new(()), hub: Hub::default(), history }) })
     }
 
     async fn blocking<T: Send + 'static>(&self, f: impl FnOnce(&Inner) -> Result<T, StoreError> + Send + 'static) -> Result<T, StoreError> {
@@ -176,16 +193,21 @@ impl Inner {
             }
             meta.insert(REVISION, rev).map_err(be)?;
             let batch = WatchBatch { revision: rev, events };
-            let mut log = w.open_table(LOG).map_err(be)?;
-            log.insert(rev, encode_batch(&batch).as_slice()).map_err(be)?;
-            // Keep the change log bounded: drop what falls out of the window.
-            let compacted = meta.get(COMPACTED).map_err(be)?.map(|v| v.value()).unwrap_or(0);
-            if rev > self.history && rev - self.history > compacted + self.history / 10 {
-                let upto = rev - self.history;
-                log.retain_in(..=upto, |_, _| false).map_err(be)?;
-                meta.insert(COMPACTED, upto).map_err(be)?;
+            if self.history == 0 {
+                // Published live below; nothing kept for replay.
+                (TxnResult { succeeded: true, revision: rev }, batch)
+            } else {
+                let mut log = w.open_table(LOG).map_err(be)?;
+                log.insert(rev, encode_batch(&batch).as_slice()).map_err(be)?;
+                // Keep the change log bounded: drop what falls out of the window.
+                let compacted = meta.get(COMPACTED).map_err(be)?.map(|v| v.value()).unwrap_or(0);
+                if rev > self.history && rev - self.history > compacted + self.history / 10 {
+                    let upto = rev - self.history;
+                    log.retain_in(..=upto, |_, _| false).map_err(be)?;
+                    meta.insert(COMPACTED, upto).map_err(be)?;
+                }
+                (TxnResult { succeeded: true, revision: rev }, batch)
             }
-            (TxnResult { succeeded: true, revision: rev }, batch)
         };
         w.commit().map_err(be)?;
         self.hub.publish(&batch);
@@ -194,7 +216,8 @@ impl Inner {
 
     fn watch(&self, prefix: &str, after: u64) -> Result<WatchStream, StoreError> {
         let _g = self.commit.lock().unwrap_or_else(|e| e.into_inner());
-        let compacted = meta_get(&self.db, COMPACTED)?;
+        // Without a log, every revision before the current one is gone.
+        let compacted = if self.history == 0 { meta_get(&self.db, REVISION)? } else { meta_get(&self.db, COMPACTED)? };
         if after < compacted {
             return Ok(Hub::failed(StoreError::Compacted { requested: after, compacted }));
         }

@@ -22,7 +22,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
             let path = dir.join(STORE_FILE);
             let store = tokio::task::spawn_blocking({
                 let path = path.clone();
-                move || RedbStore::open(&path)
+                move || RedbStore::open_with_history(&path, 0)
             })
             .await?
             .with_context(|| format!("cannot open store {}", path.display()))?;

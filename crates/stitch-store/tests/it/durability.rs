@@ -36,3 +36,42 @@ async fn bounded_history_compacts_itself() {
     let mut recent = s.watch("/", 25).await.unwrap();
     assert_eq!(next(&mut recent).await.revision, 26);
 }
+
+/// With no history (how `stitch serve` opens it), watches are live only:
+/// one from an older revision is told it is compacted, never handed a
+/// partial replay, also after a reopen with history.
+#[tokio::test]
+async fn no_history_means_live_watches_only_and_reopening_with_history_starts_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    // A watch that was not refused would wait for the next write: give
+    // it a while, then fail rather than hang.
+    async fn compacted(mut w: stitch_store::WatchStream) -> u64 {
+        match tokio::time::timeout(std::time::Duration::from_secs(5), w.recv()).await {
+            Ok(Some(Err(stitch_store::StoreError::Compacted { compacted, .. }))) => compacted,
+            other => panic!("expected Compacted, got {other:?}"),
+        }
+    }
+    {
+        // Written with history first: that log must not survive a
+        // history-less stretch as if it were complete.
+        let s = RedbStore::open(&path).unwrap();
+        s.txn(vec![], vec![put("/a", "1")]).await.unwrap();
+    }
+    {
+        let s = RedbStore::open_with_history(&path, 0).unwrap();
+        let mut live = s.watch("/", 1).await.unwrap();
+        s.txn(vec![], vec![put("/a", "2")]).await.unwrap();
+        s.txn(vec![], vec![put("/b", "3")]).await.unwrap();
+        assert_eq!(next(&mut live).await.revision, 2);
+        assert_eq!(next(&mut live).await.revision, 3);
+        assert_eq!(compacted(s.watch("/", 1).await.unwrap()).await, 3);
+        assert_eq!(s.get("/a").await.unwrap().unwrap().version, 2);
+    }
+    let s = RedbStore::open(&path).unwrap();
+    assert_eq!(s.revision().await.unwrap(), 3);
+    assert_eq!(compacted(s.watch("/", 0).await.unwrap()).await, 3);
+    s.txn(vec![], vec![put("/c", "4")]).await.unwrap();
+    let mut w = s.watch("/", 3).await.unwrap();
+    assert_eq!(next(&mut w).await.revision, 4);
+}
