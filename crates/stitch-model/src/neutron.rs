@@ -11,7 +11,7 @@ use crate::error::ModelError;
 use crate::inventory::{Kind, Ref, Rules};
 use crate::net::{MacAddr, Vni};
 
-use crate::json::JsonObject;
+use crate::vecmap::JsonObject;
 
 fn yes() -> bool {
     true

@@ -1,7 +1,5 @@
 //! Logical switches: create, update drifted columns, delete.
 
-use std::collections::BTreeMap;
-
 use ovsdb::notation::{Atom, Row};
 use ovsdb::ops::{Condition, Operation, WaitUntil};
 
@@ -58,7 +56,7 @@ impl Planner<'_> {
                         description: d.description.clone(),
                         tunnel_key: Some(d.tunnel_key),
                         replication_mode: d.replication_mode,
-                        other_config: BTreeMap::from([(OWNER_KEY.to_owned(), owner.as_str().to_owned())]),
+                        other_config: stitch_model::VecMap::from([(OWNER_KEY.to_owned(), owner.as_str().to_owned())]),
                         ..Default::default()
                     };
                     // Optimistic concurrency: the cache said the name is

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use stitch_model::VecMap;
 
 use ovsdb::notation::{Atom, AtomicType as A, Row, Value};
 use uuid::Uuid;
@@ -61,7 +62,7 @@ pub struct LogicalSwitch {
     /// `replication_mode`.
     pub replication_mode: Option<ReplicationMode>,
     /// `other_config`.
-    pub other_config: BTreeMap<String, String>,
+    pub other_config: VecMap<String, String>,
 }
 
 impl VtepRow for LogicalSwitch {
@@ -114,11 +115,11 @@ pub struct LogicalRouter {
     /// `switch_binding`: IP prefix → `Logical_Switch`.
     pub switch_binding: BTreeMap<String, Uuid>,
     /// `static_routes`.
-    pub static_routes: BTreeMap<String, String>,
+    pub static_routes: VecMap<String, String>,
     /// `acl_binding`: IP prefix → `ACL`.
     pub acl_binding: BTreeMap<String, Uuid>,
     /// `other_config`.
-    pub other_config: BTreeMap<String, String>,
+    pub other_config: VecMap<String, String>,
     /// `LR_fault_status` (ephemeral).
     pub lr_fault_status: BTreeSet<String>,
 }

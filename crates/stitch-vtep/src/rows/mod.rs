@@ -15,6 +15,7 @@ mod logical;
 mod physical;
 
 use std::collections::{BTreeMap, BTreeSet};
+use stitch_model::VecMap;
 
 use ovsdb::notation::{Atom, AtomicType, Row, Value};
 use uuid::Uuid;
@@ -176,7 +177,7 @@ impl<'a> Reader<'a> {
         self.elements(column)?.into_iter().map(|a| self.typed(column, a, "a string", |a| a.as_str().map(str::to_owned))).collect()
     }
 
-    pub(crate) fn string_map(&self, column: &'static str) -> Result<BTreeMap<String, String>, RowError> {
+    pub(crate) fn string_map(&self, column: &'static str) -> Result<VecMap<String, String>, RowError> {
         self.map(column)?
             .into_iter()
             .map(|(k, v)| match (k.as_str(), v.as_str()) {
@@ -239,7 +240,7 @@ pub(crate) mod enc {
         Value::set(v.iter().map(|s| Atom::string(s.clone())))
     }
 
-    pub(crate) fn string_map(v: &BTreeMap<String, String>) -> Value {
+    pub(crate) fn string_map(v: &VecMap<String, String>) -> Value {
         Value::map(v.iter().map(|(k, v)| (Atom::string(k.clone()), Atom::string(v.clone()))))
     }
 

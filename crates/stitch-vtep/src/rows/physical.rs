@@ -2,6 +2,7 @@
 //! `Physical_Port`, `Tunnel`, `Logical_Binding_Stats`.
 
 use std::collections::{BTreeMap, BTreeSet};
+use stitch_model::VecMap;
 
 use ovsdb::notation::{AtomicType as A, Row, Value};
 use uuid::Uuid;
@@ -19,7 +20,7 @@ pub struct Global {
     /// `switches`.
     pub switches: BTreeSet<Uuid>,
     /// `other_config`.
-    pub other_config: BTreeMap<String, String>,
+    pub other_config: VecMap<String, String>,
 }
 
 impl VtepRow for Global {
@@ -53,11 +54,11 @@ pub struct Manager {
     /// `inactivity_probe` (ms).
     pub inactivity_probe: Option<i64>,
     /// `other_config`.
-    pub other_config: BTreeMap<String, String>,
+    pub other_config: VecMap<String, String>,
     /// `is_connected` (ephemeral).
     pub is_connected: bool,
     /// `status` (ephemeral).
-    pub status: BTreeMap<String, String>,
+    pub status: VecMap<String, String>,
 }
 
 impl VtepRow for Manager {
@@ -115,7 +116,7 @@ pub struct PhysicalSwitch {
     /// `tunnels`.
     pub tunnels: BTreeSet<Uuid>,
     /// `other_config`.
-    pub other_config: BTreeMap<String, String>,
+    pub other_config: VecMap<String, String>,
     /// `switch_fault_status` (ephemeral).
     pub switch_fault_status: BTreeSet<String>,
 }
@@ -181,7 +182,7 @@ pub struct PhysicalPort {
     /// `vlan_stats` (ephemeral): VLAN → `Logical_Binding_Stats`.
     pub vlan_stats: BTreeMap<u16, Uuid>,
     /// `other_config`.
-    pub other_config: BTreeMap<String, String>,
+    pub other_config: VecMap<String, String>,
     /// `port_fault_status` (ephemeral).
     pub port_fault_status: BTreeSet<String>,
 }
@@ -236,13 +237,13 @@ pub struct Tunnel {
     /// `remote` locator.
     pub remote: Uuid,
     /// `bfd_config_local`.
-    pub bfd_config_local: BTreeMap<String, String>,
+    pub bfd_config_local: VecMap<String, String>,
     /// `bfd_config_remote`.
-    pub bfd_config_remote: BTreeMap<String, String>,
+    pub bfd_config_remote: VecMap<String, String>,
     /// `bfd_params`.
-    pub bfd_params: BTreeMap<String, String>,
+    pub bfd_params: VecMap<String, String>,
     /// `bfd_status` (ephemeral).
-    pub bfd_status: BTreeMap<String, String>,
+    pub bfd_status: VecMap<String, String>,
 }
 
 impl VtepRow for Tunnel {

@@ -97,7 +97,7 @@ fn decodes_the_wire_shapes_ovsdb_server_sends() {
     assert_eq!(ls.uuid, u(9));
     assert_eq!(ls.tunnel_key, Some(5001));
     assert_eq!(ls.replication_mode, None);
-    assert_eq!(ls.other_config, BTreeMap::from([("stitch-owner".into(), "me".into())]));
+    assert_eq!(ls.other_config, stitch_model::VecMap::from([("stitch-owner".into(), "me".into())]));
 
     let port = parse(json!({
         "name": "p1",
