@@ -166,20 +166,22 @@ fn main() {
         desired.insert(k.clone(), d);
     }
     row("desired states (reconciler memo)", &format!("{} endpoints", eps.len()), desired_total, 0);
-    {
-        let (a, l1) = measure(|| desired.values().map(|d| d.logical_switches.clone()).collect::<Vec<_>>());
-        row(" ls", &a.iter().map(|x| x.len()).sum::<usize>().to_string(), l1, 0);
-        let (b, l2) = measure(|| desired.values().map(|d| d.port_bindings.clone()).collect::<Vec<_>>());
-        row(" bindings", &b.iter().map(|x| x.len()).sum::<usize>().to_string(), l2, 0);
-        let (c, l3) = measure(|| desired.values().map(|d| d.ucast_remote.clone()).collect::<Vec<_>>());
-        row(" ucast", &c.iter().map(|x| x.len()).sum::<usize>().to_string(), l3, 0);
-        let (e, l4) = measure(|| desired.values().map(|d| d.mcast_remote.clone()).collect::<Vec<_>>());
-        row(" mcast", &e.iter().map(|x| x.len()).sum::<usize>().to_string(), l4, 0);
+    // Each part of the desired states, measured as a copy of it.
+    let parts: [(&str, &dyn Fn(&DesiredVtep) -> Box<dyn std::any::Any>); 4] = [
+        ("  logical switches", &|d| Box::new(d.logical_switches.clone())),
+        ("  VLAN bindings (both sides)", &|d| Box::new(d.port_bindings.clone())),
+        ("  remote MACs", &|d| Box::new(d.ucast_remote.clone())),
+        ("  flood lists", &|d| Box::new(d.mcast_remote.clone())),
+    ];
+    for (name, part) in parts {
+        let (copies, l) = measure(|| desired.values().map(|d| part(d)).collect::<Vec<_>>());
+        row(name, "", l, 0);
+        drop(copies);
     }
 
     let (mut all, mut typed) = (Live::default(), Live::default());
     let mut rows = 0;
-    let (mut ucr, mut lsr, mut locr) = (Live::default(), Live::default(), Live::default());
+    let (mut ucast, mut ls, mut flood) = (Live::default(), Live::default(), Live::default());
     let mut caches: Vec<VtepCache> = Vec::new();
     for (k, ids) in &eps {
         let switch = &s.switches.get(&ids[0]).expect("switch").spec.name;
@@ -192,18 +194,18 @@ fn main() {
         drop(updates);
         all += l;
         typed += measure(|| c.tables().clone()).1;
-        ucr += measure(|| c.tables().ucast_remote.clone()).1;
-        lsr += measure(|| c.tables().logical_switches.clone()).1;
-        locr += measure(|| (c.tables().locators.clone(), c.tables().locator_sets.clone(), c.tables().mcast_remote.clone())).1;
+        ucast += measure(|| c.tables().ucast_remote.clone()).1;
+        ls += measure(|| c.tables().logical_switches.clone()).1;
+        flood += measure(|| (c.tables().locators.clone(), c.tables().locator_sets.clone(), c.tables().mcast_remote.clone())).1;
         rows += Table::ALL.iter().map(|t| c.len(*t)).sum::<usize>();
         caches.push(c);
     }
     row("observed caches, total", &format!("{rows} rows"), all, rows);
     row("  typed rows (Tables)", "", typed, rows);
+    row("    of which Ucast_Macs_Remote rows", "", ucast, 0);
+    row("    of which Logical_Switch rows", "", ls, 0);
+    row("    of which locators, locator sets, Mcast_Macs_Remote rows", "", flood, 0);
     row("  indexes and the rest", "", all - typed, rows);
-    row("  ucast remote", "", ucr, 0);
-    row("  ls", "", lsr, 0);
-    row("  loc, sets, mcast", "", locr, 0);
     println!();
     let total = snap.chunks + desired_total.chunks + all.chunks;
     println!("total kept: {:.1} MiB (malloc); peak RSS of this process: {} MiB", total as f64 / (1024.0 * 1024.0), peak_rss_mib());
