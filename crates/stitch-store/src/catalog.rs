@@ -89,10 +89,13 @@ struct Batch {
 impl Catalog {
     /// Load every object from the store.
     pub async fn open(store: Arc<dyn Store>) -> Result<Self, CatalogError> {
-        let (kvs, rev) = store.range(PREFIX).await?;
+        // Streamed: the records of a big store are never all in memory
+        // beside the snapshot they become.
+        let (mut kvs, rev) = store.range_stream(PREFIX).await?;
         let mut snap = Snapshot::default();
         snap.revision = rev;
-        for kv in kvs {
+        while let Some(kv) = kvs.recv().await {
+            let kv = kv?;
             let rest = &kv.key[PREFIX.len()..];
             let kind = rest
                 .split('/')

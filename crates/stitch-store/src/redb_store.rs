@@ -52,6 +52,9 @@ pub struct RedbStore {
 /// the kernel's page cache.
 const CACHE_BYTES: usize = 16 * 1024 * 1024;
 
+/// How many records a [`Store::range_stream`] reader may be ahead by.
+const STREAM_BATCH: usize = 256;
+
 fn be<E: std::fmt::Display>(e: E) -> StoreError {
     StoreError::Backend(e.to_string())
 }
@@ -270,6 +273,55 @@ impl Store for RedbStore {
             Ok((out, rev))
         })
         .await
+    }
+
+    async fn range_stream(&self, prefix: &str) -> Result<(RangeStream, u64), StoreError> {
+        // One read transaction, on a blocking thread, feeding a bounded
+        // channel: at most STREAM_BATCH records are decoded and waiting.
+        let prefix = prefix.to_string();
+        let inner = self.inner.clone();
+        let (tx, rx) = tokio::sync::mpsc::channel(STREAM_BATCH);
+        let (rev_tx, rev_rx) = tokio::sync::oneshot::channel();
+        tokio::task::spawn_blocking(move || {
+            let read = || -> Result<_, StoreError> {
+                let r = inner.db.begin_read().map_err(be)?;
+                let t = r.open_table(KV).map_err(be)?;
+                let meta = r.open_table(META).map_err(be)?;
+                let rev = meta.get(REVISION).map_err(be)?.map(|v| v.value()).unwrap_or(0);
+                Ok((t, rev))
+            };
+            let (t, rev) = match read() {
+                Ok(x) => x,
+                Err(e) => {
+                    let _ = rev_tx.send(Err(e));
+                    return;
+                }
+            };
+            if rev_tx.send(Ok(rev)).is_err() {
+                return;
+            }
+            let entries = match t.range(prefix.as_str()..).map_err(be) {
+                Ok(e) => e,
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(e));
+                    return;
+                }
+            };
+            for entry in entries {
+                let kv = match entry {
+                    Ok((k, _)) if !k.value().starts_with(prefix.as_str()) => break,
+                    Ok((k, v)) => decode_record(k.value(), v.value()),
+                    Err(e) => Err(be(e)),
+                };
+                let failed = kv.is_err();
+                // A dropped receiver stops the read; an error ends the stream.
+                if tx.blocking_send(kv).is_err() || failed {
+                    break;
+                }
+            }
+        });
+        let rev = rev_rx.await.map_err(be)??;
+        Ok((rx, rev))
     }
 
     async fn txn(&self, compares: Vec<Compare>, ops: Vec<Op>) -> Result<TxnResult, StoreError> {

@@ -64,6 +64,9 @@ pub struct WatchBatch {
     pub events: Vec<Event>,
 }
 
+/// The keys of a [`Store::range_stream`], in key order; an error ends it.
+pub type RangeStream = mpsc::Receiver<Result<KeyValue, StoreError>>;
+
 /// A watch's stream of batches; ends with an error if the watcher falls
 /// behind compaction.
 pub type WatchStream = mpsc::UnboundedReceiver<Result<WatchBatch, StoreError>>;
@@ -88,6 +91,19 @@ pub trait Store: Send + Sync + 'static {
     async fn get(&self, key: &str) -> Result<Option<KeyValue>, StoreError>;
     /// Every key starting with `prefix`, in key order, and the revision read at.
     async fn range(&self, prefix: &str) -> Result<(Vec<KeyValue>, u64), StoreError>;
+    /// [`Store::range`], handed over a few keys at a time, so that reading
+    /// a big store does not hold every value at once (the catalog's load
+    /// at start: 100,000 ports are ~100 MB of records). All of one
+    /// revision, returned first. The default reads the whole range first.
+    async fn range_stream(&self, prefix: &str) -> Result<(RangeStream, u64), StoreError> {
+        let (kvs, rev) = self.range(prefix).await?;
+        let (tx, rx) = mpsc::channel(kvs.len().max(1));
+        for kv in kvs {
+            // The channel holds them all; the receiver is still here.
+            let _ = tx.try_send(Ok(kv));
+        }
+        Ok((rx, rev))
+    }
     /// Apply `ops` atomically if every compare holds. The write is durable
     /// (on disk, fsync'd) when this returns for a durable backend.
     async fn txn(&self, compares: Vec<Compare>, ops: Vec<Op>) -> Result<TxnResult, StoreError>;

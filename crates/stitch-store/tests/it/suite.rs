@@ -50,6 +50,29 @@ pub async fn range_by_prefix(s: &dyn Store) {
     assert_eq!(s.range("").await.unwrap().0.len(), 5);
 }
 
+/// A streamed range is the range, in order, read at one revision: a write
+/// made while it is being read is not in it. More keys than a stream
+/// buffers, so the reader must wait for the consumer.
+pub async fn range_stream_is_the_range_at_one_revision(s: &dyn Store) {
+    // In transactions of 100: etcd takes at most 128 operations in one.
+    for chunk in 0..7 {
+        s.txn(vec![], (chunk * 100..chunk * 100 + 100).map(|i| put(&format!("/x/{i:04}"), &i.to_string())).collect()).await.unwrap();
+    }
+    s.txn(vec![], vec![put("/x0", "no"), put("/w", "no")]).await.unwrap();
+    let (all, rev) = s.range("/x/").await.unwrap();
+    let (mut stream, srev) = s.range_stream("/x/").await.unwrap();
+    assert_eq!(srev, rev);
+    s.txn(vec![], vec![put("/x/0350a", "late"), put("/x/9999", "late")]).await.unwrap();
+    let mut got = Vec::new();
+    while let Some(kv) = stream.recv().await {
+        got.push(kv.unwrap());
+    }
+    assert_eq!(got.len(), 700);
+    assert_eq!(got, all);
+    let (mut none, _) = s.range_stream("/nothing/").await.unwrap();
+    assert!(none.recv().await.is_none());
+}
+
 pub async fn compares_guard_writes(s: &dyn Store) {
     s.txn(vec![], vec![put("/k", "1")]).await.unwrap();
     let failed = s.txn(vec![Compare::ModRevision("/k".into(), 7)], vec![put("/k", "2"), put("/other", "x")]).await.unwrap();
@@ -148,6 +171,11 @@ macro_rules! suite {
         async fn range_by_prefix() {
             let Some(f) = $fixture() else { return };
             s::range_by_prefix(&*f.store).await
+        }
+        #[tokio::test]
+        async fn range_stream_is_the_range_at_one_revision() {
+            let Some(f) = $fixture() else { return };
+            s::range_stream_is_the_range_at_one_revision(&*f.store).await
         }
         #[tokio::test]
         async fn compares_guard_writes() {
