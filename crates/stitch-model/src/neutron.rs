@@ -10,7 +10,6 @@ use uuid::Uuid;
 use crate::error::ModelError;
 use crate::inventory::{Kind, Ref, Rules};
 use crate::net::{MacAddr, Vni};
-
 use crate::vecmap::JsonObject;
 
 fn yes() -> bool {

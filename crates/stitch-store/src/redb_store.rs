@@ -9,8 +9,8 @@
 //! The log writes every value a second time. A store opened with no
 //! history ([`RedbStore::open_with_history`] with 0) keeps none: live
 //! watches work, a watch from an older revision gets `Compacted`. `stitch
-//! serve` opens it so, as nothing in it resumes watches (issue 8: the log
-//! was a quarter of the store's CPU per request).
+//! serve` opens it so, as nothing in it resumes watches (issue 8: without
+//! it, a network + port pair costs the controller 3–16% less CPU).
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};

@@ -3,9 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use stitch_model::VecMap;
 
 use ovsdb::notation::{Atom, AtomicType as A, Row, Value};
+use stitch_model::VecMap;
 use uuid::Uuid;
 
 use super::{ColumnSpec, Expect as E, Reader, RowError, VtepRow, col, enc};

@@ -15,9 +15,9 @@ mod logical;
 mod physical;
 
 use std::collections::{BTreeMap, BTreeSet};
-use stitch_model::VecMap;
 
 use ovsdb::notation::{Atom, AtomicType, Row, Value};
+use stitch_model::VecMap;
 use uuid::Uuid;
 
 use crate::table::Table;

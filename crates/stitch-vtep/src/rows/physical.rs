@@ -2,9 +2,9 @@
 //! `Physical_Port`, `Tunnel`, `Logical_Binding_Stats`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use stitch_model::VecMap;
 
 use ovsdb::notation::{AtomicType as A, Row, Value};
+use stitch_model::VecMap;
 use uuid::Uuid;
 
 use super::{ColumnSpec, Expect as E, Reader, RowError, VtepRow, col, enc};
