@@ -156,10 +156,7 @@ pub fn patch_endpoint(snap: &Snapshot, learned: &Learned, key: &str, d: &mut Des
     let names: BTreeSet<String> = changed.iter().map(|n| ls_name(*n)).collect();
     for ls in &names {
         d.logical_switches.remove(ls);
-        let ucast: Vec<(String, MacAddr)> = of_logical_switch(&d.ucast_remote, ls).map(|(k, _)| k.clone()).collect();
-        for k in ucast {
-            d.ucast_remote.remove(&k);
-        }
+        d.ucast_remote.remove(ls);
         let mcast: Vec<(String, String)> = of_logical_switch(&d.mcast_remote, ls).map(|(k, _)| k.clone()).collect();
         for k in mcast {
             d.mcast_remote.remove(&k);
@@ -207,7 +204,7 @@ fn learned_macs(learned: &Learned, key: &str, net: Uuid, local: &Local, bound: &
             if local.ips.contains(ip) || bound.contains(&(net, *mac)) {
                 continue;
             }
-            d.ucast_remote.entry((ls.clone(), *mac)).or_insert_with(|| RemoteMac::at(*ip));
+            d.ucast_remote.entry(ls.clone()).or_default().entry(*mac).or_insert_with(|| RemoteMac::at(*ip));
         }
     }
 }
@@ -256,7 +253,7 @@ pub fn remote_macs<'a>(
             if local_ids.contains(&g.spec.switch_id) || local_ips.contains(&ip) {
                 continue;
             }
-            d.ucast_remote.entry((ls_name(g.spec.network_id), port.spec.mac_address)).or_insert_with(|| RemoteMac::at(ip));
+            d.ucast_remote.entry(ls_name(g.spec.network_id)).or_default().entry(port.spec.mac_address).or_insert_with(|| RemoteMac::at(ip));
         }
     }
     for (net, ips) in remotes {

@@ -33,8 +33,10 @@ pub struct DesiredVtep {
     /// listed; other keys on the same port are left alone unless they
     /// point at a Stitch-owned logical switch.
     pub port_bindings: PortBindings,
-    /// `(logical switch name, MAC)` → where that MAC lives.
-    pub ucast_remote: BTreeMap<(String, MacAddr), RemoteMac>,
+    /// Logical switch name → MAC → where that MAC lives (by logical switch
+    /// first: its name is kept once, not once per MAC, and a logical
+    /// switch's MACs go or are compared in one step). No empty inner maps.
+    pub ucast_remote: BTreeMap<String, BTreeMap<MacAddr, RemoteMac>>,
     /// `(logical switch name, multicast MAC or "unknown-dst")` → the flood
     /// list: remote VTEP tunnel IPs. An empty list means no row (a locator
     /// set cannot be empty).
@@ -71,7 +73,7 @@ impl DesiredVtep {
 
     /// Adds a remote unicast MAC, builder style.
     pub fn with_ucast_remote(mut self, ls: impl Into<String>, mac: MacAddr, remote: RemoteMac) -> Self {
-        self.ucast_remote.insert((ls.into(), mac), remote);
+        self.ucast_remote.entry(ls.into()).or_default().insert(mac, remote);
         self
     }
 
@@ -270,7 +272,7 @@ impl DesiredVtep {
         }
         let mut scope = Scope::none();
         merge_diff(&self.logical_switches, &other.logical_switches, |name| scope.insert(name.clone()));
-        merge_diff(&self.ucast_remote, &other.ucast_remote, |(ls, _)| scope.insert(ls.clone()));
+        merge_diff(&self.ucast_remote, &other.ucast_remote, |ls| scope.insert(ls.clone()));
         merge_diff(&self.mcast_remote, &other.mcast_remote, |(ls, _)| scope.insert(ls.clone()));
         let none = BTreeMap::new();
         type Vlans = BTreeMap<u16, String>;
@@ -345,8 +347,8 @@ impl Lowest for String {
 }
 
 /// The entries of logical switch `ls` in a map keyed by `(logical switch,
-/// MAC)` — [`DesiredVtep::ucast_remote`], [`DesiredVtep::mcast_remote`], or
-/// learned MACs — in key order, by range (not a scan).
+/// MAC)` — [`DesiredVtep::mcast_remote`] or learned MACs — in key order,
+/// by range (not a scan).
 pub fn of_logical_switch<'m, T: Ord + Lowest, V>(map: &'m BTreeMap<(String, T), V>, ls: &'m str) -> impl Iterator<Item = (&'m (String, T), &'m V)> + 'm {
     map.range((ls.to_owned(), T::lowest())..).take_while(move |((l, _), _)| l == ls)
 }

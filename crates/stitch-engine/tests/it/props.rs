@@ -363,7 +363,7 @@ fn pointers(s: &Snapshot) -> BTreeMap<(std::net::IpAddr, stitch_model::MacAddr),
     let mut out = BTreeMap::new();
     for sw in s.switches.iter() {
         let d = &compiled[&stitch_engine::compile::endpoint_key(sw)];
-        for ((_, mac), r) in &d.ucast_remote {
+        for (mac, r) in d.ucast_remote.values().flatten() {
             out.insert((sw.spec.tunnel_ip, *mac), r.dst_ip);
         }
     }

@@ -119,7 +119,11 @@ fn render_desired(d: &DesiredVtep) -> Value {
     json!({
         "logical_switches": d.logical_switches.iter().map(|(n, l)| (n.clone(), l.tunnel_key)).collect::<BTreeMap<_, _>>(),
         "bindings": bindings,
-        "ucast_remote": d.ucast_remote.iter().map(|((ls, m), r)| (format!("{ls} {m}"), r.dst_ip.to_string())).collect::<BTreeMap<_, _>>(),
+        "ucast_remote": d
+            .ucast_remote
+            .iter()
+            .flat_map(|(ls, macs)| macs.iter().map(move |(m, r)| (format!("{ls} {m}"), r.dst_ip.to_string())))
+            .collect::<BTreeMap<_, _>>(),
         "flood": d.mcast_remote.iter().map(|((ls, m), ips)| (format!("{ls} {m}"), ips.iter().map(|i| i.to_string()).collect::<Vec<_>>())).collect::<BTreeMap<_, _>>(),
     })
 }

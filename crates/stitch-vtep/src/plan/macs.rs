@@ -52,11 +52,11 @@ impl Planner<'_> {
         let desired = self.desired;
         let table = Table::UcastMacsRemote;
         let mut keep = BTreeSet::new();
-        let in_scope: Vec<(&(String, MacAddr), &RemoteMac)> = match self.scope {
+        let in_scope: Vec<(&String, &BTreeMap<MacAddr, RemoteMac>)> = match self.scope {
             Scope::All => desired.ucast_remote.iter().collect(),
-            Scope::LogicalSwitches(names) => names.iter().flat_map(|n| of_logical_switch(&desired.ucast_remote, n)).collect(),
+            Scope::LogicalSwitches(names) => names.iter().filter_map(|n| desired.ucast_remote.get_key_value(n)).collect(),
         };
-        for ((ls_name, mac), remote) in in_scope {
+        for (ls_name, mac, remote) in in_scope.into_iter().flat_map(|(ls, macs)| macs.iter().map(move |(m, r)| (ls, m, r))) {
             let what = || format!("remote MAC {mac} in {ls_name}");
             let Some(ls) = self.mac_ls(ls_name, what) else { continue };
             let ipaddr = remote.ipaddr.clone().unwrap_or_default();

@@ -122,7 +122,10 @@ fn converged_state_plans_nothing() {
 fn drift_is_repaired_with_minimal_updates() {
     let mut d = desired_full();
     d.logical_switches.get_mut("net-a").unwrap().description = "net A".into();
-    d.ucast_remote.insert(("net-a".into(), mac("fa:16:3e:00:00:01")), RemoteMac { dst_ip: ip("10.0.0.3"), ipaddr: Some("192.168.0.1".into()) });
+    d.ucast_remote
+        .entry("net-a".into())
+        .or_default()
+        .insert(mac("fa:16:3e:00:00:01"), RemoteMac { dst_ip: ip("10.0.0.3"), ipaddr: Some("192.168.0.1".into()) });
     let p = plan(&d, &observed(converged()));
     assert_eq!(
         ops_json(&p),

@@ -227,7 +227,7 @@ pub fn assert_reflects(d: &DesiredVtep, c: &VtepCache, plan: &Plan) {
     }
     // Remote unicast MACs.
     let mut want_ucast = 0;
-    for ((ls, mac), r) in &d.ucast_remote {
+    for (ls, mac, r) in d.ucast_remote.iter().flat_map(|(ls, macs)| macs.iter().map(move |(m, r)| (ls, m, r))) {
         let Some(lu) = ls_uuid.get(ls) else { continue };
         let rows: Vec<_> = c.ucast_remote_by_mac(*lu, &mac.to_string()).collect();
         assert_eq!(rows.len(), 1, "{ls} {mac}");

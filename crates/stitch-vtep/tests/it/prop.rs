@@ -123,14 +123,14 @@ fn differing(a: &DesiredVtep, b: &DesiredVtep) -> BTreeSet<String> {
     for d in [a, b] {
         names.extend(d.logical_switches.keys().cloned());
         names.extend(d.port_bindings.values().flat_map(|v| v.values().cloned()));
-        names.extend(d.ucast_remote.keys().map(|(l, _)| l.clone()));
+        names.extend(d.ucast_remote.keys().cloned());
         names.extend(d.mcast_remote.keys().map(|(l, _)| l.clone()));
     }
     let part = |d: &DesiredVtep, n: &str| {
         let ls = d.logical_switches.get(n).cloned();
         let bindings: BTreeSet<(String, String, u16)> =
             d.port_bindings.iter().flat_map(|((s, p), v)| v.iter().filter(|(_, l)| *l == n).map(move |(vlan, _)| (s.clone(), p.clone(), *vlan))).collect();
-        let ucast: Vec<_> = d.ucast_remote.iter().filter(|((l, _), _)| l == n).collect();
+        let ucast = d.ucast_remote.get(n);
         let mcast: Vec<_> = d.mcast_remote.iter().filter(|((l, _), _)| l == n).map(|((_, m), ips)| (stitch_vtep::mac_key(m), ips)).collect();
         format!("{ls:?}{bindings:?}{ucast:?}{mcast:?}")
     };
