@@ -36,7 +36,7 @@ impl<'a> Planner<'a> {
         };
         for name in names {
             for (switch, port, vlan) in desired.port_bindings.of_logical_switch(name) {
-                out.entry((switch, port)).or_default().insert(*vlan);
+                out.entry((switch, port)).or_default().insert(vlan);
             }
         }
         for ls in self.scope_uuids.iter().flatten() {
