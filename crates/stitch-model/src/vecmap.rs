@@ -2,9 +2,8 @@
 //! and [`JsonObject`], a JSON object kept so.
 //!
 //! The maps Stitch keeps by the hundred thousand are small: a port's
-//! `binding:profile` and `binding:vif_details` (two to four keys), a
-//! switch row's `other_config` (Stitch's owner marker), the VLANs bound
-//! on one switch port in a desired state (usually one). A `BTreeMap`'s
+//! `binding:profile` and `binding:vif_details` (two to four keys), and a
+//! switch row's `other_config` (Stitch's owner marker). A `BTreeMap`'s
 //! first node reserves room for eleven entries whatever it holds (about
 //! 630 bytes for a JSON object, 530 for a map of two strings: more than
 //! half of what a bound port cost in the snapshot, issue 8). A `VecMap`
@@ -62,20 +61,6 @@ impl<K: Ord, V> VecMap<K, V> {
         self.find(key).ok().map(|i| &self.0[i].1)
     }
 
-    pub fn get_mut<Q: Ord + ?Sized>(&mut self, key: &Q) -> Option<&mut V>
-    where
-        K: Borrow<Q>,
-    {
-        self.find(key).ok().map(|i| &mut self.0[i].1)
-    }
-
-    pub fn contains_key<Q: Ord + ?Sized>(&self, key: &Q) -> bool
-    where
-        K: Borrow<Q>,
-    {
-        self.find(key).is_ok()
-    }
-
     /// Sets `key`; returns the value it replaced.
     pub fn insert(&mut self, key: K, value: V) -> Option<V> {
         match self.find(&key) {
@@ -100,15 +85,6 @@ impl<K: Ord, V> VecMap<K, V> {
         Some(old)
     }
 
-    /// Keeps the entries `f` accepts.
-    pub fn retain(&mut self, mut f: impl FnMut(&K, &V) -> bool) {
-        if self.0.iter().all(|(k, v)| f(k, v)) {
-            return;
-        }
-        let v = std::mem::take(&mut self.0).into_vec();
-        self.0 = v.into_iter().filter(|(k, v)| f(k, v)).collect();
-    }
-
     pub fn clear(&mut self) {
         self.0 = Box::default();
     }
@@ -118,25 +94,6 @@ impl<K, V> VecMap<K, V> {
     /// The entries, keys in order.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&K, &V)> + ExactSizeIterator + Clone {
         self.0.iter().map(|(k, v)| (k, v))
-    }
-
-    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &K> + ExactSizeIterator + Clone {
-        self.0.iter().map(|(k, _)| k)
-    }
-
-    pub fn values(&self) -> impl DoubleEndedIterator<Item = &V> + ExactSizeIterator + Clone {
-        self.0.iter().map(|(_, v)| v)
-    }
-
-    pub fn first_key_value(&self) -> Option<(&K, &V)> {
-        self.0.first().map(|(k, v)| (k, v))
-    }
-}
-
-impl JsonObject {
-    /// The same object as a `serde_json::Map`.
-    pub fn to_map(&self) -> Map<String, Value> {
-        self.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     }
 }
 
@@ -257,18 +214,15 @@ mod tests {
         let text = r#"{"a": 1, "b": 2, "a": 3}"#;
         let ours: JsonObject = serde_json::from_str(text).unwrap();
         let theirs: Map<String, Value> = serde_json::from_str(text).unwrap();
-        assert_eq!(ours.to_map(), theirs);
+        assert_eq!(Value::from(ours), Value::Object(theirs));
     }
 
     #[test]
-    fn retains_and_reads_like_a_btreemap() {
-        let mut m: VecMap<u16, String> = [(20, "b".to_string()), (10, "a".to_string()), (30, "c".to_string())].into();
-        assert_eq!(m.keys().copied().collect::<Vec<_>>(), [10, 20, 30]);
-        assert_eq!(m.first_key_value(), Some((&10, &"a".to_string())));
-        m.retain(|k, _| *k != 20);
-        assert_eq!(m.iter().map(|(k, v)| (*k, v.as_str())).collect::<Vec<_>>(), [(10, "a"), (30, "c")]);
-        *m.get_mut(&30).unwrap() = "z".into();
-        assert_eq!(m[&30], "z");
+    fn reads_in_key_order_like_a_btreemap() {
+        let m: VecMap<u16, String> = [(20, "b".to_string()), (10, "a".to_string()), (30, "c".to_string()), (20, "z".to_string())].into();
+        assert_eq!(m.iter().map(|(k, v)| (*k, v.as_str())).collect::<Vec<_>>(), [(10, "a"), (20, "z"), (30, "c")]);
+        assert_eq!(m[&30], "c");
+        assert_eq!(format!("{m:?}"), r#"{10: "a", 20: "z", 30: "c"}"#);
     }
 
     fn key() -> impl Strategy<Value = String> {
@@ -289,7 +243,7 @@ mod tests {
                 }
                 prop_assert_eq!(ours.len(), theirs.len());
             }
-            prop_assert_eq!(ours.to_map(), theirs.clone());
+            prop_assert_eq!(Value::from(ours.clone()), Value::Object(theirs.clone()));
             prop_assert_eq!(serde_json::to_string(&ours).unwrap(), serde_json::to_string(&theirs).unwrap());
             let back: JsonObject = serde_json::from_str(&serde_json::to_string(&theirs).unwrap()).unwrap();
             prop_assert_eq!(&back, &ours);
