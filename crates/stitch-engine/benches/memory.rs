@@ -121,24 +121,8 @@ fn without_meta(r: &Row) -> Row {
 }
 
 fn main() {
-    let mut switches = 100;
-    let mut n: usize = 100_000;
-    let v: Vec<String> = std::env::args().collect();
-    let mut i = 1;
-    while i < v.len() {
-        match v[i].as_str() {
-            "--switches" => {
-                switches = v[i + 1].parse().expect("--switches N");
-                i += 1;
-            }
-            "--ports" => {
-                n = v[i + 1].parse().expect("--ports N");
-                i += 1;
-            }
-            _ => {}
-        }
-        i += 1;
-    }
+    let switches: usize = flag("--switches", "N").unwrap_or(100);
+    let n: usize = flag("--ports", "N").unwrap_or(100_000);
     println!("memory by structure: {switches} switches, {n} ports (networks of 10 over 3 leaves)");
     println!();
     println!("| structure | count | requested MiB | malloc MiB | blocks | malloc bytes per row |");

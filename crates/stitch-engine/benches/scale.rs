@@ -33,29 +33,11 @@ mod common;
 use common::*;
 
 fn main() {
-    let mut switches = 1000;
-    let mut sizes: Vec<usize> = vec![1_000, 10_000, 100_000];
-    let mut changes = 20;
-    let v: Vec<String> = std::env::args().collect();
-    let mut i = 1;
-    while i < v.len() {
-        match v[i].as_str() {
-            "--switches" => {
-                switches = v[i + 1].parse().expect("--switches N");
-                i += 1;
-            }
-            "--ports" => {
-                sizes = v[i + 1].split(',').map(|s| s.parse().expect("--ports N,N")).collect();
-                i += 1;
-            }
-            "--changes" => {
-                changes = v[i + 1].parse().expect("--changes K");
-                i += 1;
-            }
-            _ => {}
-        }
-        i += 1;
-    }
+    let switches: usize = flag("--switches", "N").unwrap_or(1000);
+    let sizes: Vec<usize> = flag::<String>("--ports", "N,N")
+        .map(|v| v.split(',').map(|s| s.parse().expect("--ports N,N")).collect())
+        .unwrap_or_else(|| vec![1_000, 10_000, 100_000]);
+    let changes: usize = flag("--changes", "K").unwrap_or(20);
     let owner = Owner::new("stitch").unwrap();
     let learned = Learned::new();
     println!("engine scale simulation: {switches} switches (one endpoint each), networks of 10 ports over 3 leaves, {changes} changes per size");

@@ -16,6 +16,15 @@ use stitch_vtep::{VtepCache, initial_updates};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+/// The value given to `--name` on the command line (the last one, if
+/// given twice), parsed; `what` names it in the panic when it does not
+/// parse or is missing its value.
+pub fn flag<T: std::str::FromStr>(name: &str, what: &str) -> Option<T> {
+    let args: Vec<String> = std::env::args().collect();
+    assert!(args.last().is_none_or(|a| a != name), "{name} needs a value: {name} {what}");
+    args.windows(2).filter(|w| w[0] == name).last().map(|w| w[1].parse().unwrap_or_else(|_| panic!("{name} {what}")))
+}
+
 pub fn obj<S>(spec: S) -> Object<S> {
     Object { id: Uuid::new_v4(), created_at: OffsetDateTime::UNIX_EPOCH, updated_at: OffsetDateTime::UNIX_EPOCH, spec }
 }
