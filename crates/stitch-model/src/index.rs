@@ -9,6 +9,8 @@
 //! indexes hold ids only; the objects stay in their tables. They are derived
 //! data: `tests/it/index.rs` checks every lookup against a naive scan.
 
+use std::sync::Arc;
+
 use imbl::{OrdMap, OrdSet};
 use uuid::Uuid;
 
@@ -31,7 +33,7 @@ pub(crate) struct Indexes {
     /// (port, group) for members, draining and standby ports alike
     pub vpg_port: OrdSet<(Uuid, Uuid)>,
     /// (switch, switch port name, VLAN, group)
-    pub vpg_switch_port: OrdSet<(Uuid, String, u16, Uuid)>,
+    pub vpg_switch_port: OrdSet<(Uuid, Arc<str>, u16, Uuid)>,
     /// (switch, VLAN, group) for tagged groups
     pub vlan_use: OrdSet<(Uuid, u16, Uuid)>,
     /// Per switch, the runs of consecutive VLANs in `vlan_use`: the lowest
@@ -119,12 +121,41 @@ impl Runs {
     }
 }
 
-fn toggle<T: Ord + Clone>(set: &mut OrdSet<T>, v: T, add: bool) {
-    if add {
-        set.insert(v);
-    } else {
-        set.remove(&v);
+/// Bring `set` from holding the entries `old` to holding `new`. Entries
+/// in both are left alone: an update that keeps an object's keys (most do:
+/// a port added to a group, a port's status) copies no tree node.
+fn replace<T: Ord + Clone>(set: &mut OrdSet<T>, mut old: Vec<T>, mut new: Vec<T>) {
+    if old == new {
+        return;
     }
+    // An object may name an entry twice (a port listed twice in a trunk).
+    old.sort_unstable();
+    old.dedup();
+    new.sort_unstable();
+    new.dedup();
+    let (mut i, mut j) = (0, 0);
+    while i < old.len() || j < new.len() {
+        match (old.get(i), new.get(j)) {
+            (Some(a), Some(b)) if a == b => {
+                i += 1;
+                j += 1;
+            }
+            (Some(a), b) if b.is_none_or(|b| a < b) => {
+                set.remove(a);
+                i += 1;
+            }
+            (_, Some(b)) => {
+                set.insert(b.clone());
+                j += 1;
+            }
+            (Some(_), None) | (None, None) => unreachable!("handled above"),
+        }
+    }
+}
+
+/// The entries of `o` (none when absent), by `f`.
+fn entries<O, T>(o: Option<&O>, f: impl Fn(&O) -> Vec<T>) -> Vec<T> {
+    o.map(f).unwrap_or_default()
 }
 
 impl Indexes {
@@ -137,62 +168,93 @@ impl Indexes {
         self.gen_log.insert(self.generation, network);
     }
 
-    pub fn port(&mut self, o: &Object<PortSpec>, add: bool) {
-        self.touch(o.spec.network_id);
-        toggle(&mut self.port_mac, (o.spec.network_id, o.spec.mac_address, o.id), add);
-        if o.spec.binding.is_bound() {
-            if add {
-                self.bound_ports += 1;
-            } else {
-                self.bound_ports -= 1;
+    /// Touch the networks of `old` and `new` (each once).
+    fn touch_both(&mut self, old: Option<Uuid>, new: Option<Uuid>) {
+        if let Some(n) = old {
+            self.touch(n);
+        }
+        if let Some(n) = new.filter(|n| old != Some(*n)) {
+            self.touch(n);
+        }
+    }
+
+    /// Port `old` (stored before, if any) became `new` (`None`: deleted).
+    pub fn port(&mut self, old: Option<&Object<PortSpec>>, new: Option<&Object<PortSpec>>) {
+        self.touch_both(old.map(|o| o.spec.network_id), new.map(|o| o.spec.network_id));
+        let key = |o: &Object<PortSpec>| vec![(o.spec.network_id, o.spec.mac_address, o.id)];
+        replace(&mut self.port_mac, entries(old, key), entries(new, key));
+        let bound = |o: Option<&Object<PortSpec>>| o.is_some_and(|o| o.spec.binding.is_bound());
+        match (bound(old), bound(new)) {
+            (false, true) => self.bound_ports += 1,
+            (true, false) => self.bound_ports -= 1,
+            _ => {}
+        }
+    }
+
+    /// Group `old` (stored before, if any) became `new` (`None`: deleted).
+    pub fn vpg(&mut self, old: Option<&Object<VpgSpec>>, new: Option<&Object<VpgSpec>>) {
+        self.touch_both(old.map(|o| o.spec.network_id), new.map(|o| o.spec.network_id));
+        replace(
+            &mut self.vpg_switch,
+            entries(old, |o| vec![(o.spec.switch_id, o.spec.network_id, o.id)]),
+            entries(new, |o| vec![(o.spec.switch_id, o.spec.network_id, o.id)]),
+        );
+        replace(&mut self.vpg_network, entries(old, |o| vec![(o.spec.network_id, o.id)]), entries(new, |o| vec![(o.spec.network_id, o.id)]));
+        let members = |o: &Object<VpgSpec>| o.spec.port_ids.iter().chain(&o.spec.draining).chain(&o.spec.standby).map(|p| (*p, o.id)).collect();
+        replace(&mut self.vpg_port, entries(old, members), entries(new, members));
+        let on_ports =
+            |o: &Object<VpgSpec>| o.spec.switch_ports.iter().map(|sp| (o.spec.switch_id, Arc::<str>::from(sp.as_str()), o.spec.vlan, o.id)).collect();
+        let same_ports =
+            old.zip(new).is_some_and(|(a, b)| a.spec.switch_id == b.spec.switch_id && a.spec.vlan == b.spec.vlan && a.spec.switch_ports == b.spec.switch_ports);
+        if !same_ports {
+            replace(&mut self.vpg_switch_port, entries(old, on_ports), entries(new, on_ports));
+        }
+        let tagged = |o: &Object<VpgSpec>| if o.spec.vlan != 0 { vec![(o.spec.switch_id, o.spec.vlan, o.id)] } else { Vec::new() };
+        let (was, now) = (entries(old, tagged), entries(new, tagged));
+        if was != now {
+            replace(&mut self.vlan_use, was.clone(), now.clone());
+            for (switch, vlan, _) in was.into_iter().chain(now) {
+                let used = self.vlan_use.range((switch, vlan, NIL)..=(switch, vlan, MAX)).next().is_some();
+                self.vlan_runs.set(switch, u32::from(vlan), used);
+            }
+        }
+        let moving = |o: &Object<VpgSpec>| if !o.spec.draining.is_empty() || !o.spec.pending.is_empty() { vec![o.id] } else { Vec::new() };
+        replace(&mut self.vpg_moving, entries(old, moving), entries(new, moving));
+    }
+
+    /// Network `old` (stored before, if any) became `new` (`None`: deleted).
+    pub fn network(&mut self, old: Option<&Object<NetworkSpec>>, new: Option<&Object<NetworkSpec>>) {
+        self.touch_both(old.map(|o| o.id), new.map(|o| o.id));
+        let (was, now) = (entries(old, |o| vec![(o.spec.vni.get(), o.id)]), entries(new, |o| vec![(o.spec.vni.get(), o.id)]));
+        if was != now {
+            replace(&mut self.network_vni, was.clone(), now.clone());
+            for (vni, _) in was.into_iter().chain(now) {
+                let used = self.network_vni.range((vni, NIL)..=(vni, MAX)).next().is_some();
+                self.vni_runs.set(NIL, vni, used);
             }
         }
     }
 
-    pub fn vpg(&mut self, o: &Object<VpgSpec>, add: bool) {
-        let s = &o.spec;
-        self.touch(s.network_id);
-        toggle(&mut self.vpg_switch, (s.switch_id, s.network_id, o.id), add);
-        toggle(&mut self.vpg_network, (s.network_id, o.id), add);
-        for p in s.port_ids.iter().chain(&s.draining).chain(&s.standby) {
-            toggle(&mut self.vpg_port, (*p, o.id), add);
-        }
-        for sp in &s.switch_ports {
-            toggle(&mut self.vpg_switch_port, (s.switch_id, sp.clone(), s.vlan, o.id), add);
-        }
-        if s.vlan != 0 {
-            toggle(&mut self.vlan_use, (s.switch_id, s.vlan, o.id), add);
-            let used = self.vlan_use.range((s.switch_id, s.vlan, NIL)..=(s.switch_id, s.vlan, MAX)).next().is_some();
-            self.vlan_runs.set(s.switch_id, u32::from(s.vlan), used);
-        }
-        if !s.draining.is_empty() || !s.pending.is_empty() {
-            toggle(&mut self.vpg_moving, o.id, add);
-        }
+    /// Trunk `old` (stored before, if any) became `new` (`None`: deleted).
+    pub fn trunk(&mut self, old: Option<&Object<TrunkSpec>>, new: Option<&Object<TrunkSpec>>) {
+        let ports = |o: &Object<TrunkSpec>| o.spec.all_ports().map(|p| (p, o.id)).collect();
+        replace(&mut self.trunk_port, entries(old, ports), entries(new, ports));
     }
 
-    pub fn network(&mut self, o: &Object<NetworkSpec>, add: bool) {
-        self.touch(o.id);
-        let vni = o.spec.vni.get();
-        toggle(&mut self.network_vni, (vni, o.id), add);
-        let used = self.network_vni.range((vni, NIL)..=(vni, MAX)).next().is_some();
-        self.vni_runs.set(NIL, vni, used);
+    /// Segment `old` (stored before, if any) became `new` (`None`: deleted).
+    pub fn segment(&mut self, old: Option<&Object<SegmentSpec>>, new: Option<&Object<SegmentSpec>>) {
+        let key = |o: &Object<SegmentSpec>| vec![(o.spec.network_id, o.id)];
+        replace(&mut self.segment_network, entries(old, key), entries(new, key));
     }
 
-    pub fn trunk(&mut self, o: &Object<TrunkSpec>, add: bool) {
-        for p in o.spec.all_ports() {
-            toggle(&mut self.trunk_port, (p, o.id), add);
-        }
-    }
-
-    pub fn segment(&mut self, o: &Object<SegmentSpec>, add: bool) {
-        toggle(&mut self.segment_network, (o.spec.network_id, o.id), add);
-    }
-
-    pub fn switch(&mut self, o: &Object<SwitchSpec>, add: bool) {
+    /// Switch `old` (stored before, if any) became `new` (`None`: deleted).
+    pub fn switch(&mut self, old: Option<&Object<SwitchSpec>>, new: Option<&Object<SwitchSpec>>) {
         self.generation += 1;
         self.switch_gen = self.generation;
-        toggle(&mut self.switch_fabric, (o.spec.fabric_id, o.id), add);
-        toggle(&mut self.switch_endpoint, (o.spec.endpoint_key(), o.id), add);
+        let fabric = |o: &Object<SwitchSpec>| vec![(o.spec.fabric_id, o.id)];
+        replace(&mut self.switch_fabric, entries(old, fabric), entries(new, fabric));
+        let endpoint = |o: &Object<SwitchSpec>| vec![(o.spec.endpoint_key(), o.id)];
+        replace(&mut self.switch_endpoint, entries(old, endpoint), entries(new, endpoint));
     }
 
     pub fn ports_with_mac(&self, network: Uuid, mac: MacAddr) -> impl Iterator<Item = Uuid> + '_ {
@@ -221,10 +283,10 @@ impl Indexes {
         self.vpg_port.range((port, NIL)..=(port, MAX)).map(|t| t.1)
     }
     pub fn vpgs_on_switch_port(&self, switch: Uuid, port: &str) -> impl Iterator<Item = Uuid> + '_ {
-        self.vpg_switch_port.range((switch, port.to_string(), 0, NIL)..=(switch, port.to_string(), u16::MAX, MAX)).map(|t| t.3)
+        self.vpg_switch_port.range((switch, Arc::from(port), 0, NIL)..=(switch, Arc::from(port), u16::MAX, MAX)).map(|t| t.3)
     }
     pub fn vpgs_on_switch_port_vlan(&self, switch: Uuid, port: &str, vlan: u16) -> impl Iterator<Item = Uuid> + '_ {
-        self.vpg_switch_port.range((switch, port.to_string(), vlan, NIL)..=(switch, port.to_string(), vlan, MAX)).map(|t| t.3)
+        self.vpg_switch_port.range((switch, Arc::from(port), vlan, NIL)..=(switch, Arc::from(port), vlan, MAX)).map(|t| t.3)
     }
     pub fn vlans_on_switch(&self, switch: Uuid) -> impl Iterator<Item = (u16, Uuid)> + '_ {
         self.vlan_use.range((switch, 0, NIL)..=(switch, u16::MAX, MAX)).map(|t| (t.1, t.2))

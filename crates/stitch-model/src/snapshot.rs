@@ -19,11 +19,13 @@ use crate::net::MacAddr;
 /// Rows are shared (`Arc`): a write to a snapshot copies the tree nodes on
 /// its path, and a node holds up to 64 rows, so copying one must not copy
 /// every port's strings and maps (a bulk request writes thousands of rows,
-/// each into a fresh copy of the nodes it touches).
+/// each into a fresh copy of the nodes it touches). Names are `Arc<str>`
+/// for the same reason: copying a node of the name index then allocates
+/// nothing.
 #[derive(Clone, Debug)]
 pub struct Table<S: Spec> {
     rows: OrdMap<Uuid, Arc<Object<S>>>,
-    names: OrdMap<(Option<Uuid>, String), Uuid>,
+    names: OrdMap<(Option<Uuid>, Arc<str>), Uuid>,
 }
 
 impl<S: Spec> Default for Table<S> {
@@ -39,7 +41,7 @@ impl<S: Spec> Table<S> {
     /// Look an object up by name within its scope (`None` for global names).
     /// Always `None` for kinds whose names are not unique.
     pub fn by_name(&self, scope: Option<Uuid>, name: &str) -> Option<&Object<S>> {
-        self.names.get(&(scope, name.to_string())).and_then(|id| self.get(id))
+        self.names.get(&(scope, Arc::from(name))).and_then(|id| self.get(id))
     }
     pub fn iter(&self) -> impl Iterator<Item = &Object<S>> {
         self.rows.values().map(|o| &**o)
@@ -58,17 +60,22 @@ impl<S: Spec> Table<S> {
     }
     fn insert(&mut self, o: Object<S>) {
         if S::UNIQUE_NAMES {
-            if let Some(old) = self.rows.get(&o.id) {
-                self.names.remove(&(old.spec.name_scope(), old.spec.name().to_string()));
+            // A rename only: most writes keep the name, and leaving its
+            // entry alone copies no node of the name index.
+            let was = self.rows.get(&o.id).map(|old| (old.spec.name_scope(), old.spec.name()));
+            if was != Some((o.spec.name_scope(), o.spec.name())) {
+                if let Some((scope, name)) = was {
+                    self.names.remove(&(scope, Arc::from(name)));
+                }
+                self.names.insert((o.spec.name_scope(), Arc::from(o.spec.name())), o.id);
             }
-            self.names.insert((o.spec.name_scope(), o.spec.name().to_string()), o.id);
         }
         self.rows.insert(o.id, Arc::new(o));
     }
     fn remove(&mut self, id: &Uuid) -> Option<Object<S>> {
         let old = Arc::unwrap_or_clone(self.rows.remove(id)?);
         if S::UNIQUE_NAMES {
-            self.names.remove(&(old.spec.name_scope(), old.spec.name().to_string()));
+            self.names.remove(&(old.spec.name_scope(), Arc::from(old.spec.name())));
         }
         Some(old)
     }
@@ -235,10 +242,7 @@ impl Snapshot {
         match o {
             AnyObject::Fabric(o) => self.fabrics.insert(o),
             AnyObject::Switch(o) => {
-                if let Some(old) = self.switches.get(&o.id) {
-                    self.idx.switch(old, false);
-                }
-                self.idx.switch(&o, true);
+                self.idx.switch(self.switches.get(&o.id), Some(&o));
                 self.switches.insert(o)
             }
             AnyObject::SwitchPort(o) => self.switch_ports.insert(o),
@@ -247,40 +251,25 @@ impl Snapshot {
             AnyObject::NodeProfile(o) => self.node_profiles.insert(o),
             AnyObject::Node(o) => self.nodes.insert(o),
             AnyObject::Network(o) => {
-                if let Some(old) = self.networks.get(&o.id) {
-                    self.idx.network(old, false);
-                }
-                self.idx.network(&o, true);
+                self.idx.network(self.networks.get(&o.id), Some(&o));
                 self.networks.insert(o)
             }
             AnyObject::Segment(o) => {
-                if let Some(old) = self.segments.get(&o.id) {
-                    self.idx.segment(old, false);
-                }
-                self.idx.segment(&o, true);
+                self.idx.segment(self.segments.get(&o.id), Some(&o));
                 self.segments.insert(o)
             }
             AnyObject::Port(o) => {
-                if let Some(old) = self.ports.get(&o.id) {
-                    self.idx.port(old, false);
-                }
-                self.idx.port(&o, true);
+                self.idx.port(self.ports.get(&o.id), Some(&o));
                 self.touch_groups_of(o.id);
                 self.ports.insert(o)
             }
             AnyObject::Trunk(o) => {
-                if let Some(old) = self.trunks.get(&o.id) {
-                    self.idx.trunk(old, false);
-                }
-                self.idx.trunk(&o, true);
+                self.idx.trunk(self.trunks.get(&o.id), Some(&o));
                 self.trunks.insert(o)
             }
             AnyObject::L2Gateway(o) => self.l2_gateways.insert(o),
             AnyObject::VirtualPortGroup(o) => {
-                if let Some(old) = self.vpgs.get(&o.id) {
-                    self.idx.vpg(old, false);
-                }
-                self.idx.vpg(&o, true);
+                self.idx.vpg(self.vpgs.get(&o.id), Some(&o));
                 self.vpgs.insert(o)
             }
             AnyObject::L2GatewayConnection(o) => self.l2gw_connections.insert(o),
@@ -384,7 +373,7 @@ impl Snapshot {
             Kind::Fabric => drop(self.fabrics.remove(id)),
             Kind::Switch => {
                 if let Some(o) = self.switches.remove(id) {
-                    self.idx.switch(&o, false);
+                    self.idx.switch(Some(&o), None);
                 }
             }
             Kind::SwitchPort => drop(self.switch_ports.remove(id)),
@@ -394,29 +383,29 @@ impl Snapshot {
             Kind::Node => drop(self.nodes.remove(id)),
             Kind::Network => {
                 if let Some(o) = self.networks.remove(id) {
-                    self.idx.network(&o, false);
+                    self.idx.network(Some(&o), None);
                 }
             }
             Kind::Segment => {
                 if let Some(o) = self.segments.remove(id) {
-                    self.idx.segment(&o, false);
+                    self.idx.segment(Some(&o), None);
                 }
             }
             Kind::Port => {
                 if let Some(o) = self.ports.remove(id) {
-                    self.idx.port(&o, false);
+                    self.idx.port(Some(&o), None);
                     self.touch_groups_of(o.id);
                 }
             }
             Kind::Trunk => {
                 if let Some(o) = self.trunks.remove(id) {
-                    self.idx.trunk(&o, false);
+                    self.idx.trunk(Some(&o), None);
                 }
             }
             Kind::L2Gateway => drop(self.l2_gateways.remove(id)),
             Kind::VirtualPortGroup => {
                 if let Some(o) = self.vpgs.remove(id) {
-                    self.idx.vpg(&o, false);
+                    self.idx.vpg(Some(&o), None);
                 }
             }
             Kind::L2GatewayConnection => drop(self.l2gw_connections.remove(id)),
