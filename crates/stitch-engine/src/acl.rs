@@ -108,10 +108,9 @@ fn fmt_set(s: &BTreeSet<Uuid>) -> String {
     format!("[{}]", v.join(", "))
 }
 
-/// Adds the ACLs of the groups bound on `local` switches to `d`.
-pub fn compile_acls(snap: &Snapshot, local: &BTreeSet<Uuid>, d: &mut DesiredVtep) {
-    // The groups on these switches, by index (not a scan of every group).
-    for g in local.iter().flat_map(|sw| snap.vpgs_on_switch(*sw)) {
+/// Adds the ACLs of `here`, the groups bound on an endpoint's switches, to `d`.
+pub fn compile_acls<'a>(snap: &Snapshot, here: impl IntoIterator<Item = &'a Object<VpgSpec>>, d: &mut DesiredVtep) {
+    for g in here {
         let Some(groups) = vpg_groups(snap, &g.spec) else { continue };
         let Some(sw) = snap.switches.get(&g.spec.switch_id) else { continue };
         let key = acl_key(&groups);
@@ -130,11 +129,8 @@ pub fn compile_acls(snap: &Snapshot, local: &BTreeSet<Uuid>, d: &mut DesiredVtep
 /// it is activated. If stored state disagrees anyway, the lowest port id
 /// decides, deterministically.
 pub(crate) fn vpg_groups(snap: &Snapshot, g: &VpgSpec) -> Option<BTreeSet<Uuid>> {
-    let pick = |ids: &[Uuid]| -> Option<BTreeSet<Uuid>> {
-        let ids: BTreeSet<Uuid> = ids.iter().copied().collect();
-        let ports: Vec<_> = ids.iter().filter_map(|p| snap.ports.get(p)).collect();
-        ports.first().map(|p| groups_of(snap, &p.spec))
-    };
+    // The stored port with the lowest id decides.
+    let pick = |ids: &[Uuid]| ids.iter().filter_map(|p| snap.ports.get(p)).min_by_key(|p| p.id).map(|p| groups_of(snap, &p.spec));
     pick(&g.port_ids).or_else(|| pick(&g.draining)).or_else(|| pick(&g.standby)).filter(|s| !s.is_empty())
 }
 

@@ -85,22 +85,28 @@ pub fn compile_endpoint_checked(snap: &Snapshot, learned: &Learned, owner: &Owne
     // bindings resolve as a scan of every group would.
     let mut here: Vec<&Object<VpgSpec>> = local.ids.iter().flat_map(|s| snap.vpgs_on_switch(*s)).collect();
     here.sort_by_key(|g| g.id);
-    let mut nets: BTreeSet<Uuid> = BTreeSet::new();
-    for g in here {
-        let (Some(net), Some(sw)) = (snap.networks.get(&g.spec.network_id), snap.switches.get(&g.spec.switch_id)) else {
-            continue;
+    // Few switches, many groups: each switch is looked up once.
+    let mut switch_names: BTreeMap<Uuid, Option<&str>> = BTreeMap::new();
+    let mut nets: BTreeMap<Uuid, u32> = BTreeMap::new();
+    for g in &here {
+        let sw = *switch_names.entry(g.spec.switch_id).or_insert_with(|| snap.switches.get(&g.spec.switch_id).map(|s| s.spec.name.as_str()));
+        let vni = match nets.get(&g.spec.network_id) {
+            Some(vni) => Some(*vni),
+            None => snap.networks.get(&g.spec.network_id).map(|n| n.spec.vni.get()),
         };
-        nets.insert(net.id);
+        let (Some(vni), Some(sw)) = (vni, sw) else { continue };
+        nets.insert(g.spec.network_id, vni);
+        let ls = ls_name(g.spec.network_id);
         for port in &g.spec.switch_ports {
-            let ls = ls_name(net.id);
-            if d.port_bindings.insert(sw.spec.name.clone(), port.clone(), g.spec.vlan, ls.clone()).is_some_and(|prev| prev != ls) {
+            if d.port_bindings.insert(sw.to_string(), port.clone(), g.spec.vlan, ls.clone()).is_some_and(|prev| prev != ls) {
                 clash = true;
             }
         }
     }
-    for net in nets.iter().filter_map(|n| snap.networks.get(n)) {
-        d.logical_switches.insert(ls_name(net.id), logical_switch(net.spec.vni.get()));
+    for (net, vni) in &nets {
+        d.logical_switches.insert(ls_name(*net), logical_switch(*vni));
     }
+    let nets: BTreeSet<Uuid> = nets.into_keys().collect();
 
     // Every group of those networks, wherever it is (by index): the work is
     // proportional to what this endpoint carries, not to the fabric.
@@ -110,7 +116,7 @@ pub fn compile_endpoint_checked(snap: &Snapshot, learned: &Learned, owner: &Owne
     for n in &nets {
         learned_macs(learned, key, *n, &local, &bound, &mut d);
     }
-    crate::acl::compile_acls(snap, &local.ids, &mut d);
+    crate::acl::compile_acls(snap, here, &mut d);
     (d, clash)
 }
 
@@ -222,42 +228,77 @@ pub fn remote_macs<'a>(
     local_ips: &BTreeSet<IpAddr>,
     d: &mut DesiredVtep,
 ) -> BTreeSet<(Uuid, MacAddr)> {
-    let ip_of = |sw: &Uuid| snap.switches.get(sw).map(|s| s.spec.tunnel_ip);
-    let mut remotes: BTreeMap<Uuid, BTreeSet<IpAddr>> = BTreeMap::new();
-    let mut bound: BTreeSet<(Uuid, MacAddr)> = BTreeSet::new();
-    let mut advertised: BTreeMap<Uuid, Vec<&Object<VpgSpec>>> = BTreeMap::new();
-    let mut draining: BTreeMap<Uuid, Vec<&Object<VpgSpec>>> = BTreeMap::new();
+    // A network at a time, its groups in the order given: everything
+    // below is a few entries per network, so small vectors do.
+    let mut by_network: BTreeMap<Uuid, Vec<&Object<VpgSpec>>> = BTreeMap::new();
     for g in groups {
-        let s = &g.spec;
-        for p in s.port_ids.iter().chain(&s.draining).chain(&s.standby).filter_map(|p| snap.ports.get(p)) {
-            bound.insert((s.network_id, p.spec.mac_address));
-        }
-        for p in s.port_ids.iter().filter(|p| !s.pending.contains(p)) {
-            advertised.entry(*p).or_default().push(g);
-        }
-        for p in &s.draining {
-            draining.entry(*p).or_default().push(g);
-        }
-        let Some(ip) = ip_of(&s.switch_id) else { continue };
-        if !local_ids.contains(&s.switch_id) && !local_ips.contains(&ip) {
-            remotes.entry(s.network_id).or_default().insert(ip);
-        }
+        by_network.entry(g.spec.network_id).or_default().push(g);
     }
-    for (p, gs) in draining {
-        advertised.entry(p).or_insert(gs);
-    }
-    for (p, gs) in advertised {
-        let Some(port) = snap.ports.get(&p) else { continue };
-        for g in gs {
+    // Few switches, many groups: each switch is looked up once.
+    let mut ips: BTreeMap<Uuid, Option<IpAddr>> = BTreeMap::new();
+    let mut ip_of = |sw: &Uuid| *ips.entry(*sw).or_insert_with(|| snap.switches.get(sw).map(|s| s.spec.tunnel_ip));
+    let mut bound: BTreeSet<(Uuid, MacAddr)> = BTreeSet::new();
+    let mut macs: Vec<(Uuid, MacAddr)> = Vec::new();
+    // (port, index of the group in the network's list)
+    let mut advertised: Vec<(Uuid, usize)> = Vec::new();
+    let mut draining: Vec<(Uuid, usize)> = Vec::new();
+    for (net, gs) in by_network {
+        // The MACs of the network's ports, from the snapshot's index (one
+        // range instead of a lookup per port in a big table); a member of
+        // another network (none is, when stored through the engine) is
+        // looked up.
+        macs.clear();
+        macs.extend(snap.port_macs_of_network(net));
+        macs.sort_unstable_by_key(|(p, _)| *p);
+        let mac_of = |p: &Uuid| match macs.binary_search_by_key(p, |(q, _)| *q) {
+            Ok(i) => Some(macs[i].1),
+            Err(_) => snap.ports.get(p).map(|o| o.spec.mac_address),
+        };
+        advertised.clear();
+        draining.clear();
+        let mut remotes: BTreeSet<IpAddr> = BTreeSet::new();
+        for (i, g) in gs.iter().enumerate() {
+            let s = &g.spec;
+            for p in s.port_ids.iter().chain(&s.draining).chain(&s.standby) {
+                if let Some(mac) = mac_of(p) {
+                    bound.insert((net, mac));
+                }
+            }
+            advertised.extend(s.port_ids.iter().filter(|p| !s.pending.contains(p)).map(|p| (*p, i)));
+            draining.extend(s.draining.iter().map(|p| (*p, i)));
+            let Some(ip) = ip_of(&s.switch_id) else { continue };
+            if !local_ids.contains(&s.switch_id) && !local_ips.contains(&ip) {
+                remotes.insert(ip);
+            }
+        }
+        // A port advertised by no group is advertised where it drains from.
+        // (Stable sorts: a port's groups keep their order, and the first
+        // one gives its locator.)
+        advertised.sort_by_key(|(p, _)| *p);
+        let before = advertised.len();
+        for &(p, i) in &draining {
+            if advertised[..before].binary_search_by_key(&p, |(q, _)| *q).is_err() {
+                advertised.push((p, i));
+            }
+        }
+        advertised.sort_by_key(|(p, _)| *p);
+        let ls = ls_name(net);
+        let mut here = d.ucast_remote.remove(&ls).unwrap_or_default();
+        for &(p, i) in &advertised {
+            let Some(mac) = mac_of(&p) else { continue };
+            let g = gs[i];
             let Some(ip) = ip_of(&g.spec.switch_id) else { continue };
             if local_ids.contains(&g.spec.switch_id) || local_ips.contains(&ip) {
                 continue;
             }
-            d.ucast_remote.entry(ls_name(g.spec.network_id)).or_default().entry(port.spec.mac_address).or_insert_with(|| RemoteMac::at(ip));
+            here.entry(mac).or_insert_with(|| RemoteMac::at(ip));
         }
-    }
-    for (net, ips) in remotes {
-        d.mcast_remote.insert((ls_name(net), UNKNOWN_DST.to_string()), ips);
+        if !here.is_empty() {
+            d.ucast_remote.insert(ls.clone(), here);
+        }
+        if !remotes.is_empty() {
+            d.mcast_remote.insert((ls, UNKNOWN_DST.to_string()), remotes);
+        }
     }
     bound
 }

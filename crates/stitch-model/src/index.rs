@@ -260,6 +260,9 @@ impl Indexes {
     pub fn ports_with_mac(&self, network: Uuid, mac: MacAddr) -> impl Iterator<Item = Uuid> + '_ {
         self.port_mac.range((network, mac, NIL)..=(network, mac, MAX)).map(|t| t.2)
     }
+    pub fn port_macs_of_network(&self, network: Uuid) -> impl Iterator<Item = (Uuid, MacAddr)> + '_ {
+        self.port_mac.range((network, MacAddr([0; 6]), NIL)..=(network, MacAddr([0xff; 6]), MAX)).map(|t| (t.2, t.1))
+    }
     pub fn vpgs_on_switch(&self, switch: Uuid) -> impl Iterator<Item = Uuid> + '_ {
         self.vpg_switch.range((switch, NIL, NIL)..=(switch, MAX, MAX)).map(|t| t.2)
     }

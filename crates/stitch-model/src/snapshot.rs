@@ -617,6 +617,12 @@ impl Snapshot {
         self.idx.trunks_of_port(port).filter_map(|t| self.trunks.get(&t)).find(|t| t.spec.port_id == port)
     }
 
+    /// The MAC of every port of `network`, as (port, MAC), by index: one
+    /// range of the index instead of a lookup per port in the port table.
+    pub fn port_macs_of_network(&self, network: Uuid) -> impl Iterator<Item = (Uuid, MacAddr)> + '_ {
+        self.idx.port_macs_of_network(network)
+    }
+
     /// Ports of `network` with this MAC (at most one once stored through
     /// the engine, which keeps MACs unique per network).
     pub fn ports_with_mac(&self, network: Uuid, mac: MacAddr) -> impl Iterator<Item = &Object<PortSpec>> + '_ {
