@@ -129,8 +129,13 @@ pub fn compile_acls<'a>(snap: &Snapshot, here: impl IntoIterator<Item = &'a Obje
 /// it is activated. If stored state disagrees anyway, the lowest port id
 /// decides, deterministically.
 pub(crate) fn vpg_groups(snap: &Snapshot, g: &VpgSpec) -> Option<BTreeSet<Uuid>> {
-    // The stored port with the lowest id decides.
-    let pick = |ids: &[Uuid]| ids.iter().filter_map(|p| snap.ports.get(p)).min_by_key(|p| p.id).map(|p| groups_of(snap, &p.spec));
+    // The stored port with the lowest id decides (tried in id order: the
+    // first is nearly always stored, so one lookup in the port table).
+    let pick = |ids: &[Uuid]| {
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.iter().find_map(|p| snap.ports.get(p)).map(|p| groups_of(snap, &p.spec))
+    };
     pick(&g.port_ids).or_else(|| pick(&g.draining)).or_else(|| pick(&g.standby)).filter(|s| !s.is_empty())
 }
 
