@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex, Weak};
 use ovsdb::monitor::{RowUpdate, RowUpdate2, TableUpdates, Updates, apply_diff};
 use ovsdb::notation::{Atom, Row, Value};
 use ovsdb::schema::{DatabaseSchema, TableSchema};
+use stitch_model::MacAddr;
 use uuid::Uuid;
 
 use crate::rows::{
@@ -197,8 +198,8 @@ struct Indexes {
     ps_by_name: MultiIndex<String>,
     locator_by_key: MultiIndex<(String, String, Option<i64>)>,
     locator_set_by_members: MultiIndex<BTreeSet<Uuid>>,
-    ucast_remote_by_ls_mac: MultiIndex<(Uuid, String)>,
-    mcast_remote_by_ls_mac: MultiIndex<(Uuid, String)>,
+    ucast_remote_by_ls_mac: MultiIndex<(Uuid, MacKey)>,
+    mcast_remote_by_ls_mac: MultiIndex<(Uuid, MacKey)>,
     /// `Physical_Port.vlan_bindings` pairs by the logical switch they
     /// point at: (logical switch, port, VLAN).
     bindings_by_ls: BTreeSet<(Uuid, Uuid, u16)>,
@@ -234,6 +235,31 @@ fn shared_schema(schema: DatabaseSchema) -> Arc<DatabaseSchema> {
 /// A MAC as the indexes key it: lowercase, so `AA:..` and `aa:..` meet.
 pub fn mac_key(mac: &str) -> String {
     mac.to_ascii_lowercase()
+}
+
+/// A MAC column's value as the MAC indexes key it: equal exactly when
+/// [`mac_key`] is, but a MAC in the canonical colon form (any case) is
+/// kept as its six bytes, with no heap copy, and found by a [`MacAddr`]
+/// without formatting one. Anything else (`unknown-dst`, other spellings)
+/// is kept as its [`mac_key`].
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum MacKey {
+    Mac(MacAddr),
+    Other(Box<str>),
+}
+
+impl MacKey {
+    /// The lowest key.
+    pub const MIN: MacKey = MacKey::Mac(MacAddr([0; 6]));
+
+    pub fn of(mac: &str) -> MacKey {
+        let b = mac.as_bytes();
+        let canonical = b.len() == 17 && b.iter().enumerate().all(|(i, c)| if i % 3 == 2 { *c == b':' } else { c.is_ascii_hexdigit() });
+        match canonical.then(|| mac.parse::<MacAddr>().ok()).flatten() {
+            Some(m) => MacKey::Mac(m),
+            None => MacKey::Other(mac_key(mac).into()),
+        }
+    }
 }
 
 impl VtepCache {
@@ -479,14 +505,14 @@ impl VtepCache {
             Table::UcastMacsLocal => swap(&mut t.ucast_local, table, uuid, raw).1.map(drop),
             Table::UcastMacsRemote => {
                 let (old, new) = swap(&mut t.ucast_remote, table, uuid, raw);
-                let key = |r: &UcastMac| (r.logical_switch, mac_key(&r.mac));
+                let key = |r: &UcastMac| (r.logical_switch, MacKey::of(&r.mac));
                 reindex(&mut idx.ucast_remote_by_ls_mac, uuid, old.as_ref().map(key), ok(&new).map(key));
                 new.map(drop)
             }
             Table::McastMacsLocal => swap(&mut t.mcast_local, table, uuid, raw).1.map(drop),
             Table::McastMacsRemote => {
                 let (old, new) = swap(&mut t.mcast_remote, table, uuid, raw);
-                let key = |r: &McastMac| (r.logical_switch, mac_key(&r.mac));
+                let key = |r: &McastMac| (r.logical_switch, MacKey::of(&r.mac));
                 reindex(&mut idx.mcast_remote_by_ls_mac, uuid, old.as_ref().map(key), ok(&new).map(key));
                 new.map(drop)
             }
@@ -567,7 +593,12 @@ impl VtepCache {
 
     /// `Ucast_Macs_Remote` rows of a logical switch for a MAC (any case).
     pub fn ucast_remote_by_mac(&self, ls: Uuid, mac: &str) -> impl Iterator<Item = &UcastMac> {
-        self.idx.ucast_remote_by_ls_mac.get(&(ls, mac_key(mac))).filter_map(|u| self.tables.ucast_remote.get(&u))
+        self.ucast_remote_with(ls, MacKey::of(mac))
+    }
+
+    /// [`VtepCache::ucast_remote_by_mac`] by key.
+    pub fn ucast_remote_with(&self, ls: Uuid, mac: MacKey) -> impl Iterator<Item = &UcastMac> {
+        self.idx.ucast_remote_by_ls_mac.get(&(ls, mac)).filter_map(|u| self.tables.ucast_remote.get(&u))
     }
 
     /// Every `Ucast_Macs_Remote` row of a logical switch.
@@ -577,7 +608,7 @@ impl VtepCache {
 
     /// `Mcast_Macs_Remote` rows of a logical switch for a MAC (any case).
     pub fn mcast_remote_by_mac(&self, ls: Uuid, mac: &str) -> impl Iterator<Item = &McastMac> {
-        self.idx.mcast_remote_by_ls_mac.get(&(ls, mac_key(mac))).filter_map(|u| self.tables.mcast_remote.get(&u))
+        self.idx.mcast_remote_by_ls_mac.get(&(ls, MacKey::of(mac))).filter_map(|u| self.tables.mcast_remote.get(&u))
     }
 
     /// The `(Physical_Port, VLAN)` pairs whose `vlan_bindings` point at
@@ -636,8 +667,8 @@ fn touched<U>(t: &TableUpdates<U>) -> Vec<(String, Uuid)> {
     t.iter().flat_map(|(table, rows)| rows.keys().map(move |u| (table.clone(), *u))).collect()
 }
 
-fn in_ls(idx: &MultiIndex<(Uuid, String)>, ls: Uuid) -> impl Iterator<Item = Uuid> + '_ {
-    idx.0.range(((ls, String::new()), Uuid::nil())..).take_while(move |((l, _), _)| *l == ls).map(|(_, u)| *u)
+fn in_ls(idx: &MultiIndex<(Uuid, MacKey)>, ls: Uuid) -> impl Iterator<Item = Uuid> + '_ {
+    idx.0.range(((ls, MacKey::MIN), Uuid::nil())..).take_while(move |((l, _), _)| *l == ls).map(|(_, u)| *u)
 }
 
 /// Replaces one typed row by the decoding of `raw` (or removes it);

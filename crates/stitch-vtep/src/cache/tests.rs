@@ -187,3 +187,23 @@ fn caches_of_one_schema_share_it() {
     let b = VtepCache::with_installed_schema();
     assert!(std::ptr::eq(a.schema(), b.schema()), "equal schemas are parsed once and shared");
 }
+
+proptest::proptest! {
+    /// Two MAC column values share a `MacKey` exactly when they share a
+    /// `mac_key`: keying by bytes finds the same rows as keying by the
+    /// lowercased string did.
+    #[test]
+    fn mac_keys_meet_exactly_when_lowercase_strings_do(
+        a in "([0-9a-fA-F+-]{2}[:-]){5}[0-9a-fA-F+]{2}|[a-zA-Z:-]{0,12}",
+        b in "([0-9a-fA-F+-]{2}[:-]){5}[0-9a-fA-F+]{2}|[a-zA-Z:-]{0,12}",
+        upper in proptest::bool::ANY,
+    ) {
+        // Often the same MAC in another case.
+        let b = if upper { a.to_ascii_uppercase() } else { b };
+        proptest::prop_assert_eq!(MacKey::of(&a) == MacKey::of(&b), mac_key(&a) == mac_key(&b));
+        let parsed = MacKey::of(&a.to_ascii_lowercase());
+        if let MacKey::Mac(m) = &parsed {
+            proptest::prop_assert_eq!(m.to_string(), a.to_ascii_lowercase());
+        }
+    }
+}

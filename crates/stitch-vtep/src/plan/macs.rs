@@ -11,7 +11,7 @@ use uuid::Uuid;
 use stitch_model::MacAddr;
 
 use super::{Phase, PlanProblem, Planner, Scope, by_uuid};
-use crate::cache::mac_key;
+use crate::cache::{MacKey, mac_key};
 use crate::desired::{RemoteMac, of_logical_switch};
 use crate::table::Table;
 
@@ -33,12 +33,16 @@ impl Planner<'_> {
         };
         let mut deletes = Vec::new();
         for ls in owned {
+            // Only the rows to delete are copied out (a resync keeps them all).
             let rows: Vec<(Uuid, String)> = match table {
-                Table::UcastMacsRemote => self.cache.ucast_remote_of(ls).map(|m| (m.uuid, m.mac.clone())).collect(),
-                _ => self.cache.mcast_remote_of(ls).map(|m| (m.uuid, m.mac.clone())).collect(),
+                Table::UcastMacsRemote => self.cache.ucast_remote_of(ls).filter(|m| !keep.contains(&m.uuid)).map(|m| (m.uuid, m.mac.clone())).collect(),
+                _ => self.cache.mcast_remote_of(ls).filter(|m| !keep.contains(&m.uuid)).map(|m| (m.uuid, m.mac.clone())).collect(),
             };
+            if rows.is_empty() {
+                continue;
+            }
             let ls_name = self.ls_name(ls);
-            for (u, mac) in rows.into_iter().filter(|(u, _)| !keep.contains(u)) {
+            for (u, mac) in rows {
                 deletes.push((u, format!("delete {table} {mac} of logical switch {ls_name}")));
             }
         }
@@ -56,39 +60,58 @@ impl Planner<'_> {
             Scope::All => desired.ucast_remote.iter().collect(),
             Scope::LogicalSwitches(names) => names.iter().filter_map(|n| desired.ucast_remote.get_key_value(n)).collect(),
         };
-        for (ls_name, mac, remote) in in_scope.into_iter().flat_map(|(ls, macs)| macs.iter().map(move |(m, r)| (ls, m, r))) {
-            let what = || format!("remote MAC {mac} in {ls_name}");
-            let Some(ls) = self.mac_ls(ls_name, what) else { continue };
-            let ipaddr = remote.ipaddr.clone().unwrap_or_default();
-            let mac_s = mac.to_string();
-            let existing: Vec<(Uuid, Option<IpAddr>, String)> = match ls.as_uuid() {
-                Some(u) => self.cache.ucast_remote_by_mac(u, &mac_s).map(|m| (m.uuid, self.cache.locator_ip(m.locator), m.ipaddr.clone())).collect(),
-                None => Vec::new(),
-            };
-            let exact = existing.iter().find(|(_, ip, a)| *ip == Some(remote.dst_ip) && *a == ipaddr);
-            if let Some((u, _, _)) = exact {
-                keep.insert(*u);
+        let cache = self.cache;
+        for (ls_name, macs) in in_scope {
+            let what = |mac: &MacAddr| format!("remote MAC {mac} in {ls_name}");
+            let Some(ls) = self.ls_ref.get(ls_name.as_str()).cloned() else {
+                // Reported once per MAC, as each one needs it.
+                for mac in macs.keys() {
+                    self.mac_ls(ls_name, || what(mac));
+                }
                 continue;
-            }
-            let Some(locator) = self.locator(remote.dst_ip, what) else { continue };
-            if let Some((u, ip, a)) = existing.first() {
-                // Move the MAC: update the row in place.
-                keep.insert(*u);
-                let mut row = Row::new();
-                if *ip != Some(remote.dst_ip) {
-                    row.insert("locator", Value::Atom(locator));
+            };
+            for (mac, remote) in macs {
+                let ipaddr = remote.ipaddr.as_deref().unwrap_or_default();
+                // The rows of this MAC: one at the right place, or the first
+                // (in UUID order) to move.
+                let mut first: Option<(Uuid, Option<IpAddr>, &str)> = None;
+                let mut exact = None;
+                for m in ls.as_uuid().into_iter().flat_map(|u| cache.ucast_remote_with(u, MacKey::Mac(*mac))) {
+                    let ip = cache.locator_ip(m.locator);
+                    first.get_or_insert((m.uuid, ip, m.ipaddr.as_str()));
+                    if ip == Some(remote.dst_ip) && m.ipaddr == ipaddr {
+                        exact = Some(m.uuid);
+                        break;
+                    }
                 }
-                if *a != ipaddr {
-                    row.insert("ipaddr", ipaddr.as_str());
+                if let Some(u) = exact {
+                    keep.insert(u);
+                    continue;
                 }
-                self.push(Phase::Macs, Operation::update(table.name(), by_uuid(*u), row), format!("move remote MAC {mac} in {ls_name} to {}", remote.dst_ip));
-            } else {
-                let row = Row::new()
-                    .with("MAC", mac_s.as_str())
-                    .with("logical_switch", Value::Atom(ls))
-                    .with("locator", Value::Atom(locator))
-                    .with("ipaddr", ipaddr.as_str());
-                self.push(Phase::Macs, Operation::insert(table.name(), row), format!("add remote MAC {mac} in {ls_name} at {}", remote.dst_ip));
+                let Some(locator) = self.locator(remote.dst_ip, || what(mac)) else { continue };
+                if let Some((u, ip, a)) = first {
+                    // Move the MAC: update the row in place.
+                    keep.insert(u);
+                    let mut row = Row::new();
+                    if ip != Some(remote.dst_ip) {
+                        row.insert("locator", Value::Atom(locator));
+                    }
+                    if a != ipaddr {
+                        row.insert("ipaddr", ipaddr);
+                    }
+                    self.push(
+                        Phase::Macs,
+                        Operation::update(table.name(), by_uuid(u), row),
+                        format!("move remote MAC {mac} in {ls_name} to {}", remote.dst_ip),
+                    );
+                } else {
+                    let row = Row::new()
+                        .with("MAC", mac.to_string().as_str())
+                        .with("logical_switch", Value::Atom(ls.clone()))
+                        .with("locator", Value::Atom(locator))
+                        .with("ipaddr", ipaddr);
+                    self.push(Phase::Macs, Operation::insert(table.name(), row), format!("add remote MAC {mac} in {ls_name} at {}", remote.dst_ip));
+                }
             }
         }
         self.delete_unkept(table, &keep);
