@@ -20,13 +20,9 @@
 use std::alloc::System;
 use std::collections::BTreeMap;
 
-use ovsdb::monitor::{RowUpdate2, Updates};
-use ovsdb::notation::Row;
-use ovsdb::server::Database;
 use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
 use stitch_engine::compile::{Learned, compile_endpoint, endpoints};
-use stitch_model::Snapshot;
-use stitch_vtep::{DesiredVtep, Owner, Table, VtepCache, plan};
+use stitch_vtep::{DesiredVtep, Owner, Table, VtepCache};
 
 mod common;
 use common::*;
@@ -78,46 +74,6 @@ fn row(name: &str, per: &str, l: Live, rows: usize) {
     let mib = |b: i64| b as f64 / (1024.0 * 1024.0);
     let per_row = if rows > 0 { format!("{:.0}", l.chunks as f64 / rows as f64) } else { "".into() };
     println!("| {name} | {per} | {:.1} | {:.1} | {} | {per_row} |", mib(l.requested), mib(l.chunks), l.blocks);
-}
-
-/// The database of one endpoint after its first plan ran, as the initial
-/// contents of a monitor.
-fn observed(s: &Snapshot, key: &str, switch: &str, desired: &DesiredVtep) -> Updates {
-    let schema_json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(stitch_vtep::INSTALLED_SCHEMA_PATH).expect("vtep schema")).expect("json");
-    let mut db = Database::new(schema_json).expect("schema");
-    let sw = s.switches.iter().find(|w| w.spec.name == switch).expect("switch");
-    let empty = switch_db(sw);
-    // The switch's own rows, then the plan against them.
-    let own: Vec<serde_json::Value> = empty
-        .observed_rows()
-        .into_iter()
-        .flat_map(|(t, rows)| {
-            rows.into_iter().map(move |(u, row)| ovsdb::Operation::Insert { table: t.clone(), row, uuid_name: None, uuid: Some(u) }.to_json())
-        })
-        .collect();
-    assert!(db.transact(&own).committed, "switch rows");
-    let p = plan(desired, &empty);
-    assert!(p.problems.is_empty(), "{key}: {:?}", p.problems);
-    let ops: Vec<serde_json::Value> = p.ops.iter().map(|o| o.to_json()).collect();
-    let out = db.transact(&ops);
-    assert!(out.committed, "{key}: {:?}", out.results);
-    Updates::V2(
-        Table::ALL
-            .iter()
-            .filter(|t| **t != Table::LogicalBindingStats)
-            .map(|t| {
-                let rows = db.table(t.name()).map(|(u, r)| (*u, RowUpdate2::Initial(without_meta(r)))).collect();
-                (t.name().to_owned(), rows)
-            })
-            .collect(),
-    )
-}
-
-/// A row without `_uuid` and `_version`, and without the columns holding
-/// their default value, as `update2` leaves them out.
-fn without_meta(r: &Row) -> Row {
-    r.iter().filter(|(c, v)| !c.starts_with('_') && !v.is_empty()).map(|(c, v)| (c.clone(), v.clone())).collect()
 }
 
 fn main() {

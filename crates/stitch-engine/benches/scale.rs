@@ -10,6 +10,10 @@
 //! - cold compile+plan: compiling every endpoint and planning it against a
 //!   database holding only its Physical_Switch/Physical_Port (a switch seen
 //!   for the first time): time and operations;
+//! - resync of one endpoint (what the periodic resync does): compile from
+//!   scratch and plan against the endpoint's converged database, which
+//!   must plan nothing (median over up to ten endpoints, and the planning
+//!   part of it);
 //! - per change (one more port in an existing network, K times): what
 //!   every endpoint compiling from scratch would cost in total, what every
 //!   endpoint does instead (what each reconciler does: take its inputs,
@@ -43,9 +47,9 @@ fn main() {
     println!("engine scale simulation: {switches} switches (one endpoint each), networks of 10 ports over 3 leaves, {changes} changes per size");
     println!();
     println!(
-        "| ports | bind (engine) | bindings/s | cold compile+plan, all endpoints | ops | per change: compile all endpoints | per change: inputs + patch, all endpoints | endpoints changed | per-endpoint compile (median) | peak RSS |"
+        "| ports | bind (engine) | bindings/s | cold compile+plan, all endpoints | ops | resync of one endpoint (median) | per change: compile all endpoints | per change: inputs + patch, all endpoints | endpoints changed | per-endpoint compile (median) | peak RSS |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for &n in &sizes {
         let mut s = inventory(switches);
         let nets: Vec<Object<NetworkSpec>> = (0..n.div_ceil(10)).map(network).collect();
@@ -72,6 +76,30 @@ fn main() {
             desired.insert(k.clone(), d);
         }
         let cold_s = t.elapsed().as_secs_f64();
+
+        // The periodic resync of one endpoint: compile from scratch and
+        // plan against its converged database (nothing to send), on up to
+        // ten endpoints, each database built and dropped in turn (so the
+        // peak RSS below is still the snapshot and the desired states).
+        let (mut resync, mut resync_plan) = (Vec::new(), Vec::new());
+        for (k, ids) in eps.iter().take(10) {
+            let sw = s.switches.get(&ids[0]).expect("switch");
+            let mut db = VtepCache::with_installed_schema();
+            db.apply(&observed(&s, k, &sw.spec.name, &desired[k])).expect("rows decode");
+            let t = Instant::now();
+            let d = compile_endpoint(&s, &learned, &owner, k);
+            let tp = Instant::now();
+            let p = plan(&d, &db);
+            resync_plan.push(tp.elapsed().as_secs_f64());
+            resync.push(t.elapsed().as_secs_f64());
+            assert!(
+                p.ops.is_empty() && p.problems.is_empty(),
+                "{k}: a converged database plans nothing: {} ops, first {:?}, problems {:?}",
+                p.ops.len(),
+                p.ops.first().map(|o| o.to_json()),
+                p.problems
+            );
+        }
         let mut inputs: BTreeMap<String, EndpointInputs> = eps.keys().map(|k| (k.clone(), endpoint_inputs(&s, k, 0).expect("known kinds"))).collect();
 
         // Changes: one more port in an existing network; every endpoint
@@ -112,12 +140,16 @@ fn main() {
         all_compile.sort_by(f64::total_cmp);
         all_patch.sort_by(f64::total_cmp);
         per_ep.sort_by(f64::total_cmp);
+        resync.sort_by(f64::total_cmp);
+        resync_plan.sort_by(f64::total_cmp);
         let med = |v: &[f64]| v[v.len() / 2];
         println!(
-            "| {n} | {:.2} s | {:.0} | {:.2} s | {ops} | {:.1} ms | {:.1} ms | {:.1} of {} | {:.1} µs | {} MiB |",
+            "| {n} | {:.2} s | {:.0} | {:.2} s | {ops} | {:.1} ms ({:.1} ms planning) | {:.1} ms | {:.1} ms | {:.1} of {} | {:.1} µs | {} MiB |",
             bind_s,
             n as f64 / bind_s,
             cold_s,
+            med(&resync) * 1e3,
+            med(&resync_plan) * 1e3,
             med(&all_compile) * 1e3,
             med(&all_patch) * 1e3,
             changed_total as f64 / changes as f64,

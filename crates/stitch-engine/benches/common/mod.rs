@@ -7,12 +7,14 @@
 
 use std::collections::BTreeMap;
 
+use ovsdb::monitor::{RowUpdate2, Updates};
 use ovsdb::notation::{Row, Value};
+use ovsdb::server::Database;
 use stitch_engine::bind;
 use stitch_model::Snapshot;
 use stitch_model::inventory::*;
 use stitch_model::snapshot::{Change, SystemContext};
-use stitch_vtep::{VtepCache, initial_updates};
+use stitch_vtep::{DesiredVtep, Table, VtepCache, initial_updates, plan};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -142,4 +144,48 @@ pub fn bind_ports(mut s: Snapshot, all: &[(Uuid, usize, usize)]) -> Snapshot {
 /// The ports of the workload: port `p` is the `p % 10`th of network `p / 10`.
 pub fn workload_ports(nets: &[Object<NetworkSpec>], n: usize, switches: usize) -> Vec<(Uuid, usize, usize)> {
     (0..n).map(|p| (nets[p / 10].id, p, leaf_of(p / 10, p % 10, switches))).collect()
+}
+
+/// The database of one endpoint after its first plan ran, as the initial
+/// contents of a monitor.
+pub fn observed(s: &Snapshot, key: &str, switch: &str, desired: &DesiredVtep) -> Updates {
+    let schema_json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(stitch_vtep::INSTALLED_SCHEMA_PATH).expect("vtep schema")).expect("json");
+    let mut db = Database::new(schema_json).expect("schema");
+    let sw = s.switches.iter().find(|w| w.spec.name == switch).expect("switch");
+    let empty = switch_db(sw);
+    // The switch's own rows (held by the root `Global` row, or the
+    // database would collect them at commit), then the plan against them.
+    let rows = empty.observed_rows();
+    let switches: Vec<ovsdb::Atom> = rows.get("Physical_Switch").into_iter().flat_map(|t| t.keys()).map(|u| ovsdb::Atom::Uuid(*u)).collect();
+    let global = Row::new().with("switches", Value::set(switches));
+    let own: Vec<serde_json::Value> = rows
+        .into_iter()
+        .flat_map(|(t, rows)| {
+            rows.into_iter().map(move |(u, row)| ovsdb::Operation::Insert { table: t.clone(), row, uuid_name: None, uuid: Some(u) }.to_json())
+        })
+        .chain([ovsdb::Operation::Insert { table: "Global".into(), row: global, uuid_name: None, uuid: None }.to_json()])
+        .collect();
+    assert!(db.transact(&own).committed, "switch rows");
+    let p = plan(desired, &empty);
+    assert!(p.problems.is_empty(), "{key}: {:?}", p.problems);
+    let ops: Vec<serde_json::Value> = p.ops.iter().map(|o| o.to_json()).collect();
+    let out = db.transact(&ops);
+    assert!(out.committed, "{key}: {:?}", out.results);
+    Updates::V2(
+        Table::ALL
+            .iter()
+            .filter(|t| **t != Table::LogicalBindingStats)
+            .map(|t| {
+                let rows = db.table(t.name()).map(|(u, r)| (*u, RowUpdate2::Initial(without_meta(r)))).collect();
+                (t.name().to_owned(), rows)
+            })
+            .collect(),
+    )
+}
+
+/// A row without `_uuid` and `_version`, and without the columns holding
+/// their default value, as `update2` leaves them out.
+pub fn without_meta(r: &Row) -> Row {
+    r.iter().filter(|(c, v)| !c.starts_with('_') && !v.is_empty()).map(|(c, v)| (c.clone(), v.clone())).collect()
 }
