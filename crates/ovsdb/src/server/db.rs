@@ -79,6 +79,14 @@ pub struct Database {
     schema_json: Arc<Json>,
     refs: Arc<BTreeMap<String, Vec<RefColumn>>>,
     tables: BTreeMap<String, BTreeMap<Uuid, Row>>,
+    /// How many strong references point at each row (rows with none are
+    /// absent), kept up to date by every commit: a transaction checks and
+    /// collects what its own changes touch instead of scanning the whole
+    /// database.
+    strong_in: HashMap<Uuid, u32>,
+    /// Whether any column holds weak references (their cleanup still
+    /// scans every row).
+    has_weak: bool,
     last_txn_id: Uuid,
 }
 
@@ -87,7 +95,7 @@ impl Database {
     /// JSON).
     pub fn new(schema_json: Json) -> Result<Self, SchemaError> {
         let schema = DatabaseSchema::from_json(&schema_json)?;
-        let refs = schema
+        let refs: BTreeMap<String, Vec<RefColumn>> = schema
             .tables
             .iter()
             .map(|(t, ts)| {
@@ -104,7 +112,16 @@ impl Database {
             })
             .collect();
         let tables = schema.tables.keys().map(|t| (t.clone(), BTreeMap::new())).collect();
-        Ok(Database { schema: Arc::new(schema), schema_json: Arc::new(schema_json), refs: Arc::new(refs), tables, last_txn_id: Uuid::new_v4() })
+        let has_weak = refs.values().flatten().any(|rc: &RefColumn| [&rc.key, &rc.value].iter().any(|r| r.as_ref().is_some_and(|(_, k)| *k == RefType::Weak)));
+        Ok(Database {
+            schema: Arc::new(schema),
+            schema_json: Arc::new(schema_json),
+            refs: Arc::new(refs),
+            tables,
+            strong_in: HashMap::new(),
+            has_weak,
+            last_txn_id: Uuid::new_v4(),
+        })
     }
 
     /// The database's name.
@@ -202,6 +219,17 @@ impl Database {
                     Some(r) => t.insert(uuid, r.clone()),
                     None => t.remove(&uuid),
                 };
+                for u in old.iter().flat_map(|r| strong_refs(&self.refs, &table, r)) {
+                    if let Some(n) = self.strong_in.get_mut(&u) {
+                        *n -= 1;
+                        if *n == 0 {
+                            self.strong_in.remove(&u);
+                        }
+                    }
+                }
+                for u in new.iter().flat_map(|r| strong_refs(&self.refs, &table, r)) {
+                    *self.strong_in.entry(u).or_default() += 1;
+                }
                 if old.is_some() || new.is_some() {
                     out.push(Change { table: table.clone(), uuid, old, new });
                 }
@@ -233,6 +261,36 @@ fn type_error(what: &str, e: SchemaError) -> OpError {
     let msg = e.to_string();
     let name = if msg.contains("expected ") { "syntax error" } else { "constraint violation" };
     OpError::new(name, format!("{what}: {msg}"))
+}
+
+/// Every referenced uuid of a row of `table`, with its target table and kind.
+fn row_refs<'r>(refs: &'r BTreeMap<String, Vec<RefColumn>>, table: &str, row: &'r Row) -> impl Iterator<Item = (&'r str, RefType, Uuid)> + 'r {
+    let cols = refs.get(table).map(Vec::as_slice).unwrap_or_default();
+    cols.iter().flat_map(move |rc| {
+        let v = row.get(&rc.column);
+        let keys = rc.key.as_ref().into_iter().flat_map(move |(t, k)| {
+            let atoms: Vec<&Atom> = match v {
+                Some(Value::Atom(a)) => vec![a],
+                Some(Value::Set(s)) => s.iter().collect(),
+                Some(Value::Map(m)) => m.keys().collect(),
+                None => vec![],
+            };
+            atoms.into_iter().filter_map(move |a| a.as_uuid().map(|u| (t.as_str(), *k, u)))
+        });
+        let values = rc.value.as_ref().into_iter().flat_map(move |(t, k)| {
+            let atoms: Vec<&Atom> = match v {
+                Some(Value::Map(m)) => m.values().collect(),
+                _ => vec![],
+            };
+            atoms.into_iter().filter_map(move |a| a.as_uuid().map(|u| (t.as_str(), *k, u)))
+        });
+        keys.chain(values)
+    })
+}
+
+/// The rows a row of `table` references strongly (once per reference).
+fn strong_refs<'r>(refs: &'r BTreeMap<String, Vec<RefColumn>>, table: &str, row: &'r Row) -> impl Iterator<Item = Uuid> + 'r {
+    row_refs(refs, table, row).filter(|(_, k, _)| *k == RefType::Strong).map(|(_, _, u)| u)
 }
 
 fn same_contents(a: &Row, b: &Row) -> bool {
@@ -472,27 +530,7 @@ impl Txn<'_> {
 
     /// Every referenced uuid of a row, with its target table and kind.
     fn references<'r>(&'r self, table: &str, row: &'r Row) -> impl Iterator<Item = (&'r str, RefType, Uuid)> + 'r {
-        let cols = self.db.refs.get(table).map(Vec::as_slice).unwrap_or_default();
-        cols.iter().flat_map(move |rc| {
-            let v = row.get(&rc.column);
-            let keys = rc.key.as_ref().into_iter().flat_map(move |(t, k)| {
-                let atoms: Vec<&Atom> = match v {
-                    Some(Value::Atom(a)) => vec![a],
-                    Some(Value::Set(s)) => s.iter().collect(),
-                    Some(Value::Map(m)) => m.keys().collect(),
-                    None => vec![],
-                };
-                atoms.into_iter().filter_map(move |a| a.as_uuid().map(|u| (t.as_str(), *k, u)))
-            });
-            let values = rc.value.as_ref().into_iter().flat_map(move |(t, k)| {
-                let atoms: Vec<&Atom> = match v {
-                    Some(Value::Map(m)) => m.values().collect(),
-                    _ => vec![],
-                };
-                atoms.into_iter().filter_map(move |a| a.as_uuid().map(|u| (t.as_str(), *k, u)))
-            });
-            keys.chain(values)
-        })
+        row_refs(&self.db.refs, table, row)
     }
 
     /// Garbage collection, weak-reference cleanup and the checks of the
@@ -501,60 +539,104 @@ impl Txn<'_> {
         if self.changes.is_empty() {
             return Ok(self.changes);
         }
-        // Strong reference counts over the whole database.
-        let tables: Vec<String> = self.db.schema.tables.keys().cloned().collect();
-        let mut counts: HashMap<Uuid, u32> = HashMap::new();
-        for t in &tables {
-            for (_, row) in self.rows(t) {
-                for (_, kind, u) in self.references(t, row) {
-                    if kind == RefType::Strong {
-                        *counts.entry(u).or_default() += 1;
-                    }
+        // Strong reference counts: the committed ones (kept by the
+        // database), moved by what this transaction changed.
+        let mut delta: HashMap<Uuid, i64> = HashMap::new();
+        for (t, rows) in &self.changes {
+            for (u, new) in rows {
+                for r in self.db.tables.get(t).and_then(|rows| rows.get(u)).iter().flat_map(|old| strong_refs(&self.db.refs, t, old)) {
+                    *delta.entry(r).or_default() -= 1;
+                }
+                for r in new.iter().flat_map(|new| strong_refs(&self.db.refs, t, new)) {
+                    *delta.entry(r).or_default() += 1;
                 }
             }
         }
-        // Collect unreferenced rows of non-root tables, transitively.
+        let db = self.db;
+        let count = |delta: &HashMap<Uuid, i64>, u: &Uuid| i64::from(db.strong_in.get(u).copied().unwrap_or(0)) + delta.get(u).copied().unwrap_or(0);
+        let non_root = |t: &str| db.schema.tables.get(t).is_some_and(|ts| !ts.is_root);
+        // Collect unreferenced rows of non-root tables, transitively. Every
+        // committed non-root row is referenced (each commit collected the
+        // rest), so the candidates are the rows this transaction wrote and
+        // the rows it took references away from.
+        let table_of = |txn: &Self, u: &Uuid| -> Option<String> {
+            txn.changes.iter().find(|(_, rows)| rows.get(u).is_some_and(Option::is_some)).map(|(t, _)| t.clone()).or_else(|| {
+                txn.db.tables.iter().find(|(t, rows)| rows.contains_key(u) && !txn.changes.get(*t).is_some_and(|c| c.contains_key(u))).map(|(t, _)| t.clone())
+            })
+        };
         let mut dead: Vec<(String, Uuid)> = Vec::new();
-        for t in &tables {
-            if self.db.schema.tables.get(t).is_some_and(|ts| !ts.is_root) {
-                dead.extend(self.rows(t).filter(|(u, _)| !counts.contains_key(u)).map(|(u, _)| (t.clone(), u)));
+        for (t, rows) in &self.changes {
+            if non_root(t) {
+                dead.extend(rows.iter().filter(|(u, new)| new.is_some() && count(&delta, u) <= 0).map(|(u, _)| (t.clone(), *u)));
             }
         }
+        let dropped: Vec<Uuid> = delta.iter().filter(|(_, d)| **d < 0).map(|(u, _)| *u).collect();
+        for u in dropped {
+            if count(&delta, &u) <= 0 {
+                if let Some(t) = table_of(&self, &u).filter(|t| non_root(t)) {
+                    dead.push((t, u));
+                }
+            }
+        }
+        dead.sort();
+        dead.dedup();
         while let Some((t, u)) = dead.pop() {
             let Some(row) = self.get(&t, &u).cloned() else { continue };
             let released: Vec<(String, Uuid)> =
                 self.references(&t, &row).filter(|(_, k, _)| *k == RefType::Strong).map(|(rt, _, ru)| (rt.to_owned(), ru)).collect();
             self.put(&t, u, None);
             for (rt, ru) in released {
-                if let Some(n) = counts.get_mut(&ru) {
-                    *n -= 1;
-                    if *n == 0 && self.db.schema.tables.get(&rt).is_some_and(|ts| !ts.is_root) {
-                        counts.remove(&ru);
-                        dead.push((rt, ru));
+                *delta.entry(ru).or_default() -= 1;
+                if count(&delta, &ru) == 0 && non_root(&rt) && self.get(&rt, &ru).is_some() {
+                    dead.push((rt, ru));
+                }
+            }
+        }
+        // Referential integrity: what the written rows reference must
+        // exist, and no remaining row may reference a deleted one (its
+        // count says so). Weak references that no longer resolve are
+        // dropped.
+        for (t, rows) in &self.changes {
+            for (u, row) in rows.iter().filter_map(|(u, r)| r.as_ref().map(|r| (u, r))) {
+                for (rt, kind, ru) in self.references(t, row) {
+                    if kind == RefType::Strong && self.get(rt, &ru).is_none() {
+                        return Err(OpError::new(
+                            "referential integrity violation",
+                            format!("table {t} row {u} references {ru}, which is not a row of {rt} (or was deleted)"),
+                        ));
                     }
                 }
             }
         }
-        // Referential integrity: strong references must resolve; weak
-        // ones that do not are dropped.
-        let mut weak_fix: Vec<(String, Uuid)> = Vec::new();
-        for t in &tables {
-            for (u, row) in self.rows(t) {
-                for (rt, kind, ru) in self.references(t, row) {
-                    if self.get(rt, &ru).is_none() {
-                        if kind == RefType::Strong {
-                            return Err(OpError::new(
-                                "referential integrity violation",
-                                format!("table {t} row {u} references {ru}, which is not a row of {rt} (or was deleted)"),
-                            ));
-                        }
+        let deleted: Vec<(String, Uuid)> =
+            self.changes.iter().flat_map(|(t, rows)| rows.iter().filter(|(_, r)| r.is_none()).map(move |(u, _)| (t.clone(), *u))).collect();
+        for (t, u) in &deleted {
+            if count(&delta, u) > 0 && self.db.tables.get(t).is_some_and(|rows| rows.contains_key(u)) {
+                // Name the referrer, as a full check would.
+                let by = self.db.tables.keys().find_map(|rt| {
+                    self.rows(rt).find(|(_, row)| self.references(rt, row).any(|(_, k, x)| k == RefType::Strong && x == *u)).map(|(ru, _)| (rt.clone(), ru))
+                });
+                let (rt, ru) = by.unwrap_or_default();
+                return Err(OpError::new(
+                    "referential integrity violation",
+                    format!("table {rt} row {ru} references {u}, which is not a row of {t} (or was deleted)"),
+                ));
+            }
+        }
+        if self.db.has_weak {
+            // (Rare: no column of `hardware_vtep` is weak.)
+            let tables: Vec<String> = self.db.schema.tables.keys().cloned().collect();
+            let mut weak_fix: Vec<(String, Uuid)> = Vec::new();
+            for t in &tables {
+                for (u, row) in self.rows(t) {
+                    if self.references(t, row).any(|(rt, kind, ru)| kind == RefType::Weak && self.get(rt, &ru).is_none()) {
                         weak_fix.push((t.clone(), u));
                     }
                 }
             }
-        }
-        for (t, u) in weak_fix {
-            self.drop_weak(&t, u)?;
+            for (t, u) in weak_fix {
+                self.drop_weak(&t, u)?;
+            }
         }
         // Unique indexes and maxRows of the tables that changed.
         let changed: Vec<String> = self.changes.keys().cloned().collect();
