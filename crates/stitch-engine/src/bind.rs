@@ -84,17 +84,17 @@ pub fn put_network(snap: &Snapshot, mut net: Object<NetworkSpec>, requested_vni:
         // networks cannot share it (Neutron's VlanIdInUse).
         if let (NetworkType::Vlan, Some(v)) = (net.spec.network_type, net.spec.segmentation_id) {
             let pn = net.spec.physical_network.clone();
-            for other in snap.networks.iter().filter(|n| n.id != net.id) {
-                if vlan_segments(snap, other).iter().any(|s| u32::from(s.vlan) == v && s.physical_network == pn) {
-                    return Err(EngineError::InUse {
-                        kind: "VlanIdInUse",
-                        message: format!(
-                            "Unable to create the network. The VLAN {v} on physical network {} is in use by network {}.",
-                            pn.as_deref().unwrap_or("(none)"),
-                            other.id
-                        ),
-                    });
-                }
+            // By index: the networks using this VLAN there, lowest id first.
+            let other = u16::try_from(v).ok().and_then(|vlan| snap.networks_with_vlan(pn.as_deref(), vlan).find(|n| n.id != net.id));
+            if let Some(other) = other {
+                return Err(EngineError::InUse {
+                    kind: "VlanIdInUse",
+                    message: format!(
+                        "Unable to create the network. The VLAN {v} on physical network {} is in use by network {}.",
+                        pn.as_deref().unwrap_or("(none)"),
+                        other.id
+                    ),
+                });
             }
         }
     }

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::MacAddr;
 use crate::inventory::{Object, SwitchSpec};
-use crate::neutron::{NetworkSpec, PortSpec, SegmentSpec, TrunkSpec, VpgSpec};
+use crate::neutron::{NetworkSpec, NetworkType, PortSpec, SegmentSpec, TrunkSpec, VpgSpec};
 
 const NIL: Uuid = Uuid::nil();
 const MAX: Uuid = Uuid::max();
@@ -43,6 +43,10 @@ pub(crate) struct Indexes {
     pub trunk_port: OrdSet<(Uuid, Uuid)>,
     /// (network, segment)
     pub segment_network: OrdSet<(Uuid, Uuid)>,
+    /// (physical network, VLAN, network, network or segment): the VLAN
+    /// segments of every network, its own (a `vlan` network) and its
+    /// stored segments', so "who uses this VLAN" is a range.
+    pub vlan_segment: OrdSet<(Option<Arc<str>>, u16, Uuid, Uuid)>,
     /// (fabric, switch)
     pub switch_fabric: OrdSet<(Uuid, Uuid)>,
     /// groups with a move in progress (pending or draining ports)
@@ -225,6 +229,14 @@ impl Indexes {
     /// Network `old` (stored before, if any) became `new` (`None`: deleted).
     pub fn network(&mut self, old: Option<&Object<NetworkSpec>>, new: Option<&Object<NetworkSpec>>) {
         self.touch_both(old.map(|o| o.id), new.map(|o| o.id));
+        let own_vlan = |o: &Object<NetworkSpec>| {
+            if o.spec.network_type == NetworkType::Vlan {
+                vec![(o.spec.physical_network.as_deref().map(Arc::from), o.spec.segmentation_id.unwrap_or(0) as u16, o.id, o.id)]
+            } else {
+                Vec::new()
+            }
+        };
+        replace(&mut self.vlan_segment, entries(old, own_vlan), entries(new, own_vlan));
         let (was, now) = (entries(old, |o| vec![(o.spec.vni.get(), o.id)]), entries(new, |o| vec![(o.spec.vni.get(), o.id)]));
         if was != now {
             replace(&mut self.network_vni, was.clone(), now.clone());
@@ -245,6 +257,8 @@ impl Indexes {
     pub fn segment(&mut self, old: Option<&Object<SegmentSpec>>, new: Option<&Object<SegmentSpec>>) {
         let key = |o: &Object<SegmentSpec>| vec![(o.spec.network_id, o.id)];
         replace(&mut self.segment_network, entries(old, key), entries(new, key));
+        let vlan = |o: &Object<SegmentSpec>| vec![(Some(Arc::from(o.spec.physical_network.as_str())), o.spec.segmentation_id as u16, o.spec.network_id, o.id)];
+        replace(&mut self.vlan_segment, entries(old, vlan), entries(new, vlan));
     }
 
     /// Switch `old` (stored before, if any) became `new` (`None`: deleted).
@@ -304,6 +318,12 @@ impl Indexes {
     }
     pub fn trunks_of_port(&self, port: Uuid) -> impl Iterator<Item = Uuid> + '_ {
         self.trunk_port.range((port, NIL)..=(port, MAX)).map(|t| t.1)
+    }
+    /// Networks with a VLAN segment (their own or a stored one) on this
+    /// physical network and VLAN, in id order (a network may repeat).
+    pub fn networks_with_vlan(&self, physical_network: Option<&str>, vlan: u16) -> impl Iterator<Item = Uuid> + '_ {
+        let pn: Option<Arc<str>> = physical_network.map(Arc::from);
+        self.vlan_segment.range((pn.clone(), vlan, NIL, NIL)..=(pn, vlan, MAX, MAX)).map(|t| t.2)
     }
     pub fn segments_of_network(&self, network: Uuid) -> impl Iterator<Item = Uuid> + '_ {
         self.segment_network.range((network, NIL)..=(network, MAX)).map(|t| t.1)

@@ -130,13 +130,12 @@ pub fn put_segment(snap: &Snapshot, mut seg: Object<SegmentSpec>) -> Result<Vec<
             message: format!("network {} already has a vlan segment on physical network {pn:?}", net.id),
         });
     }
-    for other in snap.networks.iter().filter(|n| n.id != net.id) {
-        if vlan_segments(snap, other).iter().any(|s| s.vlan == vlan && s.physical_network.as_deref() == Some(pn.as_str())) {
-            return Err(EngineError::InUse {
-                kind: "VlanIdInUse",
-                message: format!("Unable to create the segment. The VLAN {vlan} on physical network {pn} is in use by network {}.", other.id),
-            });
-        }
+    // By index: the networks using this VLAN there, lowest id first.
+    if let Some(other) = snap.networks_with_vlan(Some(pn.as_str()), vlan).find(|n| n.id != net.id) {
+        return Err(EngineError::InUse {
+            kind: "VlanIdInUse",
+            message: format!("Unable to create the segment. The VLAN {vlan} on physical network {pn} is in use by network {}.", other.id),
+        });
     }
     seg.spec.index = 1 + snap.segments.iter().filter(|s| s.spec.network_id == net.id).map(|s| s.spec.index).max().unwrap_or(0);
     let (net_id, at) = (net.id, seg.updated_at);

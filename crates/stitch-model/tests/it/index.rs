@@ -4,6 +4,7 @@
 use proptest::prelude::*;
 use serde_json::json;
 use stitch_model::inventory::*;
+use stitch_model::neutron::NetworkType;
 use stitch_model::snapshot::Change;
 use stitch_model::{MacAddr, Snapshot};
 use uuid::Uuid;
@@ -19,7 +20,7 @@ enum Op {
     Trunk { n: u8, parent: u8, subs: Vec<u8> },
     Segment { n: u8, net: u8 },
     Switch { n: u8, fabric: u8 },
-    Network { n: u8, vni: u8 },
+    Network { n: u8, vni: u8, vlan: Option<(bool, u8)> },
     Delete { kind: u8, n: u8 },
 }
 
@@ -31,7 +32,7 @@ fn op() -> impl Strategy<Value = Op> {
         (0..3u8, 0..8u8, prop::collection::vec(0..8u8, 0..3)).prop_map(|(n, parent, subs)| Op::Trunk { n, parent, subs }),
         (0..4u8, 0..3u8).prop_map(|(n, net)| Op::Segment { n, net }),
         (0..3u8, 0..2u8).prop_map(|(n, fabric)| Op::Switch { n, fabric }),
-        (0..3u8, 0..4u8).prop_map(|(n, vni)| Op::Network { n, vni }),
+        (0..3u8, 0..4u8, proptest::option::of((any::<bool>(), 0..2u8))).prop_map(|(n, vni, vlan)| Op::Network { n, vni, vlan }),
         (0..6u8, 0..8u8).prop_map(|(kind, n)| Op::Delete { kind, n }),
     ]
 }
@@ -100,7 +101,7 @@ fn step(s: &mut Snapshot, op: Op) {
             s.load(AnyObject::Trunk(obj(trunk_id(n).as_u128(), serde_json::from_value(v).unwrap())));
         }
         Op::Segment { n, net } => {
-            let v = json!({"network_id": net_id(net), "network_type": "vlan", "physical_network": "physnet1", "segmentation_id": 100 + n as u32});
+            let v = json!({"network_id": net_id(net), "network_type": "vlan", "physical_network": "physnet1", "segmentation_id": 100 + (n % 2) as u32});
             s.load(AnyObject::Segment(obj(seg_id(n).as_u128(), serde_json::from_value(v).unwrap())));
         }
         Op::Switch { n, fabric } => {
@@ -116,8 +117,17 @@ fn step(s: &mut Snapshot, op: Op) {
             };
             s.load(AnyObject::Switch(obj(switch_id(n).as_u128(), spec)));
         }
-        Op::Network { n, vni } => {
-            let v = json!({"name": format!("n{n}"), "vni": 5000 + vni as u32});
+        Op::Network { n, vni, vlan } => {
+            let mut v = json!({"name": format!("n{n}"), "vni": 5000 + vni as u32});
+            // Some networks are `vlan` ones, on physnet1 or on no physical
+            // network, with VLANs that segments use too.
+            if let Some((physnet, vlan)) = vlan {
+                v["network_type"] = json!("vlan");
+                v["segmentation_id"] = json!(100 + vlan as u32);
+                if physnet {
+                    v["physical_network"] = json!("physnet1");
+                }
+            }
             s.load(AnyObject::Network(obj(net_id(n).as_u128(), serde_json::from_value(v).unwrap())));
         }
         Op::Delete { kind, n } => {
@@ -151,6 +161,20 @@ fn check(s: &Snapshot) {
         }
         assert_eq!(ids(s.vpgs_of_network(net)), ids(s.vpgs.iter().filter(|g| g.spec.network_id == net)), "vpgs_of_network");
         assert_eq!(ids(s.segments_of_network(net)), ids(s.segments.iter().filter(|g| g.spec.network_id == net)), "segments_of_network");
+    }
+    for pn in [Some("physnet1"), None] {
+        for vlan in 99..103u16 {
+            let naive = ids(s.networks.iter().filter(|n| {
+                let own =
+                    n.spec.network_type == NetworkType::Vlan && n.spec.physical_network.as_deref() == pn && n.spec.segmentation_id.unwrap_or(0) as u16 == vlan;
+                own || s
+                    .segments
+                    .iter()
+                    .any(|g| g.spec.network_id == n.id && Some(g.spec.physical_network.as_str()) == pn && g.spec.segmentation_id as u16 == vlan)
+            }));
+            let indexed: Vec<Uuid> = s.networks_with_vlan(pn, vlan).map(|n| n.id).collect();
+            assert_eq!(indexed, naive, "networks_with_vlan({pn:?}, {vlan}), in id order, each once");
+        }
     }
     for sw in (0..3).map(switch_id) {
         assert_eq!(ids(s.vpgs_on_switch(sw)), ids(s.vpgs.iter().filter(|g| g.spec.switch_id == sw)), "vpgs_on_switch");
