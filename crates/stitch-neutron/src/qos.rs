@@ -311,7 +311,9 @@ pub fn with_network_policy(d: &mut Draft, net: Uuid, changes: Vec<Change>) -> Re
     if let Some(p) = new.filter(|p| cur.qos_policies.get(p).is_none()) {
         return Err(not_found(p));
     }
-    let ports: Vec<Uuid> = cur.ports.iter().filter(|p| p.spec.network_id == net).map(|p| p.id).collect();
+    // The network's ports by index (not a scan of every port), in id order.
+    let mut ports: Vec<Uuid> = cur.port_macs_of_network(net).map(|(p, _)| p).collect();
+    ports.sort_unstable();
     for port in ports {
         let Some(o) = d.snap().ports.get(&port).cloned() else { continue };
         bind::put_port_in(d, o)?;
