@@ -21,7 +21,9 @@
 //!   equal to the fresh compile), how many endpoints' desired state
 //!   actually changed, the median per-endpoint compile;
 //! - peak RSS of this process (the snapshot plus one desired state per
-//!   endpoint, as the reconcilers keep them).
+//!   endpoint, as the reconcilers keep them, and one endpoint's database
+//!   at a time for the resync figure).
+//!
 //! Asserts nothing about speed.
 
 use std::collections::BTreeMap;
