@@ -36,8 +36,10 @@ use axum::routing::get;
 use serde_json::{Map, Value};
 use stitch_engine::bind;
 use stitch_engine::status::StatusBoard;
+use stitch_model::inventory::Object;
+use stitch_model::neutron::PortSpec;
 use stitch_model::snapshot::{Change, SystemContext};
-use stitch_model::{Draft, Kind, Snapshot};
+use stitch_model::{Draft, Kind, MacAddr, Snapshot};
 use stitch_store::Catalog;
 use uuid::Uuid;
 
@@ -207,8 +209,50 @@ async fn delete_network(State(st): State<NeutronState>, Path(id): Path<String>) 
 async fn list_ports(State(st): State<NeutronState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Result<axum::Json<Value>> {
     let q = ListQuery::parse(q.as_deref())?;
     let snap = st.catalog.snapshot();
-    let items = snap.ports.iter().map(|p| port::to_json(&snap, &st.status, p)).collect();
-    Ok(axum::Json(query::list_response(items, &attr_names(port::ATTRS), &q, "ports", &format!("{}/v2.0/ports", base_url(&headers)))?))
+    // Filters on plain attributes (what agents and nova ask for: a
+    // device's ports, a network's) are applied to the stored ports before
+    // rendering, by the same exact comparison `list_response` makes on
+    // the rendered value: a filtered list renders its matches, not every
+    // port. `list_response` then applies every filter as before.
+    let sample: Vec<String> = snap.ports.iter().next().map(|p| port::to_json(&snap, &st.status, p).keys().cloned().collect()).unwrap_or_default();
+    let plain: Vec<(&str, Vec<&str>)> =
+        ["device_id", "device_owner", "binding:host_id", "name"].into_iter().filter_map(|k| q.filter(k).map(|w| (k, w))).collect();
+    // A MAC's rendered text is canonical, so a wanted value that does not
+    // parse matches nothing, and one that does can only be that MAC.
+    let macs: Option<Vec<MacAddr>> = q.filter("mac_address").map(|w| w.iter().filter_map(|m| m.parse().ok()).collect());
+    let keep = |p: &Object<PortSpec>| {
+        let s = &p.spec;
+        macs.as_ref().is_none_or(|m| m.contains(&s.mac_address))
+            && plain.iter().all(|(k, wanted)| {
+                let value = match *k {
+                    "device_id" => &s.device_id,
+                    "device_owner" => &s.device_owner,
+                    "binding:host_id" => &s.host_id,
+                    _ => &s.name,
+                };
+                wanted.contains(&value.as_str())
+            })
+    };
+    let candidates: Vec<&Object<PortSpec>> = match (q.filter("id"), q.filter("network_id")) {
+        // By id, or by index: the ports asked for, or those of the
+        // networks asked for (a superset is enough: `list_response`
+        // compares the rendered value).
+        (Some(ids), _) => {
+            let mut ids: Vec<Uuid> = ids.iter().filter_map(|i| Uuid::try_parse(i).ok()).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids.iter().filter_map(|id| snap.ports.get(id)).filter(|p| keep(p)).collect()
+        }
+        (None, Some(nets)) => {
+            let mut ids: Vec<Uuid> = nets.iter().filter_map(|n| Uuid::try_parse(n).ok()).flat_map(|n| snap.port_macs_of_network(n).map(|(p, _)| p)).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids.iter().filter_map(|id| snap.ports.get(id)).filter(|p| keep(p)).collect()
+        }
+        (None, None) => snap.ports.iter().filter(|p| keep(p)).collect(),
+    };
+    let items = candidates.into_iter().map(|p| port::to_json(&snap, &st.status, p)).collect();
+    Ok(axum::Json(query::list_response_of(items, &attr_names(port::ATTRS), &sample, &q, "ports", &format!("{}/v2.0/ports", base_url(&headers)))?))
 }
 
 async fn show_port(State(st): State<NeutronState>, Path(id): Path<String>, RawQuery(q): RawQuery) -> Result<axum::Json<Value>> {

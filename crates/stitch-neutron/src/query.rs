@@ -29,6 +29,12 @@ impl ListQuery {
     fn all(&self, key: &str) -> Vec<&str> {
         self.pairs.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str()).collect()
     }
+
+    /// The values a filter on `key` asks for (`None`: no filter on it).
+    pub fn filter(&self, key: &str) -> Option<Vec<&str>> {
+        let v = self.all(key);
+        (!CONTROL.contains(&key) && !v.is_empty()).then_some(v)
+    }
 }
 
 fn decode(s: &str) -> Result<String, NeutronError> {
@@ -103,11 +109,24 @@ fn cmp_values(a: Option<&Value>, b: Option<&Value>) -> Ordering {
 /// Apply the query to `items` (each a full representation with `id`) and
 /// build the response body `{"<collection>": [...], "<collection>_links": [...]}`.
 /// `attributes` are the names a filter or sort key may use.
-pub fn list_response(mut items: Vec<Map<String, Value>>, attributes: &[&str], q: &ListQuery, collection: &str, self_url: &str) -> Result<Value, NeutronError> {
+pub fn list_response(items: Vec<Map<String, Value>>, attributes: &[&str], q: &ListQuery, collection: &str, self_url: &str) -> Result<Value, NeutronError> {
+    let sample: Vec<String> = items.first().map(|f| f.keys().cloned().collect()).unwrap_or_default();
+    list_response_of(items, attributes, &sample, q, collection, self_url)
+}
+
+/// [`list_response`] for `items` already narrowed by some of the query's
+/// filters; `sample` names the attributes of a representation of the
+/// whole collection (which a filter or sort key may also use).
+pub fn list_response_of(
+    mut items: Vec<Map<String, Value>>,
+    attributes: &[&str],
+    sample: &[String],
+    q: &ListQuery,
+    collection: &str,
+    self_url: &str,
+) -> Result<Value, NeutronError> {
     let mut known: std::collections::BTreeSet<String> = attributes.iter().map(|a| a.to_string()).collect();
-    if let Some(first) = items.first() {
-        known.extend(first.keys().cloned());
-    }
+    known.extend(sample.iter().cloned());
     let mut filter_keys: Vec<&str> = q.pairs.iter().map(|(k, _)| k.as_str()).filter(|k| !CONTROL.contains(k)).collect();
     filter_keys.dedup();
     for k in &filter_keys {

@@ -292,3 +292,59 @@ async fn lists_filter_project_sort_and_paginate() {
     assert_eq!(api.call("GET", "/v2.0/networks?bogus=1", None).await.0, StatusCode::BAD_REQUEST);
     assert_eq!(api.call("GET", "/v2.0/networks/not-a-uuid", None).await.0, StatusCode::NOT_FOUND);
 }
+
+/// A port list narrowed before rendering (by the typed filters and the
+/// network index) answers exactly as the list semantics applied to every
+/// port's representation would: same items, order, pages and errors.
+#[tokio::test]
+async fn port_filters_answer_as_a_filter_over_every_port() {
+    let api = Api::new().await;
+    let nets = [api.network("a").await, api.network("b").await];
+    for i in 0..12 {
+        let owner = ["compute:nova", "network:dhcp"][i % 2];
+        let body = json!({"port": {
+            "network_id": nets[i % 2],
+            "device_id": format!("dev{}", i % 4),
+            "device_owner": owner,
+            "name": format!("p{}", i % 3),
+        }});
+        let (s, v) = api.call("POST", "/v2.0/ports", Some(body)).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+    let (_, all) = api.call("GET", "/v2.0/ports", None).await;
+    let items: Vec<serde_json::Map<String, Value>> = all["ports"].as_array().unwrap().iter().map(|p| p.as_object().unwrap().clone()).collect();
+    assert_eq!(items.len(), 12);
+    let mac = items[3]["mac_address"].as_str().unwrap().to_string();
+    let id = items[5]["id"].as_str().unwrap().to_string();
+    let queries = [
+        "device_id=dev1".to_string(),
+        "device_id=dev1&device_id=dev2".into(),
+        "device_id=nobody".into(),
+        format!("network_id={}", nets[0]),
+        format!("network_id={}&network_id={}", nets[0], nets[1]),
+        format!("network_id={}", nets[0].to_uppercase()),
+        "network_id=not-a-uuid".into(),
+        format!("mac_address={mac}"),
+        format!("mac_address={}", mac.to_uppercase()),
+        format!("id={id}"),
+        format!("id={id}&id={}&device_id=dev1", items[1]["id"].as_str().unwrap()),
+        format!("id={}", id.to_uppercase()),
+        "id=nope".into(),
+        format!("mac_address={}", mac.replace(':', "-")),
+        "mac_address=zz".into(),
+        "device_owner=network:dhcp&name=p1".into(),
+        format!("device_id=dev1&network_id={}&sort_key=name&sort_dir=desc&limit=2", nets[1]),
+        "binding:host_id=".into(),
+        "name=p2&fields=id&fields=name".into(),
+        "device_id=dev3&status=DOWN".into(),
+        "device_id=dev1&bogus=1".into(),
+    ];
+    for q in &queries {
+        let (s, got) = api.call("GET", &format!("/v2.0/ports?{q}"), None).await;
+        let parsed = stitch_neutron::query::ListQuery::parse(Some(q)).unwrap();
+        match stitch_neutron::query::list_response(items.clone(), &[], &parsed, "ports", "http://stitch.test/v2.0/ports") {
+            Ok(want) => assert_eq!((s, &got), (StatusCode::OK, &want), "{q}"),
+            Err(e) => assert_eq!(s, StatusCode::BAD_REQUEST, "{q}: {e}"),
+        }
+    }
+}
