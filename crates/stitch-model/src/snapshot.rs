@@ -46,6 +46,12 @@ impl<S: Spec> Table<S> {
     pub fn iter(&self) -> impl Iterator<Item = &Object<S>> {
         self.rows.values().map(|o| &**o)
     }
+    /// The objects after id `after` (all when `None`), in id order.
+    pub fn iter_after(&self, after: Option<Uuid>) -> impl Iterator<Item = &Object<S>> {
+        use std::ops::Bound;
+        let lower = after.map_or(Bound::Unbounded, Bound::Excluded);
+        self.rows.range((lower, Bound::Unbounded)).map(|(_, o)| &**o)
+    }
     pub fn len(&self) -> usize {
         self.rows.len()
     }

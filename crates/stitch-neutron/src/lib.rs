@@ -215,6 +215,22 @@ async fn list_ports(State(st): State<NeutronState>, headers: HeaderMap, RawQuery
     // the rendered value: a filtered list renders its matches, not every
     // port. `list_response` then applies every filter as before.
     let sample: Vec<String> = snap.ports.iter().next().map(|p| port::to_json(&snap, &st.status, p).keys().cloned().collect()).unwrap_or_default();
+    let url = format!("{}/v2.0/ports", base_url(&headers));
+    // A page of every port in id order: render the marker's port and the
+    // page (one more, to know whether there is a next), not every port. A
+    // marker that is not a port's id as rendered takes the general path
+    // (and its 404).
+    if let Some((limit, marker)) = q.plain_page() {
+        let after = match marker {
+            None => Some(None),
+            Some(m) => Uuid::try_parse(m).ok().filter(|u| u.to_string() == m).and_then(|u| snap.ports.get(&u)).map(Some),
+        };
+        if let Some(after) = after {
+            let items =
+                after.into_iter().chain(snap.ports.iter_after(after.map(|p| p.id)).take(limit + 1)).map(|p| port::to_json(&snap, &st.status, p)).collect();
+            return Ok(axum::Json(query::list_response_of(items, &attr_names(port::ATTRS), &sample, &q, "ports", &url)?));
+        }
+    }
     let plain: Vec<(&str, Vec<&str>)> =
         ["device_id", "device_owner", "binding:host_id", "name"].into_iter().filter_map(|k| q.filter(k).map(|w| (k, w))).collect();
     // A MAC's rendered text is canonical, so a wanted value that does not
@@ -252,7 +268,7 @@ async fn list_ports(State(st): State<NeutronState>, headers: HeaderMap, RawQuery
         (None, None) => snap.ports.iter().filter(|p| keep(p)).collect(),
     };
     let items = candidates.into_iter().map(|p| port::to_json(&snap, &st.status, p)).collect();
-    Ok(axum::Json(query::list_response_of(items, &attr_names(port::ATTRS), &sample, &q, "ports", &format!("{}/v2.0/ports", base_url(&headers)))?))
+    Ok(axum::Json(query::list_response_of(items, &attr_names(port::ATTRS), &sample, &q, "ports", &url)?))
 }
 
 async fn show_port(State(st): State<NeutronState>, Path(id): Path<String>, RawQuery(q): RawQuery) -> Result<axum::Json<Value>> {

@@ -30,6 +30,15 @@ impl ListQuery {
         self.pairs.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str()).collect()
     }
 
+    /// A page of the whole collection in the default (id) order: no
+    /// filter, no sort key, a limit of at least 1. Returns the limit and
+    /// the marker, if any.
+    pub fn plain_page(&self) -> Option<(usize, Option<&str>)> {
+        let only_paging = self.pairs.iter().all(|(k, _)| CONTROL.contains(&k.as_str()) && k != "sort_key" && k != "sort_dir");
+        let limit = self.all("limit").last()?.parse::<usize>().ok().filter(|l| *l > 0)?;
+        only_paging.then(|| (limit, self.all("marker").last().copied()))
+    }
+
     /// The values a filter on `key` asks for (`None`: no filter on it).
     pub fn filter(&self, key: &str) -> Option<Vec<&str>> {
         let v = self.all(key);
