@@ -209,11 +209,8 @@ async fn delete_network(State(st): State<NeutronState>, Path(id): Path<String>) 
 async fn list_ports(State(st): State<NeutronState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Result<axum::Json<Value>> {
     let q = ListQuery::parse(q.as_deref())?;
     let snap = st.catalog.snapshot();
-    // Filters on plain attributes (what agents and nova ask for: a
-    // device's ports, a network's) are applied to the stored ports before
-    // rendering, by the same exact comparison `list_response` makes on
-    // the rendered value: a filtered list renders its matches, not every
-    // port. `list_response` then applies every filter as before.
+    // The attributes of a rendered port, which filters and sort keys may
+    // name even when the ports rendered below are few or none.
     let sample: Vec<String> = snap.ports.iter().next().map(|p| port::to_json(&snap, &st.status, p).keys().cloned().collect()).unwrap_or_default();
     let url = format!("{}/v2.0/ports", base_url(&headers));
     // A page of every port in id order: render the marker's port and the
@@ -231,6 +228,11 @@ async fn list_ports(State(st): State<NeutronState>, headers: HeaderMap, RawQuery
             return Ok(axum::Json(query::list_response_of(items, &attr_names(port::ATTRS), &sample, &q, "ports", &url)?));
         }
     }
+    // Filters on plain attributes (what agents and nova ask for: a
+    // device's ports, a network's) narrow the stored ports before
+    // rendering, to a superset of the answer: a filtered list renders its
+    // matches, not every port. `list_response` then applies every filter
+    // to the rendered ports as before.
     let plain: Vec<(&str, Vec<&str>)> =
         ["device_id", "device_owner", "binding:host_id", "name"].into_iter().filter_map(|k| q.filter(k).map(|w| (k, w))).collect();
     // A MAC's rendered text is canonical, so a wanted value that does not
@@ -249,23 +251,20 @@ async fn list_ports(State(st): State<NeutronState>, headers: HeaderMap, RawQuery
                 wanted.contains(&value.as_str())
             })
     };
-    let candidates: Vec<&Object<PortSpec>> = match (q.filter("id"), q.filter("network_id")) {
-        // By id, or by index: the ports asked for, or those of the
-        // networks asked for (a superset is enough: `list_response`
-        // compares the rendered value).
-        (Some(ids), _) => {
-            let mut ids: Vec<Uuid> = ids.iter().filter_map(|i| Uuid::try_parse(i).ok()).collect();
+    // By id, or by index for networks: the ports asked for, or those of
+    // the networks asked for (values that are not ids match nothing).
+    let listed: Option<Vec<Uuid>> = match (q.filter("id"), q.filter("network_id")) {
+        (Some(ids), _) => Some(ids.iter().filter_map(|i| Uuid::try_parse(i).ok()).collect()),
+        (None, Some(nets)) => Some(nets.iter().filter_map(|n| Uuid::try_parse(n).ok()).flat_map(|n| snap.port_macs_of_network(n).map(|(p, _)| p)).collect()),
+        (None, None) => None,
+    };
+    let candidates: Vec<&Object<PortSpec>> = match listed {
+        Some(mut ids) => {
             ids.sort_unstable();
             ids.dedup();
             ids.iter().filter_map(|id| snap.ports.get(id)).filter(|p| keep(p)).collect()
         }
-        (None, Some(nets)) => {
-            let mut ids: Vec<Uuid> = nets.iter().filter_map(|n| Uuid::try_parse(n).ok()).flat_map(|n| snap.port_macs_of_network(n).map(|(p, _)| p)).collect();
-            ids.sort_unstable();
-            ids.dedup();
-            ids.iter().filter_map(|id| snap.ports.get(id)).filter(|p| keep(p)).collect()
-        }
-        (None, None) => snap.ports.iter().filter(|p| keep(p)).collect(),
+        None => snap.ports.iter().filter(|p| keep(p)).collect(),
     };
     let items = candidates.into_iter().map(|p| port::to_json(&snap, &st.status, p)).collect();
     Ok(axum::Json(query::list_response_of(items, &attr_names(port::ATTRS), &sample, &q, "ports", &url)?))
