@@ -157,6 +157,13 @@ fn replace<T: Ord + Clone>(set: &mut OrdSet<T>, mut old: Vec<T>, mut new: Vec<T>
     }
 }
 
+/// Each id once, from ids that arrive with equal ones together (a range
+/// of an index whose next key field is the id).
+fn each_once(ids: impl Iterator<Item = Uuid>) -> impl Iterator<Item = Uuid> {
+    let mut last = None;
+    ids.filter(move |u| last.replace(*u) != Some(*u))
+}
+
 /// The entries of `o` (none when absent), by `f`.
 fn entries<O, T>(o: Option<&O>, f: impl Fn(&O) -> Vec<T>) -> Vec<T> {
     o.map(f).unwrap_or_default()
@@ -282,13 +289,7 @@ impl Indexes {
     }
     /// Networks with a group on `switch`, each once, in order.
     pub fn networks_on_switch(&self, switch: Uuid) -> impl Iterator<Item = Uuid> + '_ {
-        let mut last = None;
-        self.vpg_switch.range((switch, NIL, NIL)..=(switch, MAX, MAX)).filter_map(move |t| {
-            (last != Some(t.1)).then(|| {
-                last = Some(t.1);
-                t.1
-            })
-        })
+        each_once(self.vpg_switch.range((switch, NIL, NIL)..=(switch, MAX, MAX)).map(|t| t.1))
     }
     pub fn vpgs_on_switch_for(&self, switch: Uuid, network: Uuid) -> impl Iterator<Item = Uuid> + '_ {
         self.vpg_switch.range((switch, network, NIL)..=(switch, network, MAX)).map(|t| t.2)
@@ -320,10 +321,10 @@ impl Indexes {
         self.trunk_port.range((port, NIL)..=(port, MAX)).map(|t| t.1)
     }
     /// Networks with a VLAN segment (their own or a stored one) on this
-    /// physical network and VLAN, in id order (a network may repeat).
+    /// physical network and VLAN, each once, in id order.
     pub fn networks_with_vlan(&self, physical_network: Option<&str>, vlan: u16) -> impl Iterator<Item = Uuid> + '_ {
         let pn: Option<Arc<str>> = physical_network.map(Arc::from);
-        self.vlan_segment.range((pn.clone(), vlan, NIL, NIL)..=(pn, vlan, MAX, MAX)).map(|t| t.2)
+        each_once(self.vlan_segment.range((pn.clone(), vlan, NIL, NIL)..=(pn, vlan, MAX, MAX)).map(|t| t.2))
     }
     pub fn segments_of_network(&self, network: Uuid) -> impl Iterator<Item = Uuid> + '_ {
         self.segment_network.range((network, NIL)..=(network, MAX)).map(|t| t.1)

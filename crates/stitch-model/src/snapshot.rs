@@ -692,15 +692,14 @@ impl Snapshot {
         self.idx.vni_free_from(from)
     }
 
-    /// Stored segments of a network, ordered by id.
     /// Networks with a VLAN segment (their own, for a `vlan` network, or a
     /// stored segment) on this physical network and VLAN, in id order,
     /// each once (by index).
     pub fn networks_with_vlan(&self, physical_network: Option<&str>, vlan: u16) -> impl Iterator<Item = &Object<NetworkSpec>> + '_ {
-        let mut last = None;
-        self.idx.networks_with_vlan(physical_network, vlan).filter(move |n| last.replace(*n) != Some(*n)).filter_map(|n| self.networks.get(&n))
+        self.idx.networks_with_vlan(physical_network, vlan).filter_map(|n| self.networks.get(&n))
     }
 
+    /// Stored segments of a network, ordered by id.
     pub fn segments_of_network(&self, network: Uuid) -> impl Iterator<Item = &Object<SegmentSpec>> + '_ {
         self.idx.segments_of_network(network).filter_map(|s| self.segments.get(&s))
     }
