@@ -219,7 +219,7 @@ impl Database {
                     Some(r) => t.insert(uuid, r.clone()),
                     None => t.remove(&uuid),
                 };
-                for u in old.iter().flat_map(|r| strong_refs(&self.refs, &table, r)) {
+                for (_, u) in old.iter().flat_map(|r| strong_refs(&self.refs, &table, r)) {
                     if let Some(n) = self.strong_in.get_mut(&u) {
                         *n -= 1;
                         if *n == 0 {
@@ -227,7 +227,7 @@ impl Database {
                         }
                     }
                 }
-                for u in new.iter().flat_map(|r| strong_refs(&self.refs, &table, r)) {
+                for (_, u) in new.iter().flat_map(|r| strong_refs(&self.refs, &table, r)) {
                     *self.strong_in.entry(u).or_default() += 1;
                 }
                 if old.is_some() || new.is_some() {
@@ -288,9 +288,10 @@ fn row_refs<'r>(refs: &'r BTreeMap<String, Vec<RefColumn>>, table: &str, row: &'
     })
 }
 
-/// The rows a row of `table` references strongly (once per reference).
-fn strong_refs<'r>(refs: &'r BTreeMap<String, Vec<RefColumn>>, table: &str, row: &'r Row) -> impl Iterator<Item = Uuid> + 'r {
-    row_refs(refs, table, row).filter(|(_, k, _)| *k == RefType::Strong).map(|(_, _, u)| u)
+/// The rows a row of `table` references strongly (once per reference),
+/// with their table.
+fn strong_refs<'r>(refs: &'r BTreeMap<String, Vec<RefColumn>>, table: &str, row: &'r Row) -> impl Iterator<Item = (&'r str, Uuid)> + 'r {
+    row_refs(refs, table, row).filter(|(_, k, _)| *k == RefType::Strong).map(|(t, _, u)| (t, u))
 }
 
 fn same_contents(a: &Row, b: &Row) -> bool {
@@ -540,14 +541,17 @@ impl Txn<'_> {
             return Ok(self.changes);
         }
         // Strong reference counts: the committed ones (kept by the
-        // database), moved by what this transaction changed.
+        // database), moved by what this transaction changed; and the
+        // table of every row that lost a reference.
         let mut delta: HashMap<Uuid, i64> = HashMap::new();
+        let mut dropped: BTreeMap<Uuid, String> = BTreeMap::new();
         for (t, rows) in &self.changes {
             for (u, new) in rows {
-                for r in self.db.tables.get(t).and_then(|rows| rows.get(u)).iter().flat_map(|old| strong_refs(&self.db.refs, t, old)) {
+                for (rt, r) in self.db.tables.get(t).and_then(|rows| rows.get(u)).iter().flat_map(|old| strong_refs(&self.db.refs, t, old)) {
                     *delta.entry(r).or_default() -= 1;
+                    dropped.insert(r, rt.to_owned());
                 }
-                for r in new.iter().flat_map(|new| strong_refs(&self.db.refs, t, new)) {
+                for (_, r) in new.iter().flat_map(|new| strong_refs(&self.db.refs, t, new)) {
                     *delta.entry(r).or_default() += 1;
                 }
             }
@@ -559,25 +563,13 @@ impl Txn<'_> {
         // committed non-root row is referenced (each commit collected the
         // rest), so the candidates are the rows this transaction wrote and
         // the rows it took references away from.
-        let table_of = |txn: &Self, u: &Uuid| -> Option<String> {
-            txn.changes.iter().find(|(_, rows)| rows.get(u).is_some_and(Option::is_some)).map(|(t, _)| t.clone()).or_else(|| {
-                txn.db.tables.iter().find(|(t, rows)| rows.contains_key(u) && !txn.changes.get(*t).is_some_and(|c| c.contains_key(u))).map(|(t, _)| t.clone())
-            })
-        };
         let mut dead: Vec<(String, Uuid)> = Vec::new();
         for (t, rows) in &self.changes {
             if non_root(t) {
                 dead.extend(rows.iter().filter(|(u, new)| new.is_some() && count(&delta, u) <= 0).map(|(u, _)| (t.clone(), *u)));
             }
         }
-        let dropped: Vec<Uuid> = delta.iter().filter(|(_, d)| **d < 0).map(|(u, _)| *u).collect();
-        for u in dropped {
-            if count(&delta, &u) <= 0 {
-                if let Some(t) = table_of(&self, &u).filter(|t| non_root(t)) {
-                    dead.push((t, u));
-                }
-            }
-        }
+        dead.extend(dropped.into_iter().filter(|(u, t)| non_root(t) && count(&delta, u) <= 0).map(|(u, t)| (t, u)));
         dead.sort();
         dead.dedup();
         while let Some((t, u)) = dead.pop() {
