@@ -13,6 +13,7 @@
 mod catalog;
 #[cfg(feature = "etcd")]
 mod etcd;
+mod log_store;
 mod mem;
 mod redb_store;
 mod types;
@@ -21,6 +22,7 @@ mod watch;
 pub use catalog::{Catalog, CatalogError, UpdateError};
 #[cfg(feature = "etcd")]
 pub use etcd::EtcdStore;
+pub use log_store::{LogOptions, LogStore};
 pub use mem::MemStore;
 pub use redb_store::RedbStore;
 pub use types::*;

@@ -33,9 +33,10 @@ impl MemStore {
     }
 }
 
-pub(crate) fn compare_holds(c: &Compare, cur: Option<&KeyValue>) -> bool {
+/// Whether `c` holds for its key, given the key's `mod_revision` (`None`: absent).
+pub(crate) fn compare_holds(c: &Compare, cur: Option<u64>) -> bool {
     match c {
-        Compare::ModRevision(_, r) => cur.map_or(0, |kv| kv.mod_revision) == *r,
+        Compare::ModRevision(_, r) => cur.unwrap_or(0) == *r,
         Compare::Exists(_) => cur.is_some(),
         Compare::Absent(_) => cur.is_none(),
     }
@@ -65,7 +66,7 @@ impl Store for MemStore {
 
     async fn txn(&self, compares: Vec<Compare>, ops: Vec<Op>) -> Result<TxnResult, StoreError> {
         let mut s = self.lock();
-        if !compares.iter().all(|c| compare_holds(c, s.kv.get(compare_key(c)))) {
+        if !compares.iter().all(|c| compare_holds(c, s.kv.get(compare_key(c)).map(|kv| kv.mod_revision))) {
             return Ok(TxnResult { succeeded: false, revision: s.revision });
         }
         if ops.is_empty() {

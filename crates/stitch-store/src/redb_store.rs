@@ -154,8 +154,8 @@ impl Inner {
             let cur = meta.get(REVISION).map_err(be)?.map(|v| v.value()).unwrap_or(0);
             for c in &compares {
                 let k = compare_key(c);
-                let existing = kv.get(k).map_err(be)?.map(|v| decode_record(k, v.value())).transpose()?;
-                if !compare_holds(c, existing.as_ref()) {
+                let existing = kv.get(k).map_err(be)?.map(|v| decode_meta(k, v.value())).transpose()?;
+                if !compare_holds(c, existing.map(|(_, modrev, _)| modrev)) {
                     return Ok(TxnResult { succeeded: false, revision: cur });
                 }
             }

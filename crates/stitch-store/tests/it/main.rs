@@ -1,17 +1,18 @@
 //! One integration-test binary for the store: the shared suite runs against
-//! every backend (`suite!` instantiates it per backend: memory, redb, and a
+//! every backend (`suite!` instantiates it per backend: memory, redb, the log, and a
 //! real etcd started per test), then the embedded-only durability tests and
 //! the catalog tests.
 
 mod catalog;
 mod durability;
+mod log;
 #[macro_use]
 mod suite;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use stitch_store::{EtcdStore, MemStore, RedbStore, Store};
+use stitch_store::{EtcdStore, LogStore, MemStore, RedbStore, Store};
 use stitch_testkit::Etcd;
 
 /// A fresh store of one backend, and whatever keeps it alive (its temp dir,
@@ -29,6 +30,12 @@ pub fn mem() -> Option<Fixture> {
 pub fn redb() -> Option<Fixture> {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = RedbStore::open(&dir.path().join("s.redb")).expect("open");
+    Some(Fixture { store: Arc::new(store), _dir: Some(dir), _server: None })
+}
+
+pub fn log() -> Option<Fixture> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = LogStore::open(&dir.path().join("s.log")).expect("open");
     Some(Fixture { store: Arc::new(store), _dir: Some(dir), _server: None })
 }
 
@@ -59,6 +66,10 @@ mod mem_backend {
 
 mod redb_backend {
     suite!(crate::redb);
+}
+
+mod log_backend {
+    suite!(crate::log);
 }
 
 mod etcd_backend {
