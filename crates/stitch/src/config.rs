@@ -92,7 +92,7 @@ pub struct ServeArgs {
     /// A TOML configuration file; flags and environment variables override it.
     #[arg(long, env = "STITCH_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Directory of the embedded store (`stitch.redb` inside it).
+    /// Directory of the embedded store (`stitch.log` inside it).
     #[arg(long, env = "STITCH_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
     /// Use an etcd cluster instead of the embedded store: its client URLs,

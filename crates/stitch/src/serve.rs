@@ -9,11 +9,56 @@ use stitch_api::{AppState, router};
 use stitch_engine::runtime::{Engine, EngineConfig};
 use stitch_engine::status::StatusBoard;
 use stitch_neutron::NeutronState;
-use stitch_store::{Catalog, EtcdStore, RedbStore, Store};
+use stitch_store::{Catalog, EtcdStore, LogStore, RedbStore, Store};
 
 use crate::config::{Config, StoreBackend};
 
-pub const STORE_FILE: &str = "stitch.redb";
+/// The embedded store: an append-only log (`stitch_store::LogStore`).
+pub const STORE_FILE: &str = "stitch.log";
+/// Where the embedded store was kept before the log (sessions 1–7): found
+/// without a log beside it, it is imported once and renamed
+/// [`IMPORTED_REDB`].
+pub const OLD_STORE_FILE: &str = "stitch.redb";
+pub const IMPORTED_REDB: &str = "stitch.redb.imported";
+
+/// Open the embedded store in `dir`, importing an older redb store first.
+fn open_embedded(dir: &std::path::Path) -> anyhow::Result<LogStore> {
+    let path = dir.join(STORE_FILE);
+    let old = dir.join(OLD_STORE_FILE);
+    if !path.exists() && old.exists() {
+        import_redb(&old, &path)?;
+        std::fs::rename(&old, dir.join(IMPORTED_REDB)).with_context(|| format!("imported {}, but cannot rename it", old.display()))?;
+    }
+    LogStore::open(&path).with_context(|| format!("cannot open store {}", path.display()))
+}
+
+/// Copy every key of the redb store at `old` into a new log at `path`,
+/// with its revisions. The log appears whole or not at all.
+fn import_redb(old: &std::path::Path, path: &std::path::Path) -> anyhow::Result<()> {
+    let redb = RedbStore::open(old).with_context(|| format!("cannot open the older store {}", old.display()))?;
+    let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    // Streamed: the values of a big store are never all in memory at once.
+    let (mut rx, revision) = rt.block_on(redb.range_stream("")).with_context(|| format!("cannot read the older store {}", old.display()))?;
+    let (mut keys, mut failed) = (0usize, None);
+    let kvs = std::iter::from_fn(|| match rt.block_on(rx.recv()) {
+        Some(Ok(kv)) => {
+            keys += 1;
+            Some(kv)
+        }
+        Some(Err(e)) => {
+            failed = Some(e);
+            None
+        }
+        None => None,
+    });
+    LogStore::create_from(path, kvs, revision).with_context(|| format!("cannot import {} into {}", old.display(), path.display()))?;
+    if let Some(e) = failed {
+        std::fs::remove_file(path).with_context(|| format!("cannot remove the partial import {}", path.display()))?;
+        return Err(anyhow::Error::new(e).context(format!("cannot read the older store {}", old.display())));
+    }
+    tracing::info!(from = %old.display(), to = %path.display(), keys, revision, "imported the older embedded store");
+    Ok(())
+}
 
 pub async fn run(cfg: Config) -> anyhow::Result<()> {
     let (store, place): (Arc<dyn Store>, String) = match &cfg.store {
@@ -21,11 +66,10 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
             std::fs::create_dir_all(dir).with_context(|| format!("cannot create data directory {}", dir.display()))?;
             let path = dir.join(STORE_FILE);
             let store = tokio::task::spawn_blocking({
-                let path = path.clone();
-                move || RedbStore::open_with_history(&path, 0)
+                let dir = dir.clone();
+                move || open_embedded(&dir)
             })
-            .await?
-            .with_context(|| format!("cannot open store {}", path.display()))?;
+            .await??;
             (Arc::new(store), path.display().to_string())
         }
         StoreBackend::Etcd { endpoints, prefix } => {

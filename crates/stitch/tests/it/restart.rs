@@ -95,5 +95,42 @@ fn bad_config_fails_at_start() {
     let _ = child.kill();
     let _ = child.wait();
     assert!(line.starts_with("stitch: listening on http://127.0.0.1:") && !line.contains(":1\n"), "{line}");
-    assert!(tmp.path().join("d").join("stitch.redb").exists());
+    assert!(tmp.path().join("d").join("stitch.log").exists());
+}
+
+/// A data directory from before the store log (a redb `stitch.redb`) is
+/// imported once at start: every object is there, writes go on, and the
+/// old file is kept renamed, not imported again.
+#[tokio::test]
+async fn an_older_redb_store_is_imported_once() {
+    use stitch_store::{LogStore, Op, RedbStore, Store};
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let srv = Server::start(tmp.path());
+    srv.ok(&["fabric", "create", "dc1"]);
+    srv.ok(&["switch", "create", "leaf1", "--fabric", "dc1", "--ovsdb", "passive", "--tunnel-ip", "10.0.0.1"]);
+    srv.ok(&["node", "create", "n1", "--port", "ens1f0=leaf1:swp1"]);
+    let before = srv.dump().await;
+    srv.terminate();
+
+    // The same objects in a redb store, as an older Stitch kept them.
+    let (kvs, _) = LogStore::open(&data.join("stitch.log")).unwrap().range("").await.unwrap();
+    assert!(kvs.len() >= 4, "{} keys", kvs.len());
+    let redb = RedbStore::open(&data.join("stitch.redb")).unwrap();
+    redb.txn(vec![], kvs.into_iter().map(|kv| Op::Put { key: kv.key, value: kv.value }).collect()).await.unwrap();
+    drop(redb);
+    std::fs::remove_file(data.join("stitch.log")).unwrap();
+
+    let srv = Server::start(tmp.path());
+    assert_eq!(srv.dump().await, before, "the import lost or changed objects");
+    assert!(data.join("stitch.redb.imported").exists() && !data.join("stitch.redb").exists());
+    let created = srv.post("/v1/hardware", serde_json::json!({"name": "hw-after-import"})).await;
+    srv.terminate();
+
+    let srv = Server::start(tmp.path());
+    assert_eq!(srv.get("/v1/hardware?name=hw-after-import").await["hardware"][0], created);
+    let after = srv.dump().await;
+    assert_eq!(after["nodes"], before["nodes"]);
+    assert_eq!(after["switches"], before["switches"]);
+    srv.terminate();
 }
