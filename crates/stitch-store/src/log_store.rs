@@ -308,6 +308,11 @@ fn scan(file: &File, from: u64, end: u64, mut f: impl FnMut(u64, &[u8]) -> Resul
             };
         }
         if off + FRAME + len as u64 > end {
+            // A write cut short, or a damaged length that points past the
+            // end: only the first leaves no whole record behind it.
+            if let Some(at) = whole_record_within(file, off + 1, end)? {
+                return Err(corrupt(off, &format!("a record of {len} bytes runs past the end, but a whole record starts at byte {at}")));
+            }
             return Ok(End::Torn(off, format!("a record of {len} bytes with {} written", left - FRAME)));
         }
         payload.resize(len as usize, 0);
@@ -322,6 +327,27 @@ fn scan(file: &File, from: u64, end: u64, mut f: impl FnMut(u64, &[u8]) -> Resul
         off += FRAME + len as u64;
     }
     Ok(End::Clean)
+}
+
+/// The first offset in `from..end` where a whole record (a length that
+/// fits and a payload matching its checksum) starts, if any. Only run on
+/// the tail after a record that claims to run past the end: a torn write
+/// leaves at most one record's bytes there.
+fn whole_record_within(file: &File, from: u64, end: u64) -> Result<Option<u64>, StoreError> {
+    let mut tail = vec![0; end.saturating_sub(from) as usize];
+    file.read_exact_at(&mut tail, from).map_err(be)?;
+    for i in 0..tail.len().saturating_sub(FRAME as usize) {
+        let len = u32::from_le_bytes(tail[i..i + 4].try_into().expect("four bytes")) as usize;
+        let body = i + FRAME as usize;
+        if len == 0 || len as u64 > MAX_RECORD as u64 || body + len > tail.len() {
+            continue;
+        }
+        let crc = u32::from_le_bytes(tail[i + 4..body].try_into().expect("four bytes"));
+        if crc32fast::hash(&tail[body..body + len]) == crc {
+            return Ok(Some(from + i as u64));
+        }
+    }
+    Ok(None)
 }
 
 /// Whether the next `n` bytes of `r` are all zero.

@@ -285,3 +285,91 @@ proptest! {
         })?;
     }
 }
+
+#[derive(Clone, Debug)]
+enum Damage {
+    /// Keep this many bytes (a crash inside a write).
+    Cut(usize),
+    /// Flip one bit (the disk or a bad copy).
+    Flip(usize, u8),
+    /// Flip one bit of a record's length.
+    FlipLength(usize, u8),
+    /// Bytes after the last record.
+    Append(Vec<u8>),
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    /// Whatever happens to the file, opening it never panics and never
+    /// hands back a state that was not one the store acknowledged: it
+    /// opens at some revision with exactly the state of that revision, or
+    /// refuses. A cut keeps every whole record before it; damage loses at
+    /// most the last record (it cannot be told from a torn write), never
+    /// one with a whole record after it.
+    #[test]
+    fn damage_never_opens_a_state_that_was_not_acknowledged(
+        txns in prop::collection::vec(prop::collection::vec((any::<bool>(), 0u8..5, 0usize..300), 1..4), 1..8),
+        damage in prop_oneof![
+            any::<prop::sample::Index>().prop_map(|i| Damage::Cut(i.index(usize::MAX))),
+            (any::<prop::sample::Index>(), 0u8..8).prop_map(|(i, b)| Damage::Flip(i.index(usize::MAX), b)),
+            (any::<prop::sample::Index>(), 0u8..32).prop_map(|(i, b)| Damage::FlipLength(i.index(usize::MAX), b)),
+            prop::collection::vec(any::<u8>(), 1..64).prop_map(Damage::Append),
+        ],
+    ) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("s.log");
+            let mem = MemStore::new();
+            let mut states = vec![state(&mem).await];
+            {
+                let log = open(&path);
+                for (n, t) in txns.iter().enumerate() {
+                    let ops: Vec<Op> = t.iter().map(|(p, k, len)| if *p { Op::Put { key: format!("/k{k}"), value: vec![n as u8; *len] } } else { del(&format!("/k{k}")) }).collect();
+                    log.txn(vec![], ops.clone()).await.unwrap();
+                    mem.txn(vec![], ops).await.unwrap();
+                    states.push(state(&mem).await);
+                }
+            }
+            let whole = std::fs::read(&path).unwrap();
+            let starts = record_starts(&path);
+            let n = txns.len() as u64;
+            let mut bytes = whole.clone();
+            // The fewest revisions an open may come back with, when it opens.
+            let least = match &damage {
+                Damage::Cut(i) => {
+                    let keep = i % (whole.len() + 1);
+                    bytes.truncate(keep);
+                    // Whole records kept, less the header.
+                    (starts.iter().filter(|s| **s as usize <= keep).count() as u64).saturating_sub(2)
+                }
+                Damage::Flip(i, bit) => {
+                    bytes[i % whole.len()] ^= 1 << bit;
+                    n - 1
+                }
+                Damage::FlipLength(i, bit) => {
+                    let at = starts[i % (starts.len() - 1)] as usize + (*bit as usize / 8);
+                    bytes[at] ^= 1 << (bit % 8);
+                    n - 1
+                }
+                Damage::Append(tail) => {
+                    bytes.extend_from_slice(tail);
+                    n
+                }
+            };
+            std::fs::write(&path, &bytes).unwrap();
+            match LogStore::open(&path) {
+                Err(e) => {
+                    prop_assert!(!matches!(damage, Damage::Cut(_)), "a cut must open: {}", e);
+                    prop_assert_eq!(std::fs::read(&path).unwrap(), bytes, "a refused file is left alone");
+                }
+                Ok(log) => {
+                    let (kvs, rev) = state(&log).await;
+                    prop_assert!(rev >= least && rev <= n, "opened at revision {} of {}, at least {}", rev, n, least);
+                    prop_assert_eq!(&(kvs, rev), &states[rev as usize]);
+                }
+            }
+            Ok(())
+        })?;
+    }
+}
