@@ -57,6 +57,8 @@ const T_ENTRY: u8 = 3;
 const FRAME: u64 = 8;
 /// No record is this big; a length above it is damage, not data.
 const MAX_RECORD: u32 = 1 << 30;
+/// A rewrite syncs its new file every this many bytes.
+const REWRITE_SYNC_BYTES: u64 = 8 << 20;
 /// How many records a [`Store::range_stream`] reader may be ahead by.
 const STREAM_BATCH: usize = 256;
 
@@ -761,6 +763,7 @@ impl Inner {
             let mut rec = Vec::new();
             header(&mut rec);
             base(&mut rec, revision);
+            let mut synced = 0;
             for (k, s) in &keys {
                 let value = read_value(&file, s)?;
                 let at = entry(&mut rec, k, s, &value);
@@ -768,6 +771,14 @@ impl Inner {
                 std::io::Write::write_all(&mut w, &rec).map_err(be)?;
                 pos += rec.len() as u64;
                 rec.clear();
+                // Keep little of it dirty in the page cache: on ext4 a
+                // commit's fdatasync may wait for every dirty page the
+                // journal orders before it, this file's included.
+                if pos - synced >= REWRITE_SYNC_BYTES {
+                    std::io::Write::flush(&mut w).map_err(be)?;
+                    out.sync_data().map_err(be)?;
+                    synced = pos;
+                }
             }
             std::io::Write::write_all(&mut w, &rec).map_err(be)?;
             pos += rec.len() as u64;
