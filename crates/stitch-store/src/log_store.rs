@@ -35,6 +35,11 @@
 //! lock, the records committed meanwhile are copied after it verbatim, the
 //! new file is synced and renamed over the old one, and the directory is
 //! synced. Readers that still hold the old file keep reading it.
+//!
+//! # Metrics
+//! `stitch_store_log_bytes` (the file), `stitch_store_live_bytes` (what a
+//! rewrite would keep), `stitch_store_commit_seconds` (write + sync of one
+//! transaction), `stitch_store_rewrites_total`.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -431,6 +436,12 @@ fn unset(st: &mut State, key: &str) {
     }
 }
 
+/// The file's size and what of it is live, for `/metrics`.
+fn sizes(st: &State) {
+    metrics::gauge!("stitch_store_log_bytes").set(st.len as f64);
+    metrics::gauge!("stitch_store_live_bytes").set(st.live as f64);
+}
+
 fn read_value(file: &File, s: &Slot) -> Result<Vec<u8>, StoreError> {
     let mut v = vec![0; s.len as usize];
     file.read_exact_at(&mut v, s.off).map_err(be)?;
@@ -498,6 +509,7 @@ impl LogStore {
             sync_dir(path).map_err(be)?;
             st.len = out.len() as u64;
         }
+        sizes(&st);
         Ok(LogStore {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),
@@ -666,6 +678,7 @@ impl Inner {
             return Err(StoreError::Backend(format!("a transaction of more than {MAX_RECORD} bytes")));
         }
         let start = st.len;
+        let began = std::time::Instant::now();
         if let Err(e) = st.file.write_all_at(&buf, start) {
             // Take back whatever part of the record reached the file, so
             // the next record follows the last whole one.
@@ -683,6 +696,7 @@ impl Inner {
             st.buf = buf;
             return Err(be(e));
         }
+        metrics::histogram!("stitch_store_commit_seconds").record(began.elapsed().as_secs_f64());
         st.len = start + buf.len() as u64;
         st.revision = rev;
         st.buf = buf;
@@ -710,6 +724,7 @@ impl Inner {
             }
         }
         self.hub.publish(&WatchBatch { revision: rev, events });
+        sizes(&st);
         let rewrite = !st.rewriting && st.len >= st.retry_at && st.len > st.live.saturating_mul(2).saturating_add(self.opts.rewrite_floor);
         if rewrite {
             st.rewriting = true;
@@ -831,7 +846,9 @@ impl Inner {
         st.file = Arc::new(out);
         st.len = pos + tail;
         st.compacted = st.compacted.max(revision);
+        sizes(&st);
         drop(st);
+        metrics::counter!("stitch_store_rewrites_total").increment(1);
         tracing::info!(path = %self.path.display(), revision, bytes = pos + tail, "store log rewritten");
         Ok(())
     }

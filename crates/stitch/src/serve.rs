@@ -61,6 +61,8 @@ fn import_redb(old: &std::path::Path, path: &std::path::Path) -> anyhow::Result<
 }
 
 pub async fn run(cfg: Config) -> anyhow::Result<()> {
+    // First: the store reports its size as it opens.
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder().context("cannot install the metrics recorder")?;
     let (store, place): (Arc<dyn Store>, String) = match &cfg.store {
         StoreBackend::Embedded(dir) => {
             std::fs::create_dir_all(dir).with_context(|| format!("cannot create data directory {}", dir.display()))?;
@@ -80,8 +82,6 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     let catalog = Catalog::open(store).await.context("cannot load the catalog")?;
     let snap = catalog.snapshot();
     tracing::info!(store = %place, revision = snap.revision, "store opened");
-
-    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder().context("cannot install the metrics recorder")?;
 
     let catalog = Arc::new(catalog);
     let status = Arc::new(StatusBoard::new());

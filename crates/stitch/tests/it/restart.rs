@@ -10,6 +10,12 @@ async fn restart_graceful_and_after_kill9() {
     srv.ok(&["switch", "create", "leaf1", "--fabric", "dc1", "--ovsdb", "passive", "--tunnel-ip", "10.0.0.1"]);
     srv.ok(&["node", "create", "n1", "--port", "ens1f0=leaf1:swp1"]);
     let before = srv.dump().await;
+    // The store says how big it is and how long its commits take.
+    let metrics = reqwest::get(format!("{}/metrics", srv.url)).await.unwrap().text().await.unwrap();
+    let gauge = |name: &str| metrics.lines().find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok());
+    let (file, live) = (gauge("stitch_store_log_bytes"), gauge("stitch_store_live_bytes"));
+    assert!(file.zip(live).is_some_and(|(f, l)| f > 0.0 && l > 0.0 && l <= f), "{metrics}");
+    assert!(metrics.contains("stitch_store_commit_seconds_count"), "{metrics}");
     srv.terminate();
 
     let srv = Server::start(tmp.path());
