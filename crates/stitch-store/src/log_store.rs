@@ -461,18 +461,7 @@ impl LogStore {
     }
 
     pub fn open_with(path: &Path, opts: LogOptions) -> Result<Self, StoreError> {
-        let lock_path = with_suffix(path, ".lock");
-        let lock = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&lock_path).map_err(be)?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(StoreError::Backend(format!(
-                    "the store log {} is in use (is another stitch serve running on this data directory?)",
-                    path.display()
-                )));
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(be(e)),
-        }
+        let lock = lock(path)?;
         // A rewrite that a stop interrupted left its file: never renamed, not the store.
         let _ = std::fs::remove_file(tmp_path(path));
         let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path).map_err(be)?;
@@ -527,6 +516,7 @@ impl LogStore {
     /// import from another store; their revisions are kept). Refuses when
     /// `path` exists. The log appears whole or not at all.
     pub fn create_from(path: &Path, kvs: impl IntoIterator<Item = KeyValue>, revision: u64) -> Result<(), StoreError> {
+        let _lock = lock(path)?;
         if path.exists() {
             return Err(StoreError::Backend(format!("{} exists already", path.display())));
         }
@@ -592,6 +582,19 @@ fn check_header(file: &File, end: u64, path: &Path) -> Result<(), StoreError> {
         return Ok(());
     }
     Err(StoreError::Backend(format!("{} is not a Stitch store log", path.display())))
+}
+
+/// Take the exclusive lock of the log at `path` (on `<path>.lock`: the log
+/// itself is replaced by a rewrite), held while the returned file is open.
+fn lock(path: &Path) -> Result<File, StoreError> {
+    let lock = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(with_suffix(path, ".lock")).map_err(be)?;
+    match lock.try_lock() {
+        Ok(()) => Ok(lock),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            Err(StoreError::Backend(format!("the store log {} is in use (is another stitch serve running on this data directory?)", path.display())))
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(be(e)),
+    }
 }
 
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {

@@ -150,7 +150,13 @@ async fn a_log_in_use_is_not_opened_twice() {
     let s = open(&path);
     let err = LogStore::open(&path).err().expect("a second open must fail");
     assert!(err.to_string().contains("in use"), "{err}");
+    // Nor is one imported beside it.
+    std::fs::remove_file(&path).unwrap();
+    let err = LogStore::create_from(&path, Vec::new(), 0).err().expect("an import beside an open log must fail");
+    assert!(err.to_string().contains("in use"), "{err}");
+    assert!(!path.exists());
     drop(s);
+    LogStore::create_from(&path, Vec::new(), 0).unwrap();
     open(&path);
 }
 
