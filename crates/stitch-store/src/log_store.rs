@@ -24,8 +24,15 @@
 //! Opening reads the file once, checking every record. A record cut short
 //! or failing its checksum at the very end of the file is a write that was
 //! never acknowledged (the process or machine stopped inside it): the file
-//! is truncated there. A bad record with good bytes after it is damage, not
-//! a torn write, and opening refuses rather than drop acknowledged writes.
+//! is truncated there. A bad record with a whole record after it is
+//! damage, not a torn write (a torn write leaves at most part of one
+//! record), and opening refuses rather than drop acknowledged writes.
+//!
+//! A write or sync that fails is reported as failed. After a failed sync
+//! the store takes no more writes (the kernel may have dropped the pages
+//! and reports that once), and a restart finds that transaction either
+//! whole or cut off: failed means "not known to be durable", as in any
+//! database.
 //!
 //! # Rewrite
 //! Superseded records are garbage. When the file grows past twice the live
