@@ -196,7 +196,7 @@ async fn delete_network(State(st): State<NeutronState>, Path(id): Path<String>) 
     let id = id_of(&id, "Network")?;
     st.catalog
         .update(|snap| {
-            let mut changes: Vec<Change> = snap.segments.iter().filter(|s| s.spec.network_id == id).map(|s| Change::Delete(Kind::Segment, s.id)).collect();
+            let mut changes: Vec<Change> = snap.segments_of_network(id).map(|s| Change::Delete(Kind::Segment, s.id)).collect();
             changes.push(Change::Delete(Kind::Network, id));
             Ok::<_, NeutronError>(changes)
         })

@@ -137,7 +137,7 @@ fn find(snap: &Snapshot, id: Uuid) -> Option<Map<String, Value>> {
 
 /// The `segments` attribute of a multi-segment network (provider-style keys).
 pub fn network_segments(snap: &Snapshot, n: &Object<NetworkSpec>) -> Option<Vec<Value>> {
-    if !snap.segments.iter().any(|s| s.spec.network_id == n.id) {
+    if snap.segments_of_network(n.id).next().is_none() {
         return None;
     }
     let mut out = vec![json!({

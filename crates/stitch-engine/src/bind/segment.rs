@@ -137,7 +137,7 @@ pub fn put_segment(snap: &Snapshot, mut seg: Object<SegmentSpec>) -> Result<Vec<
             message: format!("Unable to create the segment. The VLAN {vlan} on physical network {pn} is in use by network {}.", other.id),
         });
     }
-    seg.spec.index = 1 + snap.segments.iter().filter(|s| s.spec.network_id == net.id).map(|s| s.spec.index).max().unwrap_or(0);
+    seg.spec.index = 1 + snap.segments_of_network(net.id).map(|s| s.spec.index).max().unwrap_or(0);
     let (net_id, at) = (net.id, seg.updated_at);
     let mut w = Work::new(snap);
     w.commit(vec![Change::Put(AnyObject::Segment(seg))])?;
