@@ -522,7 +522,8 @@ impl LogStore {
     /// Write a new store log at `path` holding `kvs` at `revision` (an
     /// import from another store; their revisions are kept). Refuses when
     /// `path` exists. The log appears whole or not at all.
-    pub fn create_from(path: &Path, kvs: impl IntoIterator<Item = KeyValue>, revision: u64) -> Result<(), StoreError> {
+    /// An error from `kvs` ends the import with nothing written.
+    pub fn create_from(path: &Path, kvs: impl IntoIterator<Item = Result<KeyValue, StoreError>>, revision: u64) -> Result<(), StoreError> {
         let _lock = lock(path)?;
         if path.exists() {
             return Err(StoreError::Backend(format!("{} exists already", path.display())));
@@ -534,6 +535,14 @@ impl LogStore {
         header(&mut out);
         base(&mut out, revision);
         for kv in kvs {
+            let kv = match kv {
+                Ok(kv) => kv,
+                Err(e) => {
+                    drop(w);
+                    let _ = std::fs::remove_file(&tmp);
+                    return Err(e);
+                }
+            };
             if kv.mod_revision > revision {
                 return Err(StoreError::Backend(format!("key {:?} was written at revision {}, after {revision}", kv.key, kv.mod_revision)));
             }

@@ -39,23 +39,10 @@ fn import_redb(old: &std::path::Path, path: &std::path::Path) -> anyhow::Result<
     let rt = tokio::runtime::Builder::new_current_thread().build()?;
     // Streamed: the values of a big store are never all in memory at once.
     let (mut rx, revision) = rt.block_on(redb.range_stream("")).with_context(|| format!("cannot read the older store {}", old.display()))?;
-    let (mut keys, mut failed) = (0usize, None);
-    let kvs = std::iter::from_fn(|| match rt.block_on(rx.recv()) {
-        Some(Ok(kv)) => {
-            keys += 1;
-            Some(kv)
-        }
-        Some(Err(e)) => {
-            failed = Some(e);
-            None
-        }
-        None => None,
-    });
+    let mut keys = 0usize;
+    let kvs = std::iter::from_fn(|| rt.block_on(rx.recv())).inspect(|_| keys += 1);
+    // A read error ends the import before the log is in place.
     LogStore::create_from(path, kvs, revision).with_context(|| format!("cannot import {} into {}", old.display(), path.display()))?;
-    if let Some(e) = failed {
-        std::fs::remove_file(path).with_context(|| format!("cannot remove the partial import {}", path.display()))?;
-        return Err(anyhow::Error::new(e).context(format!("cannot read the older store {}", old.display())));
-    }
     tracing::info!(from = %old.display(), to = %path.display(), keys, revision, "imported the older embedded store");
     Ok(())
 }

@@ -152,11 +152,11 @@ async fn a_log_in_use_is_not_opened_twice() {
     assert!(err.to_string().contains("in use"), "{err}");
     // Nor is one imported beside it.
     std::fs::remove_file(&path).unwrap();
-    let err = LogStore::create_from(&path, Vec::new(), 0).err().expect("an import beside an open log must fail");
+    let err = LogStore::create_from(&path, std::iter::empty(), 0).err().expect("an import beside an open log must fail");
     assert!(err.to_string().contains("in use"), "{err}");
     assert!(!path.exists());
     drop(s);
-    LogStore::create_from(&path, Vec::new(), 0).unwrap();
+    LogStore::create_from(&path, std::iter::empty(), 0).unwrap();
     open(&path);
 }
 
@@ -231,8 +231,17 @@ async fn create_from_keeps_revisions() {
     src.txn(vec![], vec![del("/b")]).await.unwrap();
     let (kvs, rev) = src.range("").await.unwrap();
     let path = dir.path().join("s.log");
-    LogStore::create_from(&path, kvs.clone(), rev).unwrap();
-    assert!(LogStore::create_from(&path, kvs.clone(), rev).is_err(), "an existing log is never overwritten");
+    LogStore::create_from(&path, kvs.iter().cloned().map(Ok), rev).unwrap();
+    assert!(LogStore::create_from(&path, kvs.iter().cloned().map(Ok), rev).is_err(), "an existing log is never overwritten");
+    // A source that fails part way leaves no log (and no partial file) behind.
+    let other = dir.path().join("other.log");
+    let failing = kvs.iter().cloned().map(Ok).chain([Err(StoreError::Closed)]);
+    assert_eq!(LogStore::create_from(&other, failing, rev), Err(StoreError::Closed));
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().starts_with("other")).count(),
+        1,
+        "only the lock file"
+    );
     let s = LogStore::open(&path).unwrap();
     assert_eq!(state(&s).await, (kvs, 3));
     s.txn(vec![], vec![put("/a", "4")]).await.unwrap();
