@@ -137,9 +137,8 @@ fn find(snap: &Snapshot, id: Uuid) -> Option<Map<String, Value>> {
 
 /// The `segments` attribute of a multi-segment network (provider-style keys).
 pub fn network_segments(snap: &Snapshot, n: &Object<NetworkSpec>) -> Option<Vec<Value>> {
-    if snap.segments_of_network(n.id).next().is_none() {
-        return None;
-    }
+    // Only a network with stored segments has the attribute.
+    snap.segments_of_network(n.id).next()?;
     let mut out = vec![json!({
         "provider:network_type": n.spec.network_type.as_str(),
         "provider:physical_network": n.spec.physical_network,

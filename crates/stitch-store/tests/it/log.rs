@@ -152,7 +152,7 @@ async fn a_log_in_use_is_not_opened_twice() {
     assert!(err.to_string().contains("in use"), "{err}");
     // Nor is one imported beside it.
     std::fs::remove_file(&path).unwrap();
-    let err = LogStore::create_from(&path, std::iter::empty(), 0).err().expect("an import beside an open log must fail");
+    let err = LogStore::create_from(&path, std::iter::empty(), 0).expect_err("an import beside an open log must fail");
     assert!(err.to_string().contains("in use"), "{err}");
     assert!(!path.exists());
     drop(s);
