@@ -121,7 +121,7 @@ impl Planner<'_> {
                 continue;
             }
             let t = self.cache.tables();
-            let local: Vec<(Table, uuid::Uuid, String)> = t
+            let local: Vec<(Table, uuid::Uuid, smol_str::SmolStr)> = t
                 .ucast_local
                 .values()
                 .filter(|m| m.logical_switch == uuid)

@@ -34,7 +34,7 @@ impl Planner<'_> {
         let mut deletes = Vec::new();
         for ls in owned {
             // Only the rows to delete are copied out (a resync keeps them all).
-            let rows: Vec<(Uuid, String)> = match table {
+            let rows: Vec<(Uuid, smol_str::SmolStr)> = match table {
                 Table::UcastMacsRemote => self.cache.ucast_remote_of(ls).filter(|m| !keep.contains(&m.uuid)).map(|m| (m.uuid, m.mac.clone())).collect(),
                 _ => self.cache.mcast_remote_of(ls).filter(|m| !keep.contains(&m.uuid)).map(|m| (m.uuid, m.mac.clone())).collect(),
             };

@@ -148,6 +148,11 @@ impl<'a> Reader<'a> {
         Ok(self.opt_string(column)?.unwrap_or_default())
     }
 
+    /// [`Reader::string`] kept inline when short (MACs, IP addresses).
+    pub(crate) fn small_string(&self, column: &'static str) -> Result<smol_str::SmolStr, RowError> {
+        Ok(self.optional(column)?.map(|a| self.typed(column, a, "a string", |a| a.as_str().map(smol_str::SmolStr::new))).transpose()?.unwrap_or_default())
+    }
+
     pub(crate) fn opt_string(&self, column: &'static str) -> Result<Option<String>, RowError> {
         self.optional(column)?.map(|a| self.typed(column, a, "a string", |a| a.as_str().map(str::to_owned))).transpose()
     }

@@ -59,10 +59,10 @@ fn every_table_round_trips_and_fits_the_schema() {
         LogicalRouter { uuid: u(1), name: "r".into(), switch_binding: [("10.0.0.0/24".into(), u(2))].into(), ..Default::default() },
     );
     for t in [Table::UcastMacsLocal, Table::UcastMacsRemote] {
-        round_trip(t, UcastMac { uuid: u(1), mac: "aa:bb:cc:dd:ee:ff".into(), logical_switch: u(2), locator: u(3), ipaddr: String::new() });
+        round_trip(t, UcastMac { uuid: u(1), mac: "aa:bb:cc:dd:ee:ff".into(), logical_switch: u(2), locator: u(3), ipaddr: "10.0.0.9".into() });
     }
     for t in [Table::McastMacsLocal, Table::McastMacsRemote] {
-        round_trip(t, McastMac { uuid: u(1), mac: "unknown-dst".into(), logical_switch: u(2), locator_set: u(3), ipaddr: String::new() });
+        round_trip(t, McastMac { uuid: u(1), mac: "unknown-dst".into(), logical_switch: u(2), locator_set: u(3), ipaddr: Default::default() });
     }
     for t in [Table::ArpSourcesLocal, Table::ArpSourcesRemote] {
         round_trip(t, ArpSource { uuid: u(1), src_mac: "aa:bb:cc:dd:ee:ff".into(), locator: u(3) });
