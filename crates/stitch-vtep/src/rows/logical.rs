@@ -1,11 +1,11 @@
 //! Logical tables: `Logical_Switch`, `Logical_Router`, the MAC tables,
 //! ARP sources, locators and locator sets, ACLs.
 
-use smol_str::SmolStr;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use ovsdb::notation::{Atom, AtomicType as A, Row, Value};
+use smol_str::SmolStr;
 use stitch_model::VecMap;
 use uuid::Uuid;
 
