@@ -57,8 +57,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 
 mod format;
+mod index;
 
 use format::*;
+use index::{Key, KeyIndex, render};
 
 use crate::mem::{compare_holds, compare_key};
 use crate::types::*;
@@ -96,7 +98,7 @@ struct Slot {
 const SLOT_BYTES: u64 = 32;
 
 struct State {
-    index: BTreeMap<Box<str>, Slot>,
+    index: KeyIndex,
     revision: u64,
     /// Watches from before this revision are refused.
     compacted: u64,
@@ -182,7 +184,7 @@ fn replay(st: &mut State, off: u64, payload: &[u8]) -> Result<(), String> {
 
 fn set(st: &mut State, key: &str, slot: Slot) {
     st.live += key.len() as u64 + slot.len as u64 + SLOT_BYTES;
-    if let Some(old) = st.index.insert(key.into(), slot) {
+    if let Some(old) = st.index.insert(key, slot) {
         st.live -= key.len() as u64 + old.len as u64 + SLOT_BYTES;
     }
 }
@@ -223,7 +225,7 @@ impl LogStore {
         let _ = std::fs::remove_file(tmp_path(path));
         let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path).map_err(be)?;
         let mut st = State {
-            index: BTreeMap::new(),
+            index: KeyIndex::default(),
             revision: 0,
             compacted: 0,
             file: Arc::new(file),
@@ -534,10 +536,10 @@ impl Inner {
     }
 
     fn rewrite_into(&self, tmp: &Path) -> Result<(), StoreError> {
-        let (keys, file, revision, from) = {
+        let (keys, prefixes, file, revision, from) = {
             let st = self.lock();
-            let keys: Vec<(Box<str>, Slot)> = st.index.iter().map(|(k, s)| (k.clone(), *s)).collect();
-            (keys, st.file.clone(), st.revision, st.len)
+            let keys: Vec<(Key, Slot)> = st.index.iter().map(|(k, s)| (k.clone(), *s)).collect();
+            (keys, st.index.prefixes().to_vec(), st.file.clone(), st.revision, st.len)
         };
         let out = OpenOptions::new().read(true).write(true).create(true).truncate(true).open(tmp).map_err(be)?;
         let mut pos = 0u64;
@@ -550,7 +552,7 @@ impl Inner {
             let mut synced = 0;
             for (k, s) in &keys {
                 let value = read_value(&file, s)?;
-                let at = entry(&mut rec, k, s, &value);
+                let at = entry(&mut rec, &render(&prefixes, k), s, &value);
                 offs.push(pos + at as u64);
                 std::io::Write::write_all(&mut w, &rec).map_err(be)?;
                 pos += rec.len() as u64;
@@ -609,7 +611,7 @@ impl Inner {
             st.failed = Some(format!("syncing the directory after a rewrite failed: {e}"));
             return Err(be(e));
         }
-        for ((_, s), off) in st.index.iter_mut().zip(moved) {
+        for (s, off) in st.index.slots_mut().zip(moved) {
             s.off = off;
         }
         st.file = Arc::new(out);
@@ -682,13 +684,7 @@ impl Store for LogStore {
         // values are read after the lock is let go, from that same file.
         let (keys, file, rev) = {
             let st = self.inner.lock();
-            let keys: Vec<(Box<str>, Slot)> = st
-                .index
-                .range::<str, _>((std::ops::Bound::Included(prefix), std::ops::Bound::Unbounded))
-                .take_while(|(k, _)| k.starts_with(prefix))
-                .map(|(k, s)| (k.clone(), *s))
-                .collect();
-            (keys, st.file.clone(), st.revision)
+            (st.index.range(prefix), st.file.clone(), st.revision)
         };
         let (tx, rx) = tokio::sync::mpsc::channel(STREAM_BATCH);
         tokio::task::spawn_blocking(move || {
