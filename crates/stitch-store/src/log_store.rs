@@ -375,6 +375,16 @@ fn tmp_path(path: &Path) -> PathBuf {
     with_suffix(path, ".rewrite")
 }
 
+/// What one operation of a transaction does to the index.
+enum Write {
+    /// The key's new slot; `off` within the transaction's record.
+    Put(Slot),
+    /// The key's slot before it was deleted.
+    Delete(Slot),
+    /// A delete of a key that is not there.
+    Nothing,
+}
+
 impl Inner {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
@@ -395,12 +405,13 @@ impl Inner {
             return Ok(TxnResult { succeeded: true, revision: cur });
         }
         let rev = cur + 1;
-        // The record, and what each write does to the index. A key written
-        // twice in one transaction: the later write sees the earlier one.
+        // The record, and what each write does to the index (decided once,
+        // here, and applied once it is durable). A key written twice in one
+        // transaction: the later write sees the earlier one.
         let mut buf = std::mem::take(&mut st.buf);
         buf.clear();
         let mut staged: BTreeMap<&str, Option<Slot>> = BTreeMap::new();
-        let mut at = Vec::with_capacity(ops.len());
+        let mut writes = Vec::with_capacity(ops.len());
         record(&mut buf, |p| {
             p.push(T_TXN);
             p.extend_from_slice(&rev.to_le_bytes());
@@ -421,21 +432,22 @@ impl Inner {
                         p.extend_from_slice(&version.to_le_bytes());
                         p.extend_from_slice(&(value.len() as u32).to_le_bytes());
                         // Where the value is in the record, frame included.
-                        at.push(Some(p.len()));
+                        let slot = Slot { create, modrev: rev, version, off: p.len() as u64, len: value.len() as u32 };
                         p.extend_from_slice(value);
-                        staged.insert(key, Some(Slot { create, modrev: rev, version, off: 0, len: value.len() as u32 }));
+                        staged.insert(key, Some(slot));
+                        writes.push(Write::Put(slot));
                         n += 1;
                     }
                     Op::Delete { .. } => match old {
                         // Deleting what is not there is no write.
-                        None => at.push(None),
+                        None => writes.push(Write::Nothing),
                         Some(s) => {
                             p.push(1);
                             put_bytes(p, key.as_bytes());
                             p.extend_from_slice(&s.create.to_le_bytes());
                             p.extend_from_slice(&s.version.to_le_bytes());
-                            at.push(Some(0));
                             staged.insert(key, None);
+                            writes.push(Write::Delete(s));
                             n += 1;
                         }
                     },
@@ -473,23 +485,19 @@ impl Inner {
         st.buf = buf;
         // Committed: index the writes and tell the watchers.
         let mut events = Vec::with_capacity(ops.len());
-        for (op, at) in ops.into_iter().zip(at) {
-            match (op, at) {
-                (Op::Put { key, value }, Some(at)) => {
-                    let old = st.index.get(key.as_str()).copied();
-                    let (create, version) = old.map_or((rev, 1), |s| (s.create, s.version + 1));
-                    let slot = Slot { create, modrev: rev, version, off: start + at as u64, len: value.len() as u32 };
+        for (op, w) in ops.into_iter().zip(writes) {
+            match (op, w) {
+                (Op::Put { key, value }, Write::Put(slot)) => {
+                    let slot = Slot { off: start + slot.off, ..slot };
                     set(&mut st, &key, slot);
                     events.push(Event { kind: EventKind::Put, kv: kv(&key, &slot, value) });
                 }
-                (Op::Delete { key }, Some(_)) => {
-                    if let Some(old) = st.index.get(key.as_str()).copied() {
-                        unset(&mut st, &key);
-                        events.push(Event {
-                            kind: EventKind::Delete,
-                            kv: KeyValue { key, value: Vec::new(), create_revision: old.create, mod_revision: rev, version: old.version },
-                        });
-                    }
+                (Op::Delete { key }, Write::Delete(old)) => {
+                    unset(&mut st, &key);
+                    events.push(Event {
+                        kind: EventKind::Delete,
+                        kv: KeyValue { key, value: Vec::new(), create_revision: old.create, mod_revision: rev, version: old.version },
+                    });
                 }
                 _ => {}
             }
