@@ -281,33 +281,12 @@ impl LogStore {
             return Err(StoreError::Backend(format!("{} exists already", path.display())));
         }
         let tmp = tmp_path(path);
-        let file = OpenOptions::new().write(true).create(true).truncate(true).open(&tmp).map_err(be)?;
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, &file);
-        let mut out = Vec::new();
-        header(&mut out);
-        base(&mut out, revision);
-        for kv in kvs {
-            let kv = match kv {
-                Ok(kv) => kv,
-                Err(e) => {
-                    drop(w);
-                    let _ = std::fs::remove_file(&tmp);
-                    return Err(e);
-                }
-            };
-            if kv.mod_revision > revision {
-                return Err(StoreError::Backend(format!("key {:?} was written at revision {}, after {revision}", kv.key, kv.mod_revision)));
-            }
-            let s = Slot { create: kv.create_revision, modrev: kv.mod_revision, version: kv.version, off: 0, len: 0 };
-            entry(&mut out, &kv.key, &s, &kv.value);
-            std::io::Write::write_all(&mut w, &out).map_err(be)?;
-            out.clear();
+        // Whatever goes wrong, the partial file goes, as after a rewrite.
+        let r = write_base(&tmp, kvs, revision).and_then(|()| std::fs::rename(&tmp, path).map_err(be));
+        if r.is_err() {
+            let _ = std::fs::remove_file(&tmp);
         }
-        std::io::Write::write_all(&mut w, &out).map_err(be)?;
-        std::io::Write::flush(&mut w).map_err(be)?;
-        drop(w);
-        file.sync_all().map_err(be)?;
-        std::fs::rename(&tmp, path).map_err(be)?;
+        r?;
         sync_dir(path).map_err(be)
     }
 
@@ -336,6 +315,29 @@ impl LogStore {
     pub async fn rewrite(&self) -> Result<(), StoreError> {
         self.blocking(|i| i.rewrite()).await
     }
+}
+
+/// Write a log holding `kvs` at `revision` to `tmp`, synced.
+fn write_base(tmp: &Path, kvs: impl IntoIterator<Item = Result<KeyValue, StoreError>>, revision: u64) -> Result<(), StoreError> {
+    let file = OpenOptions::new().write(true).create(true).truncate(true).open(tmp).map_err(be)?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, &file);
+    let mut out = Vec::new();
+    header(&mut out);
+    base(&mut out, revision);
+    for kv in kvs {
+        let kv = kv?;
+        if kv.mod_revision > revision {
+            return Err(StoreError::Backend(format!("key {:?} was written at revision {}, after {revision}", kv.key, kv.mod_revision)));
+        }
+        let s = Slot { create: kv.create_revision, modrev: kv.mod_revision, version: kv.version, off: 0, len: 0 };
+        entry(&mut out, &kv.key, &s, &kv.value);
+        std::io::Write::write_all(&mut w, &out).map_err(be)?;
+        out.clear();
+    }
+    std::io::Write::write_all(&mut w, &out).map_err(be)?;
+    std::io::Write::flush(&mut w).map_err(be)?;
+    drop(w);
+    file.sync_all().map_err(be)
 }
 
 /// Refuse a file that is not a store log, before recovery would cut it
