@@ -144,8 +144,8 @@ pub struct Tables {
     pub logical_routers: BTreeMap<Uuid, LogicalRouter>,
     /// `Ucast_Macs_Local`.
     pub ucast_local: BTreeMap<Uuid, UcastMac>,
-    /// `Ucast_Macs_Remote`.
-    pub ucast_remote: BTreeMap<Uuid, UcastMac>,
+    /// `Ucast_Macs_Remote` (compact: see [`RemoteMacRows`]).
+    pub ucast_remote: RemoteMacRows,
     /// `Mcast_Macs_Local`.
     pub mcast_local: BTreeMap<Uuid, McastMac>,
     /// `Mcast_Macs_Remote`.
@@ -198,7 +198,6 @@ struct Indexes {
     ps_by_name: MultiIndex<String>,
     locator_by_key: MultiIndex<(String, String, Option<i64>)>,
     locator_set_by_members: MultiIndex<BTreeSet<Uuid>>,
-    ucast_remote_by_ls_mac: MultiIndex<(Uuid, MacKey)>,
     mcast_remote_by_ls_mac: MultiIndex<(Uuid, MacKey)>,
     /// `Physical_Port.vlan_bindings` pairs by the logical switch they
     /// point at: (logical switch, port, VLAN).
@@ -296,7 +295,7 @@ impl VtepCache {
         let mut out: BTreeMap<String, BTreeMap<Uuid, Row>> = BTreeMap::new();
         for t in Table::ALL {
             let rows = out.entry(t.name().to_owned()).or_default();
-            for_table!(&self.tables, t, |m| rows.extend(m.iter().map(|(u, r)| (*u, r.encode_observed()))));
+            for_table!(&self.tables, t, |m| rows.extend(m.encoded()));
         }
         for ((t, u), r) in &self.undecoded {
             out.entry(t.name().to_owned()).or_default().insert(*u, r.clone());
@@ -380,7 +379,7 @@ impl VtepCache {
         }
         let row = match self.undecoded.get(&(table, uuid)) {
             Some(raw) => Some(raw.clone()),
-            None => for_table!(&self.tables, table, |m| m.get(&uuid).map(VtepRow::encode_observed)),
+            None => for_table!(&self.tables, table, |m| m.encoded_row(uuid)),
         };
         let Some(mut row) = row else { return Err(CacheError::Schema(format!("modify of unknown row {uuid} in {}", ts.name))) };
         for (column, d) in diff.iter() {
@@ -504,10 +503,12 @@ impl VtepCache {
             Table::LogicalRouter => swap(&mut t.logical_routers, table, uuid, raw).1.map(drop),
             Table::UcastMacsLocal => swap(&mut t.ucast_local, table, uuid, raw).1.map(drop),
             Table::UcastMacsRemote => {
-                let (old, new) = swap(&mut t.ucast_remote, table, uuid, raw);
-                let key = |r: &UcastMac| (r.logical_switch, MacKey::of(&r.mac));
-                reindex(&mut idx.ucast_remote_by_ls_mac, uuid, old.as_ref().map(key), ok(&new).map(key));
-                new.map(drop)
+                t.ucast_remote.remove(&uuid);
+                let new = raw.map(|raw| UcastMac::decode(table, uuid, raw)).transpose()?;
+                if let Some(new) = new {
+                    t.ucast_remote.insert(&new);
+                }
+                Ok(())
             }
             Table::McastMacsLocal => swap(&mut t.mcast_local, table, uuid, raw).1.map(drop),
             Table::McastMacsRemote => {
@@ -592,18 +593,18 @@ impl VtepCache {
     }
 
     /// `Ucast_Macs_Remote` rows of a logical switch for a MAC (any case).
-    pub fn ucast_remote_by_mac(&self, ls: Uuid, mac: &str) -> impl Iterator<Item = &UcastMac> {
-        self.ucast_remote_with(ls, MacKey::of(mac))
+    pub fn ucast_remote_by_mac(&self, ls: Uuid, mac: &str) -> impl Iterator<Item = UcastMac> + '_ {
+        self.tables.ucast_remote.with(ls, MacKey::of(mac))
     }
 
     /// [`VtepCache::ucast_remote_by_mac`] by key.
-    pub fn ucast_remote_with(&self, ls: Uuid, mac: MacKey) -> impl Iterator<Item = &UcastMac> {
-        self.idx.ucast_remote_by_ls_mac.get(&(ls, mac)).filter_map(|u| self.tables.ucast_remote.get(&u))
+    pub fn ucast_remote_with(&self, ls: Uuid, mac: MacKey) -> impl Iterator<Item = UcastMac> + '_ {
+        self.tables.ucast_remote.with(ls, mac)
     }
 
-    /// Every `Ucast_Macs_Remote` row of a logical switch.
-    pub fn ucast_remote_of(&self, ls: Uuid) -> impl Iterator<Item = &UcastMac> {
-        in_ls(&self.idx.ucast_remote_by_ls_mac, ls).filter_map(|u| self.tables.ucast_remote.get(&u))
+    /// Every `Ucast_Macs_Remote` row of a logical switch, by MAC.
+    pub fn ucast_remote_of(&self, ls: Uuid) -> impl Iterator<Item = UcastMac> + '_ {
+        self.tables.ucast_remote.of(ls)
     }
 
     /// `Mcast_Macs_Remote` rows of a logical switch for a MAC (any case).
@@ -671,6 +672,32 @@ fn in_ls(idx: &MultiIndex<(Uuid, MacKey)>, ls: Uuid) -> impl Iterator<Item = Uui
     idx.0.range(((ls, MacKey::MIN), Uuid::nil())..).take_while(move |((l, _), _)| *l == ls).map(|(_, u)| *u)
 }
 
+/// One table's rows as the generic parts of the cache read them.
+trait EncodedRows {
+    /// Every row, encoded as the server holds it ([`VtepRow::encode_observed`]).
+    fn encoded(&self) -> impl Iterator<Item = (Uuid, Row)>;
+    /// One row, encoded.
+    fn encoded_row(&self, uuid: Uuid) -> Option<Row>;
+}
+
+impl<T: VtepRow> EncodedRows for BTreeMap<Uuid, T> {
+    fn encoded(&self) -> impl Iterator<Item = (Uuid, Row)> {
+        self.iter().map(|(u, r)| (*u, r.encode_observed()))
+    }
+    fn encoded_row(&self, uuid: Uuid) -> Option<Row> {
+        self.get(&uuid).map(VtepRow::encode_observed)
+    }
+}
+
+impl EncodedRows for RemoteMacRows {
+    fn encoded(&self) -> impl Iterator<Item = (Uuid, Row)> {
+        self.values().map(|r| (r.uuid, r.encode_observed()))
+    }
+    fn encoded_row(&self, uuid: Uuid) -> Option<Row> {
+        self.get(&uuid).map(|r| r.encode_observed())
+    }
+}
+
 /// Replaces one typed row by the decoding of `raw` (or removes it);
 /// returns the old row and a reference to the new one.
 fn swap<'m, T: VtepRow>(map: &'m mut BTreeMap<Uuid, T>, table: Table, uuid: Uuid, raw: Option<&Row>) -> (Option<T>, Result<Option<&'m T>, RowError>) {
@@ -717,7 +744,10 @@ pub fn initial_updates(rows: &BTreeMap<String, BTreeMap<Uuid, Row>>) -> Updates 
     )
 }
 
+mod remote_macs;
 mod touched;
+
+pub use remote_macs::RemoteMacRows;
 
 #[cfg(test)]
 mod tests;

@@ -107,7 +107,7 @@ impl VtepCache {
             },
             Table::UcastMacsRemote | Table::UcastMacsLocal | Table::McastMacsRemote | Table::McastMacsLocal => {
                 let ls = match table {
-                    Table::UcastMacsRemote => t.ucast_remote.get(&uuid).map(|m| m.logical_switch),
+                    Table::UcastMacsRemote => t.ucast_remote.logical_switch_of(&uuid),
                     Table::UcastMacsLocal => t.ucast_local.get(&uuid).map(|m| m.logical_switch),
                     Table::McastMacsRemote => t.mcast_remote.get(&uuid).map(|m| m.logical_switch),
                     _ => t.mcast_local.get(&uuid).map(|m| m.logical_switch),

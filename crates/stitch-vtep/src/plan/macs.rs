@@ -74,11 +74,11 @@ impl Planner<'_> {
                 let ipaddr = remote.ipaddr.as_deref().unwrap_or_default();
                 // The rows of this MAC: one at the right place, or the first
                 // (in UUID order) to move.
-                let mut first: Option<(Uuid, Option<IpAddr>, &str)> = None;
+                let mut first: Option<(Uuid, Option<IpAddr>, smol_str::SmolStr)> = None;
                 let mut exact = None;
                 for m in ls.as_uuid().into_iter().flat_map(|u| cache.ucast_remote_with(u, MacKey::Mac(*mac))) {
                     let ip = cache.locator_ip(m.locator);
-                    first.get_or_insert((m.uuid, ip, m.ipaddr.as_str()));
+                    first.get_or_insert_with(|| (m.uuid, ip, m.ipaddr.clone()));
                     if ip == Some(remote.dst_ip) && m.ipaddr == ipaddr {
                         exact = Some(m.uuid);
                         break;

@@ -47,7 +47,9 @@ impl Gen {
             AtomicType::Integer => Atom::Integer(*self.pick(&[0, 1, 7, 100, 4095, 5000])),
             AtomicType::Real => Atom::Real(*self.pick(&[0.0, 1.5])),
             AtomicType::Boolean => Atom::Boolean(self.below(2) == 0),
-            AtomicType::String => Atom::String((*self.pick(&["", "a", "b", "AA:bb:00:00:00:01", "source_node", "vxlan_over_ipv4", "flood"])).to_owned()),
+            AtomicType::String => {
+                Atom::String((*self.pick(&["", "a", "b", "AA:bb:00:00:00:01", "aa:bb:00:00:00:01", "source_node", "vxlan_over_ipv4", "flood"])).to_owned())
+            }
             AtomicType::Uuid => Atom::Uuid(Uuid::from_u128(1 + self.below(5) as u128)),
         }
     }
