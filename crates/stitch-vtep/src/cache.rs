@@ -593,17 +593,17 @@ impl VtepCache {
     }
 
     /// `Ucast_Macs_Remote` rows of a logical switch for a MAC (any case).
-    pub fn ucast_remote_by_mac(&self, ls: Uuid, mac: &str) -> impl Iterator<Item = UcastMac> + '_ {
+    pub fn ucast_remote_by_mac(&self, ls: Uuid, mac: &str) -> impl Iterator<Item = RemoteMacRow<'_>> {
         self.tables.ucast_remote.with(ls, MacKey::of(mac))
     }
 
     /// [`VtepCache::ucast_remote_by_mac`] by key.
-    pub fn ucast_remote_with(&self, ls: Uuid, mac: MacKey) -> impl Iterator<Item = UcastMac> + '_ {
+    pub fn ucast_remote_with(&self, ls: Uuid, mac: MacKey) -> impl Iterator<Item = RemoteMacRow<'_>> {
         self.tables.ucast_remote.with(ls, mac)
     }
 
     /// Every `Ucast_Macs_Remote` row of a logical switch, by MAC.
-    pub fn ucast_remote_of(&self, ls: Uuid) -> impl Iterator<Item = UcastMac> + '_ {
+    pub fn ucast_remote_of(&self, ls: Uuid) -> impl Iterator<Item = RemoteMacRow<'_>> {
         self.tables.ucast_remote.of(ls)
     }
 
@@ -747,7 +747,7 @@ pub fn initial_updates(rows: &BTreeMap<String, BTreeMap<Uuid, Row>>) -> Updates 
 mod remote_macs;
 mod touched;
 
-pub use remote_macs::RemoteMacRows;
+pub use remote_macs::{RemoteMacRow, RemoteMacRows};
 
 #[cfg(test)]
 mod tests;

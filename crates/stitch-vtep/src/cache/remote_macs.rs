@@ -13,8 +13,9 @@
 //! written, aside. A map from UUID to logical switch finds a row for the
 //! monitor's deletes and diffs, which name the UUID only.
 //!
-//! Rows are handed out as [`UcastMac`] values (two UUIDs and two inline
-//! strings: a copy, no allocation).
+//! Rows are handed out as [`RemoteMacRow`] views, which spell the MAC only
+//! when asked (a resync walks every row of a logical switch and needs the
+//! MAC of the few it deletes), or as [`UcastMac`] values.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -60,18 +61,50 @@ impl Slot {
         Slot { key, uuid: row.uuid, locator: row.locator, rare }
     }
 
-    fn row(&self, ls: Uuid) -> UcastMac {
-        let rare = self.rare.as_deref();
-        let mac = match (rare.and_then(|r| r.mac.clone()), &self.key) {
-            (Some(m), _) => m,
-            (None, MacKey::Mac(m)) => SmolStr::new(m.to_string()),
-            (None, MacKey::Other(k)) => SmolStr::new(k),
-        };
-        UcastMac { uuid: self.uuid, mac, logical_switch: ls, locator: self.locator, ipaddr: rare.map(|r| r.ipaddr.clone()).unwrap_or_default() }
+    fn view(&self, ls: Uuid) -> RemoteMacRow<'_> {
+        RemoteMacRow { uuid: self.uuid, logical_switch: ls, locator: self.locator, slot: self }
     }
 
     fn order(&self) -> (&MacKey, Uuid) {
         (&self.key, self.uuid)
+    }
+}
+
+/// One `Ucast_Macs_Remote` row, as the cache holds it.
+#[derive(Debug, Clone, Copy)]
+pub struct RemoteMacRow<'c> {
+    /// Row UUID.
+    pub uuid: Uuid,
+    /// `logical_switch`.
+    pub logical_switch: Uuid,
+    /// `locator`.
+    pub locator: Uuid,
+    slot: &'c Slot,
+}
+
+impl<'c> RemoteMacRow<'c> {
+    /// `MAC`, as written.
+    pub fn mac(&self) -> SmolStr {
+        match (self.slot.rare.as_ref().and_then(|r| r.mac.clone()), &self.slot.key) {
+            (Some(m), _) => m,
+            (None, MacKey::Mac(m)) => SmolStr::new(m.to_string()),
+            (None, MacKey::Other(k)) => SmolStr::new(k),
+        }
+    }
+
+    /// The MAC as the indexes key it.
+    pub fn mac_key(&self) -> &'c MacKey {
+        &self.slot.key
+    }
+
+    /// `ipaddr` (may be empty).
+    pub fn ipaddr(&self) -> &'c str {
+        self.slot.rare.as_ref().map_or("", |r| r.ipaddr.as_str())
+    }
+
+    /// The typed row.
+    pub fn to_row(&self) -> UcastMac {
+        UcastMac { uuid: self.uuid, mac: self.mac(), logical_switch: self.logical_switch, locator: self.locator, ipaddr: self.ipaddr().into() }
     }
 }
 
@@ -90,7 +123,7 @@ impl RemoteMacRows {
     pub fn get(&self, uuid: &Uuid) -> Option<UcastMac> {
         let ls = *self.ls_of.get(uuid)?;
         let slots = &self.by_ls[&ls];
-        slots.iter().find(|s| s.uuid == *uuid).map(|s| s.row(ls))
+        slots.iter().find(|s| s.uuid == *uuid).map(|s| s.view(ls).to_row())
     }
 
     /// The logical switch of a row.
@@ -100,19 +133,19 @@ impl RemoteMacRows {
 
     /// Every row, by logical switch, MAC (case-insensitively) and UUID.
     pub fn values(&self) -> impl Iterator<Item = UcastMac> + '_ {
-        self.by_ls.iter().flat_map(|(ls, slots)| slots.iter().map(|s| s.row(*ls)))
+        self.by_ls.iter().flat_map(|(ls, slots)| slots.iter().map(|s| s.view(*ls).to_row()))
     }
 
     /// The rows of a logical switch, by MAC and UUID.
-    pub fn of(&self, ls: Uuid) -> impl Iterator<Item = UcastMac> + '_ {
-        self.by_ls.get(&ls).into_iter().flatten().map(move |s| s.row(ls))
+    pub fn of(&self, ls: Uuid) -> impl Iterator<Item = RemoteMacRow<'_>> {
+        self.by_ls.get(&ls).into_iter().flatten().map(move |s| s.view(ls))
     }
 
     /// The rows of a logical switch for one MAC, by UUID.
-    pub fn with(&self, ls: Uuid, key: MacKey) -> impl Iterator<Item = UcastMac> + '_ {
+    pub fn with(&self, ls: Uuid, key: MacKey) -> impl Iterator<Item = RemoteMacRow<'_>> {
         let slots: &[Slot] = self.by_ls.get(&ls).map_or(&[], Vec::as_slice);
         let from = slots.partition_point(|s| s.key < key);
-        slots[from..].iter().take_while(move |s| s.key == key).map(move |s| s.row(ls))
+        slots[from..].iter().take_while(move |s| s.key == key).map(move |s| s.view(ls))
     }
 
     /// Adds a row, replacing the one with its UUID; returns that one.
@@ -137,7 +170,7 @@ impl RemoteMacRows {
         } else if slots.capacity() > 2 * slots.len() + 4 {
             slots.shrink_to_fit();
         }
-        Some(slot.row(ls))
+        Some(slot.view(ls).to_row())
     }
 }
 
@@ -174,7 +207,8 @@ mod tests {
         // Both spellings of one MAC meet under its key, in UUID order.
         let same: Vec<Uuid> = t.with(u(10), MacKey::of("aA:bB:cc:00:00:01")).map(|m| m.uuid).collect();
         assert_eq!(same, [u(1), u(2)]);
-        assert_eq!(t.with(u(10), MacKey::of("NOT-a-mac")).map(|m| m.mac).collect::<Vec<_>>(), ["Not-A-Mac"]);
+        assert_eq!(t.with(u(10), MacKey::of("NOT-a-mac")).map(|m| m.mac()).collect::<Vec<_>>(), ["Not-A-Mac"]);
+        assert_eq!(t.with(u(10), MacKey::of("aa:bb:cc:00:00:01")).map(|m| m.to_row()).collect::<Vec<_>>(), rows[..2]);
         assert_eq!(t.with(u(11), MacKey::of("aa:bb:cc:00:00:01")).count(), 0);
         assert_eq!(t.of(u(10)).count(), 4);
         assert_eq!(t.values().map(|m| m.uuid).collect::<Vec<_>>(), [u(1), u(2), u(4), u(3), u(5)]);

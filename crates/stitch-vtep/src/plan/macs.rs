@@ -35,7 +35,7 @@ impl Planner<'_> {
         for ls in owned {
             // Only the rows to delete are copied out (a resync keeps them all).
             let rows: Vec<(Uuid, smol_str::SmolStr)> = match table {
-                Table::UcastMacsRemote => self.cache.ucast_remote_of(ls).filter(|m| !keep.contains(&m.uuid)).map(|m| (m.uuid, m.mac.clone())).collect(),
+                Table::UcastMacsRemote => self.cache.ucast_remote_of(ls).filter(|m| !keep.contains(&m.uuid)).map(|m| (m.uuid, m.mac())).collect(),
                 _ => self.cache.mcast_remote_of(ls).filter(|m| !keep.contains(&m.uuid)).map(|m| (m.uuid, m.mac.clone())).collect(),
             };
             if rows.is_empty() {
@@ -74,12 +74,12 @@ impl Planner<'_> {
                 let ipaddr = remote.ipaddr.as_deref().unwrap_or_default();
                 // The rows of this MAC: one at the right place, or the first
                 // (in UUID order) to move.
-                let mut first: Option<(Uuid, Option<IpAddr>, smol_str::SmolStr)> = None;
+                let mut first: Option<(Uuid, Option<IpAddr>, &str)> = None;
                 let mut exact = None;
                 for m in ls.as_uuid().into_iter().flat_map(|u| cache.ucast_remote_with(u, MacKey::Mac(*mac))) {
                     let ip = cache.locator_ip(m.locator);
-                    first.get_or_insert_with(|| (m.uuid, ip, m.ipaddr.clone()));
-                    if ip == Some(remote.dst_ip) && m.ipaddr == ipaddr {
+                    first.get_or_insert((m.uuid, ip, m.ipaddr()));
+                    if ip == Some(remote.dst_ip) && m.ipaddr() == ipaddr {
                         exact = Some(m.uuid);
                         break;
                     }

@@ -131,7 +131,7 @@ pub fn foreign_view(c: &VtepCache, owner: &Owner) -> BTreeSet<String> {
     for ls in t.logical_switches.values().filter(|l| !owner.owns(l)) {
         out.insert(format!("ls {} {:?} {:?}", ls.name, ls.tunnel_key, ls.other_config));
         for m in c.ucast_remote_of(ls.uuid) {
-            out.insert(format!("ucast {} {} {:?}", ls.name, m.mac, c.locator_ip(m.locator)));
+            out.insert(format!("ucast {} {} {:?}", ls.name, m.mac(), c.locator_ip(m.locator)));
         }
     }
     for p in t.physical_ports.values() {
@@ -232,7 +232,7 @@ pub fn assert_reflects(d: &DesiredVtep, c: &VtepCache, plan: &Plan) {
         let rows: Vec<_> = c.ucast_remote_by_mac(*lu, &mac.to_string()).collect();
         assert_eq!(rows.len(), 1, "{ls} {mac}");
         assert_eq!(c.locator_ip(rows[0].locator), Some(r.dst_ip));
-        assert_eq!(rows[0].ipaddr, r.ipaddr.clone().unwrap_or_default());
+        assert_eq!(rows[0].ipaddr(), r.ipaddr.clone().unwrap_or_default());
         want_ucast += 1;
     }
     let owned_ucast = t.ucast_remote.values().filter(|m| ls_uuid.values().any(|u| *u == m.logical_switch)).count();
