@@ -13,7 +13,7 @@ use std::net::IpAddr;
 
 use stitch_model::inventory::{Object, SwitchSpec};
 use stitch_model::neutron::VpgSpec;
-use stitch_model::{MacAddr, Snapshot};
+use stitch_model::{MacAddr, Snapshot, VecMap};
 use stitch_vtep::{DesiredLogicalSwitch, DesiredVtep, Owner, RemoteMac, ReplicationMode, UNKNOWN_DST, of_logical_switch};
 use uuid::Uuid;
 
@@ -205,14 +205,25 @@ pub fn patch_endpoint(snap: &Snapshot, learned: &Learned, key: &str, d: &mut Des
 /// that learned a MAC gives its locator; entries already in `d` stay.
 fn learned_macs(learned: &Learned, key: &str, net: Uuid, local: &Local, bound: &BTreeSet<(Uuid, MacAddr)>, d: &mut DesiredVtep) {
     let ls = ls_name(net);
+    let mut found = Vec::new();
     for (_, macs) in learned.iter().filter(|(ep, _)| ep.as_str() != key) {
         for ((_, mac), ip) in of_logical_switch(macs, &ls) {
             if local.ips.contains(ip) || bound.contains(&(net, *mac)) {
                 continue;
             }
-            d.ucast_remote.entry(ls.clone()).or_default().entry(*mac).or_insert_with(|| RemoteMac::at(*ip));
+            found.push((*mac, RemoteMac::at(*ip)));
         }
     }
+    if !found.is_empty() {
+        let had = d.ucast_remote.remove(&ls).unwrap_or_default();
+        d.ucast_remote.insert(ls, first_wins(had.into_iter().chain(found)));
+    }
+}
+
+/// A MAC map of `entries` where the first entry of a MAC wins.
+fn first_wins(entries: impl Iterator<Item = (MacAddr, RemoteMac)>) -> VecMap<MacAddr, RemoteMac> {
+    // Collecting keeps the last of equal keys: collect them backwards.
+    entries.collect::<Vec<_>>().into_iter().rev().collect()
 }
 
 /// The remote unicast MACs and flood lists an endpoint (its switches
@@ -283,7 +294,7 @@ pub fn remote_macs<'a>(
         }
         advertised.sort_by_key(|(p, _)| *p);
         let ls = ls_name(net);
-        let mut here = d.ucast_remote.remove(&ls).unwrap_or_default();
+        let mut here: Vec<(MacAddr, RemoteMac)> = d.ucast_remote.remove(&ls).unwrap_or_default().into_iter().collect();
         for &(p, i) in &advertised {
             let Some(mac) = mac_of(&p) else { continue };
             let g = gs[i];
@@ -291,8 +302,9 @@ pub fn remote_macs<'a>(
             if local_ids.contains(&g.spec.switch_id) || local_ips.contains(&ip) {
                 continue;
             }
-            here.entry(mac).or_insert_with(|| RemoteMac::at(ip));
+            here.push((mac, RemoteMac::at(ip)));
         }
+        let here = first_wins(here.into_iter());
         if !here.is_empty() {
             d.ucast_remote.insert(ls.clone(), here);
         }

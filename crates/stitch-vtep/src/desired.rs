@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
-use stitch_model::MacAddr;
+use stitch_model::{MacAddr, VecMap};
 
 use crate::ownership::Owner;
 use crate::plan::Scope;
@@ -36,7 +36,10 @@ pub struct DesiredVtep {
     /// Logical switch name → MAC → where that MAC lives (by logical switch
     /// first: its name is kept once, not once per MAC, and a logical
     /// switch's MACs go or are compared in one step). No empty inner maps.
-    pub ucast_remote: BTreeMap<String, BTreeMap<MacAddr, RemoteMac>>,
+    /// The inner maps are sorted slices, exactly sized (a leaf's networks
+    /// hold a few remote MACs each; a B-tree node reserves room for eleven):
+    /// build one with `collect`, not MAC by MAC.
+    pub ucast_remote: BTreeMap<String, VecMap<MacAddr, RemoteMac>>,
     /// `(logical switch name, multicast MAC or "unknown-dst")` → the flood
     /// list: remote VTEP tunnel IPs. An empty list means no row (a locator
     /// set cannot be empty).
@@ -222,7 +225,7 @@ pub struct RemoteMac {
     /// The remote VTEP's tunnel IP.
     pub dst_ip: IpAddr,
     /// The IP address bound to the MAC, if known (for ARP suppression).
-    pub ipaddr: Option<String>,
+    pub ipaddr: Option<Box<str>>,
 }
 
 impl RemoteMac {

@@ -42,7 +42,10 @@ pub fn compile_endpoint(snap: &Snapshot, learned: &Learned, owner: &Owner, key: 
             if !nets.contains(&net) || local_ips.contains(ip) || bound.contains(&(net, *mac)) {
                 continue;
             }
-            d.ucast_remote.entry(ls.clone()).or_default().entry(*mac).or_insert_with(|| RemoteMac::at(*ip));
+            let here = d.ucast_remote.entry(ls.clone()).or_default();
+            if here.get(mac).is_none() {
+                here.insert(*mac, RemoteMac::at(*ip));
+            }
         }
     }
     d

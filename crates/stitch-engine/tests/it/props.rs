@@ -125,15 +125,20 @@ fn step(s: &Snapshot, nets: &mut BTreeMap<u8, u8>, op: Op) -> Result<Snapshot, T
 }
 
 /// MACs "learned" by the switches, derived from the ports so that some
-/// agree with bindings, some contradict them and some are unbound.
+/// agree with bindings, some contradict them and some are unbound, and
+/// some are learned by two endpoints at different places (the first
+/// endpoint in key order gives the locator).
 fn learned_from(s: &Snapshot) -> Learned {
     let eps: Vec<String> = stitch_engine::compile::endpoints(s).into_keys().collect();
     let mut learned = Learned::new();
     for (i, p) in s.ports.iter().enumerate() {
         let sw = s.switches.iter().nth(i % s.switches.len()).unwrap();
         let ip: std::net::IpAddr = if i % 3 == 0 { "198.51.100.7".parse().unwrap() } else { sw.spec.tunnel_ip };
-        let ep = eps[i % eps.len()].clone();
-        learned.entry(ep).or_default().insert((stitch_engine::compile::ls_name(p.spec.network_id), p.spec.mac_address), ip);
+        let key = (stitch_engine::compile::ls_name(p.spec.network_id), p.spec.mac_address);
+        learned.entry(eps[i % eps.len()].clone()).or_default().insert(key.clone(), ip);
+        if i % 2 == 0 && eps.len() > 1 {
+            learned.entry(eps[(i + 1) % eps.len()].clone()).or_default().insert(key, "198.51.100.8".parse().unwrap());
+        }
     }
     learned
 }

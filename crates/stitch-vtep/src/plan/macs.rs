@@ -8,7 +8,7 @@ use ovsdb::notation::{Atom, Row, Value};
 use ovsdb::ops::Operation;
 use uuid::Uuid;
 
-use stitch_model::MacAddr;
+use stitch_model::{MacAddr, VecMap};
 
 use super::{Phase, PlanProblem, Planner, Scope, by_uuid};
 use crate::cache::{MacKey, mac_key};
@@ -56,7 +56,7 @@ impl Planner<'_> {
         let desired = self.desired;
         let table = Table::UcastMacsRemote;
         let mut keep = BTreeSet::new();
-        let in_scope: Vec<(&String, &BTreeMap<MacAddr, RemoteMac>)> = match self.scope {
+        let in_scope: Vec<(&String, &VecMap<MacAddr, RemoteMac>)> = match self.scope {
             Scope::All => desired.ucast_remote.iter().collect(),
             Scope::LogicalSwitches(names) => names.iter().filter_map(|n| desired.ucast_remote.get_key_value(n)).collect(),
         };

@@ -77,7 +77,7 @@ pub fn arb_desired() -> impl Strategy<Value = DesiredVtep> {
         }
         for (l, m, i, a) in ucast {
             let mac: MacAddr = MACS[m].parse().unwrap();
-            let remote = RemoteMac { dst_ip: ip(i), ipaddr: a.map(|a| format!("192.168.0.{a}")) };
+            let remote = RemoteMac { dst_ip: ip(i), ipaddr: a.map(|a| format!("192.168.0.{a}").into()) };
             d = d.with_ucast_remote(LS[l], mac, remote);
         }
         for (l, m, ips) in mcast {
@@ -232,7 +232,7 @@ pub fn assert_reflects(d: &DesiredVtep, c: &VtepCache, plan: &Plan) {
         let rows: Vec<_> = c.ucast_remote_by_mac(*lu, &mac.to_string()).collect();
         assert_eq!(rows.len(), 1, "{ls} {mac}");
         assert_eq!(c.locator_ip(rows[0].locator), Some(r.dst_ip));
-        assert_eq!(rows[0].ipaddr(), r.ipaddr.clone().unwrap_or_default());
+        assert_eq!(rows[0].ipaddr(), r.ipaddr.as_deref().unwrap_or_default());
         want_ucast += 1;
     }
     let owned_ucast = t.ucast_remote.values().filter(|m| ls_uuid.values().any(|u| *u == m.logical_switch)).count();
