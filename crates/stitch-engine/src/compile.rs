@@ -309,7 +309,7 @@ pub fn remote_macs<'a>(
             d.ucast_remote.insert(ls.clone(), here);
         }
         if !remotes.is_empty() {
-            d.mcast_remote.insert((ls, UNKNOWN_DST.to_string()), remotes);
+            d.mcast_remote.insert((ls, UNKNOWN_DST.to_string()), remotes.into_iter().collect());
         }
     }
     bound

@@ -43,7 +43,7 @@ pub struct DesiredVtep {
     /// `(logical switch name, multicast MAC or "unknown-dst")` → the flood
     /// list: remote VTEP tunnel IPs. An empty list means no row (a locator
     /// set cannot be empty).
-    pub mcast_remote: BTreeMap<(String, String), BTreeSet<IpAddr>>,
+    pub mcast_remote: BTreeMap<(String, String), IpList>,
     /// ACLs by key (see [`DesiredAcl`]); the `ACL` row is named
     /// `<owner>/<key>`.
     pub acls: BTreeMap<String, DesiredAcl>,
@@ -219,6 +219,51 @@ impl DesiredLogicalSwitch {
     }
 }
 
+/// A flood list: tunnel IPs, sorted, each once, in one exactly sized
+/// block (a `BTreeSet`'s node reserves room for eleven; a list holds the
+/// few other leaves of a network).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct IpList(Box<[IpAddr]>);
+
+impl IpList {
+    /// The IPs, in order.
+    pub fn iter(&self) -> std::slice::Iter<'_, IpAddr> {
+        self.0.iter()
+    }
+
+    /// How many IPs.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True when there is none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The IPs as a set.
+    pub fn to_set(&self) -> BTreeSet<IpAddr> {
+        self.0.iter().copied().collect()
+    }
+}
+
+impl FromIterator<IpAddr> for IpList {
+    fn from_iter<I: IntoIterator<Item = IpAddr>>(iter: I) -> Self {
+        let mut v: Vec<IpAddr> = iter.into_iter().collect();
+        v.sort_unstable();
+        v.dedup();
+        IpList(v.into_boxed_slice())
+    }
+}
+
+impl<'a> IntoIterator for &'a IpList {
+    type Item = &'a IpAddr;
+    type IntoIter = std::slice::Iter<'a, IpAddr>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
 /// Where a remote unicast MAC lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteMac {
@@ -389,6 +434,16 @@ mod tests {
             1 => (0u8..3).prop_map(Op::RemoveLogicalSwitch),
             1 => (0u8..2).prop_map(Op::RetainSwitchesBut),
         ]
+    }
+
+    #[test]
+    fn ip_lists_are_sets() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let l: super::IpList = [ip("10.0.0.3"), ip("fd00::1"), ip("10.0.0.2"), ip("10.0.0.3")].into_iter().collect();
+        assert_eq!(l.iter().copied().collect::<Vec<_>>(), [ip("10.0.0.2"), ip("10.0.0.3"), ip("fd00::1")]);
+        assert_eq!(l.to_set(), BTreeSet::from([ip("10.0.0.3"), ip("10.0.0.2"), ip("fd00::1")]));
+        assert_eq!(l, [ip("fd00::1"), ip("10.0.0.2"), ip("10.0.0.3")].into_iter().collect());
+        assert!(super::IpList::default().is_empty());
     }
 
     proptest! {

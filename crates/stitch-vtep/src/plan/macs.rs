@@ -1,6 +1,7 @@
 //! Remote MACs: `Ucast_Macs_Remote` (one locator each) and
 //! `Mcast_Macs_Remote` (a locator set: the flood list).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
@@ -12,7 +13,7 @@ use stitch_model::{MacAddr, VecMap};
 
 use super::{Phase, PlanProblem, Planner, Scope, by_uuid};
 use crate::cache::{MacKey, mac_key};
-use crate::desired::{RemoteMac, of_logical_switch};
+use crate::desired::{IpList, RemoteMac, of_logical_switch};
 use crate::table::Table;
 
 impl Planner<'_> {
@@ -122,18 +123,20 @@ impl Planner<'_> {
         let desired = self.desired;
         let table = Table::McastMacsRemote;
         let mut keep = BTreeSet::new();
-        // Normalize keys first: MACs compare case-insensitively.
-        let mut wanted: BTreeMap<(String, String), &BTreeSet<IpAddr>> = BTreeMap::new();
-        let in_scope: Vec<(&(String, String), &BTreeSet<IpAddr>)> = match self.scope {
+        // Normalize keys first: MACs compare case-insensitively (a key
+        // already in lowercase, the usual case, is not copied).
+        let mut wanted: BTreeMap<(&str, Cow<'_, str>), &IpList> = BTreeMap::new();
+        let in_scope: Vec<(&(String, String), &IpList)> = match self.scope {
             Scope::All => desired.mcast_remote.iter().collect(),
             Scope::LogicalSwitches(names) => names.iter().flat_map(|n| of_logical_switch(&desired.mcast_remote, n)).collect(),
         };
         for ((ls, mac), ips) in in_scope {
-            wanted.insert((ls.clone(), mac_key(mac)), ips);
+            let mac = if mac.bytes().any(|b| b.is_ascii_uppercase()) { Cow::Owned(mac_key(mac)) } else { Cow::Borrowed(mac.as_str()) };
+            wanted.insert((ls.as_str(), mac), ips);
         }
         for ((ls_name, mac), ips) in wanted {
-            let what = format!("flood list {mac} in {ls_name}");
-            let Some(ls) = self.mac_ls(&ls_name, || what.clone()) else { continue };
+            let what = || format!("flood list {mac} in {ls_name}");
+            let Some(ls) = self.mac_ls(ls_name, what) else { continue };
             if ips.is_empty() {
                 continue;
             }
@@ -141,22 +144,22 @@ impl Planner<'_> {
                 Some(u) => self.cache.mcast_remote_by_mac(u, &mac).map(|m| (m.uuid, self.cache.locator_set_ips(m.locator_set))).collect(),
                 None => Vec::new(),
             };
-            let list = ips.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
-            if let Some((u, _)) = existing.iter().find(|(_, cur)| cur.as_ref() == Some(ips)) {
+            if let Some((u, _)) = existing.iter().find(|(_, cur)| cur.as_ref().is_some_and(|cur| cur.iter().eq(ips.iter()))) {
                 keep.insert(*u);
                 continue;
             }
-            let Some(set) = self.locator_set(ips, &what) else { continue };
+            let list = ips.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
+            let Some(set) = self.locator_set(&ips.to_set(), &what()) else { continue };
             if let Some((u, _)) = existing.first() {
                 keep.insert(*u);
                 self.push(
                     Phase::Macs,
                     Operation::update(table.name(), by_uuid(*u), Row::new().with("locator_set", Value::Atom(set))),
-                    format!("change {what} to [{list}]"),
+                    format!("change {} to [{list}]", what()),
                 );
             } else {
-                let row = Row::new().with("MAC", mac.as_str()).with("logical_switch", Value::Atom(ls)).with("locator_set", Value::Atom(set));
-                self.push(Phase::Macs, Operation::insert(table.name(), row), format!("add {what} [{list}]"));
+                let row = Row::new().with("MAC", &*mac).with("logical_switch", Value::Atom(ls)).with("locator_set", Value::Atom(set));
+                self.push(Phase::Macs, Operation::insert(table.name(), row), format!("add {} [{list}]", what()));
             }
         }
         self.delete_unkept(table, &keep);

@@ -247,7 +247,7 @@ pub fn assert_reflects(d: &DesiredVtep, c: &VtepCache, plan: &Plan) {
             continue;
         }
         assert_eq!(rows.len(), 1, "{ls} {mac}");
-        assert_eq!(c.locator_set_ips(rows[0].locator_set).as_ref(), Some(ips));
+        assert_eq!(c.locator_set_ips(rows[0].locator_set), Some(ips.to_set()));
         want_mcast += 1;
     }
     let owned_mcast = t.mcast_remote.values().filter(|m| ls_uuid.values().any(|u| *u == m.logical_switch)).count();
