@@ -132,9 +132,13 @@ pub(crate) fn vpg_groups(snap: &Snapshot, g: &VpgSpec) -> Option<BTreeSet<Uuid>>
     // The stored port with the lowest id decides (tried in id order: the
     // first is nearly always stored, so one lookup in the port table).
     let pick = |ids: &[Uuid]| {
-        let mut ids = ids.to_vec();
-        ids.sort_unstable();
-        ids.iter().find_map(|p| snap.ports.get(p)).map(|p| groups_of(snap, &p.spec))
+        let first = ids.iter().min().and_then(|p| snap.ports.get(p));
+        let port = first.or_else(|| {
+            let mut ids = ids.to_vec();
+            ids.sort_unstable();
+            ids.iter().find_map(|p| snap.ports.get(p))
+        });
+        port.map(|p| groups_of(snap, &p.spec))
     };
     pick(&g.port_ids).or_else(|| pick(&g.draining)).or_else(|| pick(&g.standby)).filter(|s| !s.is_empty())
 }

@@ -204,6 +204,9 @@ pub fn patch_endpoint(snap: &Snapshot, learned: &Learned, key: &str, d: &mut Des
 /// learning VTEP is this endpoint's own. The first endpoint (in key order)
 /// that learned a MAC gives its locator; entries already in `d` stay.
 fn learned_macs(learned: &Learned, key: &str, net: Uuid, local: &Local, bound: &BTreeSet<(Uuid, MacAddr)>, d: &mut DesiredVtep) {
+    if learned.keys().all(|ep| ep == key) {
+        return;
+    }
     let ls = ls_name(net);
     let mut found = Vec::new();
     for (_, macs) in learned.iter().filter(|(ep, _)| ep.as_str() != key) {
@@ -248,7 +251,9 @@ pub fn remote_macs<'a>(
     // Few switches, many groups: each switch is looked up once.
     let mut ips: BTreeMap<Uuid, Option<IpAddr>> = BTreeMap::new();
     let mut ip_of = |sw: &Uuid| *ips.entry(*sw).or_insert_with(|| snap.switches.get(sw).map(|s| s.spec.tunnel_ip));
-    let mut bound: BTreeSet<(Uuid, MacAddr)> = BTreeSet::new();
+    // Collected, then built into a set at once: an insert per port into
+    // a set of every port here was a fifth of a compile (issue 8).
+    let mut bound: Vec<(Uuid, MacAddr)> = Vec::new();
     let mut macs: Vec<(Uuid, MacAddr)> = Vec::new();
     // (port, index of the group in the network's list)
     let mut advertised: Vec<(Uuid, usize)> = Vec::new();
@@ -272,7 +277,7 @@ pub fn remote_macs<'a>(
             let s = &g.spec;
             for p in s.port_ids.iter().chain(&s.draining).chain(&s.standby) {
                 if let Some(mac) = mac_of(p) {
-                    bound.insert((net, mac));
+                    bound.push((net, mac));
                 }
             }
             advertised.extend(s.port_ids.iter().filter(|p| !s.pending.contains(p)).map(|p| (*p, i)));
@@ -312,7 +317,7 @@ pub fn remote_macs<'a>(
             d.mcast_remote.insert((ls, UNKNOWN_DST.to_string()), remotes.into_iter().collect());
         }
     }
-    bound
+    bound.into_iter().collect()
 }
 
 /// Learned MACs that contradict a binding (the MAC is bound to a port
