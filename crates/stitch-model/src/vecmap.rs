@@ -20,13 +20,15 @@ use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
+use smol_str::SmolStr;
 
 /// A map of few entries: keys unique and in order, no spare capacity.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct VecMap<K, V>(Box<[(K, V)]>);
 
-/// A JSON object (`binding:profile`, `binding:vif_details`).
-pub type JsonObject = VecMap<String, Value>;
+/// A JSON object (`binding:profile`, `binding:vif_details`). Its keys are
+/// short names (`vlan`, `port_filter`, `pci_slot`), kept inline.
+pub type JsonObject = VecMap<SmolStr, Value>;
 
 impl<K, V> Default for VecMap<K, V> {
     fn default() -> Self {
@@ -162,13 +164,13 @@ impl<K, V> IntoIterator for VecMap<K, V> {
 
 impl From<Map<String, Value>> for JsonObject {
     fn from(m: Map<String, Value>) -> Self {
-        m.into_iter().collect()
+        m.into_iter().map(|(k, v)| (SmolStr::from(k), v)).collect()
     }
 }
 
 impl From<JsonObject> for Value {
     fn from(o: JsonObject) -> Self {
-        Value::Object(o.into_iter().collect())
+        Value::Object(o.into_iter().map(|(k, v)| (String::from(k), v)).collect())
     }
 }
 
@@ -248,8 +250,8 @@ mod tests {
             let mut theirs = Map::new();
             for (k, v) in ops {
                 match v {
-                    Some(v) => prop_assert_eq!(ours.insert(k.clone(), json!(v)), theirs.insert(k, json!(v))),
-                    None => prop_assert_eq!(ours.remove(&k), theirs.remove(&k)),
+                    Some(v) => prop_assert_eq!(ours.insert(k.as_str().into(), json!(v)), theirs.insert(k, json!(v))),
+                    None => prop_assert_eq!(ours.remove(k.as_str()), theirs.remove(&k)),
                 }
                 prop_assert_eq!(ours.len(), theirs.len());
             }

@@ -109,7 +109,7 @@ async fn create(State(st): State<NeutronState>, Path(id): Path<String>, body: By
         .update(|snap| {
             port(snap, id)?;
             let b = HostBinding {
-                host: host.clone(),
+                host: host.as_str().into(),
                 // Neutron's defaults (Nova passes both explicitly).
                 vnic_type: vnic.unwrap_or_default(),
                 profile: profile.clone().unwrap_or_default().into(),

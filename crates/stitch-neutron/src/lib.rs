@@ -242,13 +242,13 @@ async fn list_ports(State(st): State<NeutronState>, headers: HeaderMap, RawQuery
         let s = &p.spec;
         macs.as_ref().is_none_or(|m| m.contains(&s.mac_address))
             && plain.iter().all(|(k, wanted)| {
-                let value = match *k {
+                let value: &str = match *k {
                     "device_id" => &s.device_id,
                     "device_owner" => &s.device_owner,
                     "binding:host_id" => &s.host_id,
                     _ => &s.name,
                 };
-                wanted.contains(&value.as_str())
+                wanted.contains(&value)
             })
     };
     // By id, or by index for networks: the ports asked for, or those of

@@ -127,7 +127,7 @@ pub fn parse_create(snap: &Snapshot, body: &Map<String, Value>) -> Result<Object
         description: attrs::string(body, "description")?.unwrap_or_default(),
         admin_state_up: attrs::boolean(body, "admin_state_up")?.unwrap_or(true),
         security_groups: string_list(body, "security_groups")?.unwrap_or_default(),
-        host_id: attrs::string(body, "binding:host_id")?.unwrap_or_default(),
+        host_id: attrs::string(body, "binding:host_id")?.unwrap_or_default().into(),
         vnic_type: vnic(body)?.unwrap_or_default(),
         profile: attrs::dict(body, "binding:profile")?.unwrap_or_default().into(),
         binding: PortBinding::unbound(),
@@ -170,7 +170,7 @@ pub fn apply_update(mut p: Object<PortSpec>, body: &Map<String, Value>) -> Resul
         s.security_groups = v;
     }
     if let Some(v) = attrs::nullable_string(body, "binding:host_id")? {
-        s.host_id = v.unwrap_or_default();
+        s.host_id = v.unwrap_or_default().into();
     }
     if let Some(v) = vnic(body)? {
         s.vnic_type = v;

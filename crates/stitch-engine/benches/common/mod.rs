@@ -81,7 +81,7 @@ pub fn network(i: usize) -> Object<NetworkSpec> {
 
 pub fn port(net: Uuid, n: usize, host: usize) -> Object<PortSpec> {
     let mac = stitch_model::MacAddr([0xfa, 0x16, 0x3e, (n >> 16) as u8, (n >> 8) as u8, n as u8]);
-    obj(PortSpec { host_id: format!("host{host}"), vnic_type: VnicType::Direct, ..PortSpec::new(net, mac) })
+    obj(PortSpec { host_id: format!("host{host}").into(), vnic_type: VnicType::Direct, ..PortSpec::new(net, mac) })
 }
 
 /// The leaf of port `j` (0..10) of network `k`: 4 + 3 + 3 ports on 3 leaves.

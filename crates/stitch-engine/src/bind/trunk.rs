@@ -107,7 +107,7 @@ pub fn put_trunk(snap: &Snapshot, trunk: Object<TrunkSpec>) -> Result<Vec<Change
 }
 
 fn leave_trunk(spec: &mut PortSpec) {
-    spec.host_id.clear();
+    spec.host_id = Default::default();
     spec.device_owner.clear();
     spec.device_id.clear();
 }

@@ -99,7 +99,7 @@ fn step(s: &Snapshot, nets: &mut BTreeMap<u8, u8>, op: Op) -> Result<Snapshot, T
         }
         Op::Unbind { port } if s.ports.get(&id(1000 + port as u128)).is_some() => {
             let mut spec = s.ports.get(&id(1000 + port as u128)).unwrap().spec.clone();
-            spec.host_id.clear();
+            spec.host_id = Default::default();
             bind_port(s, 1000 + port as u128, spec)
         }
         Op::Delete { port } if s.ports.get(&id(1000 + port as u128)).is_some() => {

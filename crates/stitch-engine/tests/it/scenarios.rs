@@ -183,7 +183,8 @@ fn apply(s: Snapshot, learned: &mut Learned, errors: &mut Vec<String>, e: Event)
             bind_port(&s, n, spec)
         }
         Event::AddBinding { n, host } => {
-            let b = stitch_model::neutron::HostBinding { host, vnic_type: VnicType::Direct, profile: Default::default(), binding: Default::default() };
+            let b =
+                stitch_model::neutron::HostBinding { host: host.into(), vnic_type: VnicType::Direct, profile: Default::default(), binding: Default::default() };
             let r = bind::add_binding(&s, id(n), b);
             refuse_or_commit(s, errors, r)
         }
