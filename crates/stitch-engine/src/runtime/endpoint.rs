@@ -71,7 +71,13 @@ pub(crate) async fn run_session(shared: Arc<Shared>, key: String, client: Client
             r = client.wait_connected() => if r.is_err() { break 'session },
             _ = stop.changed() => break 'session,
         }
-        let fresh = match setup(&client).await {
+        let permit = tokio::select! {
+            p = shared.initial_reads.acquire() => p.expect("the semaphore is never closed"),
+            _ = stop.changed() => break 'session,
+        };
+        let fresh = setup(&client).await;
+        drop(permit);
+        let fresh = match fresh {
             Ok(c) => c,
             Err(e) => {
                 set_error(&shared, &key, e);
