@@ -61,6 +61,7 @@ pub(crate) async fn run_session(shared: Arc<Shared>, key: String, client: Client
     // a stall every period at a thousand switches. Each keeps its own
     // phase instead. (A session starts dirty, with nothing memoized.)
     let period = shared.config.resync_interval;
+    let state = client.state();
     let mut timer = tokio::time::interval_at(tokio::time::Instant::now() + stagger(&key, period), period);
     timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
@@ -106,7 +107,12 @@ pub(crate) async fn run_session(shared: Arc<Shared>, key: String, client: Client
             if settling.is_some_and(|t| Instant::now() >= t) {
                 settling = None;
             }
-            if dirty && settling.is_none() && retry_after.is_none_or(|t| Instant::now() >= t) {
+            // No pass while the connection is down: planned from the last
+            // cache, one with nothing to send would report the switch in
+            // sync. The reconnect (`Connected`, then `MonitorRestarted`)
+            // marks the session dirty again.
+            let up = state.borrow().is_connected();
+            if dirty && up && settling.is_none() && retry_after.is_none_or(|t| Instant::now() >= t) {
                 match pass(&shared, &client, &key, &shared_cache, &mut memo, &mut stale).await {
                     Ok(changed) => {
                         failures = 0;
@@ -126,7 +132,7 @@ pub(crate) async fn run_session(shared: Arc<Shared>, key: String, client: Client
                     }
                 }
             }
-            let wake = settling.or(retry_after).filter(|_| dirty).map(tokio::time::Instant::from_std);
+            let wake = settling.or(retry_after).filter(|_| dirty && up).map(tokio::time::Instant::from_std);
             tokio::select! {
                 _ = stop.changed() => break 'session,
                 ev = events.recv() => {
@@ -477,7 +483,6 @@ async fn pass(
         let f = faults.remove(&sw.id).unwrap_or_default();
         let probs = problems.clone();
         shared.status.update(sw.id, |s| {
-            s.connected = true;
             s.reconciles += 1;
             s.faults = f;
             s.problems = probs.clone();

@@ -198,6 +198,13 @@ async fn three_leaves_converge_repair_and_clean_up() {
     // A switch that is down does not hold up the others, and its ports stay DOWN.
     lab.leaves[2].stop();
     eventually_async("leaf3 seen as down", || !lab.status.get(&lab.switch_ids[2]).unwrap().connected).await;
+    // It stays reported down: a pass planned from its last cache would
+    // find nothing to send and say it is in sync. Several resync periods
+    // of the others go by (leaf3's own period is the same).
+    let r = lab.reconciles(0);
+    eventually_async("more passes on leaf1", || lab.reconciles(0) >= r + 4).await;
+    let l3 = lab.status.get(&lab.switch_ids[2]).unwrap();
+    assert!(!l3.connected && !l3.in_sync, "a stopped switch is reported down and not in sync: {l3:?}");
     let p4 = lab.port(None, net, "fa:16:3e:00:00:04", "n4").await;
     eventually_async("leaf1 and leaf2 converge while leaf3 is down", || lab.in_sync(0) && lab.in_sync(1)).await;
     let snap = lab.catalog.snapshot();
