@@ -329,6 +329,13 @@ impl VtepCache {
     /// checked and ignored. On a [`CacheError::Schema`] the rows before
     /// the offending one are applied, the rest not.
     pub fn apply(&mut self, updates: &Updates) -> Result<(), CacheError> {
+        let r = self.apply_batch(updates);
+        // On every way out: rows of the batch may have been applied.
+        self.tables.ucast_remote.settle();
+        r
+    }
+
+    fn apply_batch(&mut self, updates: &Updates) -> Result<(), CacheError> {
         let schema = self.schema.clone();
         let mut errors = Vec::new();
         match updates {

@@ -13,11 +13,17 @@
 //! written, aside. A map from UUID to logical switch finds a row for the
 //! monitor's deletes and diffs, which name the UUID only.
 //!
+//! Rows arriving in a batch (a monitor update, a switch's initial
+//! contents) are appended to their group and each group touched is sorted
+//! once when the batch is through ([`RemoteMacRows::settle`]): inserting
+//! each in place would move the rows after it, quadratic for a logical
+//! switch with thousands of MACs arriving in UUID order.
+//!
 //! Rows are handed out as [`RemoteMacRow`] views, which spell the MAC only
 //! when asked (a resync walks every row of a logical switch and needs the
 //! MAC of the few it deletes), or as [`UcastMac`] values.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use smol_str::SmolStr;
 use uuid::Uuid;
@@ -32,6 +38,8 @@ pub struct RemoteMacRows {
     by_ls: BTreeMap<Uuid, Vec<Slot>>,
     /// Row UUID → its logical switch.
     ls_of: HashMap<Uuid, Uuid>,
+    /// Groups appended to out of order since the last settle.
+    unsorted: BTreeSet<Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -133,34 +141,53 @@ impl RemoteMacRows {
 
     /// Every row, by logical switch, MAC (case-insensitively) and UUID.
     pub fn values(&self) -> impl Iterator<Item = UcastMac> + '_ {
+        debug_assert!(self.settled(), "read before settle");
         self.by_ls.iter().flat_map(|(ls, slots)| slots.iter().map(|s| s.view(*ls).to_row()))
     }
 
     /// The rows of a logical switch, by MAC and UUID.
     pub fn of(&self, ls: Uuid) -> impl Iterator<Item = RemoteMacRow<'_>> {
+        debug_assert!(self.settled(), "read before settle");
         self.by_ls.get(&ls).into_iter().flatten().map(move |s| s.view(ls))
     }
 
     /// The rows of a logical switch for one MAC, by UUID.
     pub fn with(&self, ls: Uuid, key: MacKey) -> impl Iterator<Item = RemoteMacRow<'_>> {
+        debug_assert!(self.settled(), "read before settle");
         let slots: &[Slot] = self.by_ls.get(&ls).map_or(&[], Vec::as_slice);
         let from = slots.partition_point(|s| s.key < key);
         slots[from..].iter().take_while(move |s| s.key == key).map(move |s| s.view(ls))
     }
 
-    /// Adds a row, replacing the one with its UUID; returns that one.
-    pub fn insert(&mut self, row: &UcastMac) -> Option<UcastMac> {
+    /// Adds a row, replacing the one with its UUID; returns that one. Reads
+    /// by MAC or in order wait for [`RemoteMacRows::settle`].
+    pub(crate) fn insert(&mut self, row: &UcastMac) -> Option<UcastMac> {
         let old = self.remove(&row.uuid);
         let slot = Slot::of(row);
         let slots = self.by_ls.entry(row.logical_switch).or_default();
-        let at = slots.partition_point(|s| s.order() < slot.order());
-        slots.insert(at, slot);
+        if slots.last().is_some_and(|l| l.order() > slot.order()) {
+            self.unsorted.insert(row.logical_switch);
+        }
+        slots.push(slot);
         self.ls_of.insert(row.uuid, row.logical_switch);
         old
     }
 
+    /// Sorts the groups appended to out of order (after a batch).
+    pub(crate) fn settle(&mut self) {
+        for ls in std::mem::take(&mut self.unsorted) {
+            if let Some(slots) = self.by_ls.get_mut(&ls) {
+                slots.sort_unstable_by(|a, b| a.order().cmp(&b.order()));
+            }
+        }
+    }
+
+    fn settled(&self) -> bool {
+        self.unsorted.is_empty()
+    }
+
     /// Removes a row by UUID; returns it.
-    pub fn remove(&mut self, uuid: &Uuid) -> Option<UcastMac> {
+    pub(crate) fn remove(&mut self, uuid: &Uuid) -> Option<UcastMac> {
         let ls = self.ls_of.remove(uuid)?;
         let slots = self.by_ls.get_mut(&ls).expect("every indexed row has its logical switch's group");
         let at = slots.iter().position(|s| s.uuid == *uuid).expect("every indexed row is in its group");
@@ -196,9 +223,11 @@ mod tests {
             row(4, 10, "Not-A-Mac", ""),
             row(5, 11, "aa:bb:cc:00:00:02", "fd00::1"),
         ];
-        for r in &rows {
+        // In reverse: every group is appended to out of order.
+        for r in rows.iter().rev() {
             assert_eq!(t.insert(r), None);
         }
+        t.settle();
         assert_eq!(t.len(), 5);
         for r in &rows {
             assert_eq!(t.get(&r.uuid).as_ref(), Some(r));
@@ -220,8 +249,10 @@ mod tests {
         t.insert(&row(1, 10, "aa:bb:cc:00:00:01", ""));
         t.insert(&row(2, 10, "aa:bb:cc:00:00:02", ""));
         // A row that moves to another logical switch and MAC.
+        t.settle();
         let moved = row(1, 11, "aa:bb:cc:00:00:09", "1.2.3.4");
         assert_eq!(t.insert(&moved), Some(row(1, 10, "aa:bb:cc:00:00:01", "")));
+        t.settle();
         assert_eq!(t.of(u(10)).map(|m| m.uuid).collect::<Vec<_>>(), [u(2)]);
         assert_eq!(t.get(&u(1)), Some(moved));
         assert_eq!(t.remove(&u(2)).map(|m| m.uuid), Some(u(2)));
