@@ -47,16 +47,17 @@ impl Planner<'_> {
                     }
                 }
                 Some(ls) => {
-                    self.problems.push(PlanProblem::LogicalSwitchNameTaken { name: name.clone(), owner: ls.other_config.get(OWNER_KEY).cloned() });
+                    self.problems
+                        .push(PlanProblem::LogicalSwitchNameTaken { name: name.clone(), owner: ls.other_config.get(OWNER_KEY).map(|o| o.to_string()) });
                 }
                 None => {
                     let uuid_name = self.fresh_name("ls");
                     let ls = LogicalSwitch {
                         name: name.clone(),
-                        description: d.description.clone(),
+                        description: d.description.as_str().into(),
                         tunnel_key: Some(d.tunnel_key),
                         replication_mode: d.replication_mode,
-                        other_config: stitch_model::VecMap::from([(OWNER_KEY.to_owned(), owner.as_str().to_owned())]),
+                        other_config: stitch_model::VecMap::from([(OWNER_KEY.into(), owner.as_str().into())]),
                         ..Default::default()
                     };
                     // Optimistic concurrency: the cache said the name is

@@ -56,14 +56,15 @@ pub struct LogicalSwitch {
     pub uuid: Uuid,
     /// `name` (unique).
     pub name: String,
-    /// `description`.
-    pub description: String,
+    /// `description` (inline when short, as Stitch's is).
+    pub description: SmolStr,
     /// `tunnel_key`: the VNI.
     pub tunnel_key: Option<i64>,
     /// `replication_mode`.
     pub replication_mode: Option<ReplicationMode>,
-    /// `other_config`.
-    pub other_config: VecMap<String, String>,
+    /// `other_config` (keys and values inline when short, as Stitch's
+    /// owner marker is: a leaf holds a row per network).
+    pub other_config: VecMap<SmolStr, SmolStr>,
 }
 
 impl VtepRow for LogicalSwitch {
@@ -83,7 +84,7 @@ impl VtepRow for LogicalSwitch {
         Ok(LogicalSwitch {
             uuid,
             name: r.string("name")?,
-            description: r.string("description")?,
+            description: r.small_string("description")?,
             tunnel_key: r.opt_integer("tunnel_key")?,
             replication_mode: r.parsed("replication_mode", ReplicationMode::parse)?,
             other_config: r.string_map("other_config")?,

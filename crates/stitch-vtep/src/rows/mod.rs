@@ -182,11 +182,11 @@ impl<'a> Reader<'a> {
         self.elements(column)?.into_iter().map(|a| self.typed(column, a, "a string", |a| a.as_str().map(str::to_owned))).collect()
     }
 
-    pub(crate) fn string_map(&self, column: &'static str) -> Result<VecMap<String, String>, RowError> {
+    pub(crate) fn string_map<S: for<'s> From<&'s str> + Ord>(&self, column: &'static str) -> Result<VecMap<S, S>, RowError> {
         self.map(column)?
             .into_iter()
             .map(|(k, v)| match (k.as_str(), v.as_str()) {
-                (Some(k), Some(v)) => Ok((k.to_owned(), v.to_owned())),
+                (Some(k), Some(v)) => Ok((S::from(k), S::from(v))),
                 _ => Err(self.err(column, format!("expected string → string, got {k} → {v}"))),
             })
             .collect()
@@ -245,8 +245,8 @@ pub(crate) mod enc {
         Value::set(v.iter().map(|s| Atom::string(s.clone())))
     }
 
-    pub(crate) fn string_map(v: &VecMap<String, String>) -> Value {
-        Value::map(v.iter().map(|(k, v)| (Atom::string(k.clone()), Atom::string(v.clone()))))
+    pub(crate) fn string_map<S: AsRef<str>>(v: &VecMap<S, S>) -> Value {
+        Value::map(v.iter().map(|(k, v)| (Atom::string(k.as_ref()), Atom::string(v.as_ref()))))
     }
 
     pub(crate) fn string_uuid_map(v: &BTreeMap<String, Uuid>) -> Value {
