@@ -11,6 +11,7 @@
 //! ([`ovsdb::monitor::apply_diff`]) and decoding it again. Only rows that
 //! do not decode are kept raw, so that later diffs still apply to them.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, Weak};
@@ -234,6 +235,11 @@ fn shared_schema(schema: DatabaseSchema) -> Arc<DatabaseSchema> {
 /// A MAC as the indexes key it: lowercase, so `AA:..` and `aa:..` meet.
 pub fn mac_key(mac: &str) -> String {
     mac.to_ascii_lowercase()
+}
+
+/// [`mac_key`], borrowing `mac` when it is one already (no uppercase).
+pub(crate) fn as_mac_key(mac: &str) -> Cow<'_, str> {
+    if mac.bytes().any(|b| b.is_ascii_uppercase()) { Cow::Owned(mac_key(mac)) } else { Cow::Borrowed(mac) }
 }
 
 /// A MAC column's value as the MAC indexes key it: equal exactly when

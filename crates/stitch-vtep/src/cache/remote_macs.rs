@@ -23,12 +23,13 @@
 //! when asked (a resync walks every row of a logical switch and needs the
 //! MAC of the few it deletes), or as [`UcastMac`] values.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use smol_str::SmolStr;
 use uuid::Uuid;
 
-use super::MacKey;
+use super::{MacKey, as_mac_key};
 use crate::rows::UcastMac;
 
 /// Every `Ucast_Macs_Remote` row of one database.
@@ -61,10 +62,10 @@ struct Rare {
 impl Slot {
     fn of(row: &UcastMac) -> Slot {
         let key = MacKey::of(&row.mac);
-        let as_written = match &key {
-            MacKey::Mac(m) => m.to_string() != row.mac,
-            MacKey::Other(k) => **k != *row.mac,
-        };
+        // The key spells the MAC in lowercase (and in the colon form it
+        // requires for a `MacKey::Mac`): it says the MAC exactly when that
+        // is how it was written.
+        let as_written = matches!(as_mac_key(&row.mac), Cow::Owned(_));
         let rare = (as_written || !row.ipaddr.is_empty()).then(|| Box::new(Rare { mac: as_written.then(|| row.mac.clone()), ipaddr: row.ipaddr.clone() }));
         Slot { key, uuid: row.uuid, locator: row.locator, rare }
     }
@@ -98,11 +99,6 @@ impl<'c> RemoteMacRow<'c> {
             (None, MacKey::Mac(m)) => SmolStr::new(m.to_string()),
             (None, MacKey::Other(k)) => SmolStr::new(k),
         }
-    }
-
-    /// The MAC as the indexes key it.
-    pub fn mac_key(&self) -> &'c MacKey {
-        &self.slot.key
     }
 
     /// `ipaddr` (may be empty).

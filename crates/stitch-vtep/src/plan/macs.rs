@@ -12,7 +12,7 @@ use uuid::Uuid;
 use stitch_model::{MacAddr, VecMap};
 
 use super::{Phase, PlanProblem, Planner, Scope, by_uuid};
-use crate::cache::{MacKey, mac_key};
+use crate::cache::{MacKey, as_mac_key};
 use crate::desired::{IpList, RemoteMac, of_logical_switch};
 use crate::table::Table;
 
@@ -131,8 +131,7 @@ impl Planner<'_> {
             Scope::LogicalSwitches(names) => names.iter().flat_map(|n| of_logical_switch(&desired.mcast_remote, n)).collect(),
         };
         for ((ls, mac), ips) in in_scope {
-            let mac = if mac.bytes().any(|b| b.is_ascii_uppercase()) { Cow::Owned(mac_key(mac)) } else { Cow::Borrowed(mac.as_str()) };
-            wanted.insert((ls.as_str(), mac), ips);
+            wanted.insert((ls.as_str(), as_mac_key(mac)), ips);
         }
         for ((ls_name, mac), ips) in wanted {
             let what = || format!("flood list {mac} in {ls_name}");
