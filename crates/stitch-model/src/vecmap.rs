@@ -102,11 +102,6 @@ impl<K, V> VecMap<K, V> {
     pub fn keys(&self) -> impl DoubleEndedIterator<Item = &K> + ExactSizeIterator + Clone {
         self.0.iter().map(|(k, _)| k)
     }
-
-    /// The values, in key order.
-    pub fn values(&self) -> impl DoubleEndedIterator<Item = &V> + ExactSizeIterator + Clone {
-        self.0.iter().map(|(_, v)| v)
-    }
 }
 
 impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for VecMap<K, V> {
