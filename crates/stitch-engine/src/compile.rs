@@ -14,7 +14,7 @@ use std::net::IpAddr;
 use stitch_model::inventory::{Object, SwitchSpec};
 use stitch_model::neutron::VpgSpec;
 use stitch_model::{MacAddr, Snapshot, VecMap};
-use stitch_vtep::{DesiredLogicalSwitch, DesiredVtep, Owner, RemoteMac, ReplicationMode, UNKNOWN_DST, of_logical_switch};
+use stitch_vtep::{DesiredLogicalSwitch, DesiredVtep, Name, Owner, RemoteMac, ReplicationMode, UNKNOWN_DST, of_logical_switch};
 use uuid::Uuid;
 
 /// Identifies one OVSDB endpoint (one database). Switches with the same
@@ -30,6 +30,15 @@ pub type Learned = BTreeMap<String, BTreeMap<(String, MacAddr), IpAddr>>;
 /// The logical switch name of a network.
 pub fn ls_name(network: Uuid) -> String {
     network.to_string()
+}
+
+/// [`ls_name`] as a desired state's [`Name`]: the copy `d` already holds
+/// when it has the logical switch (every map of a desired state then points
+/// at one allocation per network), else a new one.
+fn ls_key(d: &DesiredVtep, network: Uuid) -> Name {
+    let mut buf = Uuid::encode_buffer();
+    let s: &str = network.hyphenated().encode_lower(&mut buf);
+    d.logical_switches.get_key_value(s).map_or_else(|| Name::from(s), |(k, _)| k.clone())
 }
 
 /// Every endpoint and the switches behind it.
@@ -86,25 +95,28 @@ pub fn compile_endpoint_checked(snap: &Snapshot, learned: &Learned, owner: &Owne
     let mut here: Vec<&Object<VpgSpec>> = local.ids.iter().flat_map(|s| snap.vpgs_on_switch(*s)).collect();
     here.sort_by_key(|g| g.id);
     // Few switches, many groups: each switch is looked up once.
-    let mut switch_names: BTreeMap<Uuid, Option<&str>> = BTreeMap::new();
-    let mut nets: BTreeMap<Uuid, u32> = BTreeMap::new();
+    let mut switch_names: BTreeMap<Uuid, Option<Name>> = BTreeMap::new();
+    let mut nets: BTreeMap<Uuid, (u32, Name)> = BTreeMap::new();
     for g in &here {
-        let sw = *switch_names.entry(g.spec.switch_id).or_insert_with(|| snap.switches.get(&g.spec.switch_id).map(|s| s.spec.name.as_str()));
-        let vni = match nets.get(&g.spec.network_id) {
-            Some(vni) => Some(*vni),
-            None => snap.networks.get(&g.spec.network_id).map(|n| n.spec.vni.get()),
+        let sw = switch_names.entry(g.spec.switch_id).or_insert_with(|| snap.switches.get(&g.spec.switch_id).map(|s| Name::from(s.spec.name.as_str())));
+        let Some(sw) = sw.clone() else { continue };
+        let ls = match nets.get(&g.spec.network_id) {
+            Some((_, ls)) => ls.clone(),
+            None => {
+                let Some(n) = snap.networks.get(&g.spec.network_id) else { continue };
+                let ls = ls_key(&d, n.id);
+                nets.insert(n.id, (n.spec.vni.get(), ls.clone()));
+                ls
+            }
         };
-        let (Some(vni), Some(sw)) = (vni, sw) else { continue };
-        nets.insert(g.spec.network_id, vni);
-        let ls = ls_name(g.spec.network_id);
         for port in &g.spec.switch_ports {
-            if d.port_bindings.insert(sw.to_string(), port.clone(), g.spec.vlan, ls.clone()).is_some_and(|prev| prev != ls) {
+            if d.port_bindings.insert(sw.clone(), Name::from(port.as_str()), g.spec.vlan, ls.clone()).is_some_and(|prev| prev != ls) {
                 clash = true;
             }
         }
     }
-    for (net, vni) in &nets {
-        d.logical_switches.insert(ls_name(*net), logical_switch(*vni));
+    for (vni, ls) in nets.values() {
+        d.logical_switches.insert(ls.clone(), logical_switch(*vni));
     }
     let nets: BTreeSet<Uuid> = nets.into_keys().collect();
 
@@ -154,16 +166,17 @@ pub fn patch_endpoint(snap: &Snapshot, learned: &Learned, key: &str, d: &mut Des
     let changed: BTreeSet<Uuid> = changed
         .iter()
         .copied()
-        .filter(|n| d.logical_switches.contains_key(&ls_name(*n)) || local.ids.iter().any(|sw| snap.vpgs_on_switch_for(*sw, *n).next().is_some()))
+        .filter(|n| d.logical_switches.contains_key(ls_name(*n).as_str()) || local.ids.iter().any(|sw| snap.vpgs_on_switch_for(*sw, *n).next().is_some()))
         .collect();
     if changed.is_empty() {
         return Some(changed);
     }
     let names: BTreeSet<String> = changed.iter().map(|n| ls_name(*n)).collect();
     for ls in &names {
+        let ls = ls.as_str();
         d.logical_switches.remove(ls);
         d.ucast_remote.remove(ls);
-        let mcast: Vec<(String, String)> = of_logical_switch(&d.mcast_remote, ls).map(|(k, _)| k.clone()).collect();
+        let mcast: Vec<(Name, Name)> = of_logical_switch(&d.mcast_remote, ls).map(|(k, _)| k.clone()).collect();
         for k in mcast {
             d.mcast_remote.remove(&k);
         }
@@ -172,7 +185,7 @@ pub fn patch_endpoint(snap: &Snapshot, learned: &Learned, key: &str, d: &mut Des
 
     for n in &changed {
         let Some(net) = snap.networks.get(n) else { continue };
-        let ls = ls_name(net.id);
+        let ls = ls_key(d, net.id);
         let mut here: Vec<&Object<VpgSpec>> = local.ids.iter().flat_map(|sw| snap.vpgs_on_switch_for(*sw, *n)).collect();
         here.sort_by_key(|g| g.id);
         let mut present = false;
@@ -183,7 +196,7 @@ pub fn patch_endpoint(snap: &Snapshot, learned: &Learned, key: &str, d: &mut Des
             }
             present = true;
             for port in &g.spec.switch_ports {
-                let prev = d.port_bindings.insert(sw.spec.name.clone(), port.clone(), g.spec.vlan, ls.clone());
+                let prev = d.port_bindings.insert(Name::from(sw.spec.name.as_str()), Name::from(port.as_str()), g.spec.vlan, ls.clone());
                 if prev.is_some_and(|p| p != ls) {
                     return None;
                 }
@@ -218,8 +231,8 @@ fn learned_macs(learned: &Learned, key: &str, net: Uuid, local: &Local, bound: &
         }
     }
     if !found.is_empty() {
-        let had = d.ucast_remote.remove(&ls).unwrap_or_default();
-        d.ucast_remote.insert(ls, first_wins(had.into_iter().chain(found)));
+        let had = d.ucast_remote.remove(ls.as_str()).unwrap_or_default();
+        d.ucast_remote.insert(ls_key(d, net), first_wins(had.into_iter().chain(found)));
     }
 }
 
@@ -298,7 +311,7 @@ pub fn remote_macs<'a>(
             }
         }
         advertised.sort_by_key(|(p, _)| *p);
-        let ls = ls_name(net);
+        let ls = ls_key(d, net);
         let mut here: Vec<(MacAddr, RemoteMac)> = d.ucast_remote.remove(&ls).unwrap_or_default().into_iter().collect();
         for &(p, i) in &advertised {
             let Some(mac) = mac_of(&p) else { continue };
@@ -314,7 +327,7 @@ pub fn remote_macs<'a>(
             d.ucast_remote.insert(ls.clone(), here);
         }
         if !remotes.is_empty() {
-            d.mcast_remote.insert((ls, UNKNOWN_DST.to_string()), remotes.into_iter().collect());
+            d.mcast_remote.insert((ls, Name::new_static(UNKNOWN_DST)), remotes.into_iter().collect());
         }
     }
     bound.into_iter().collect()

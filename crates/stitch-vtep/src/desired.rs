@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
+use smol_str::SmolStr;
 use stitch_model::{MacAddr, VecMap};
 
 use crate::ownership::Owner;
@@ -16,6 +17,13 @@ use crate::rows::{AclEntry, ReplicationMode};
 
 /// The `MAC` of the flood-list row for unknown unicast (and BUM traffic).
 pub const UNKNOWN_DST: &str = "unknown-dst";
+
+/// A name in a desired state: a logical switch (a network id, 36 bytes),
+/// a switch, a port, a flood-list MAC. One logical switch's name appears
+/// in five maps of a desired state; a `SmolStr` longer than 23 bytes is
+/// one shared allocation that every copy points at, and a shorter one
+/// (switch and port names, `unknown-dst`) takes none.
+pub type Name = SmolStr;
 
 /// The description Stitch writes on logical switches by default.
 pub const DEFAULT_DESCRIPTION: &str = "managed by stitch";
@@ -27,7 +35,7 @@ pub struct DesiredVtep {
     /// and only rows carrying it are ever changed or deleted.
     pub owner: Owner,
     /// Logical switches by name (the network id).
-    pub logical_switches: BTreeMap<String, DesiredLogicalSwitch>,
+    pub logical_switches: BTreeMap<Name, DesiredLogicalSwitch>,
     /// `(Physical_Switch name, Physical_Port name)` → VLAN (0..=4095;
     /// 0 = untagged) → logical switch name. Only the VLANs Stitch owns are
     /// listed; other keys on the same port are left alone unless they
@@ -39,11 +47,11 @@ pub struct DesiredVtep {
     /// The inner maps are sorted slices, exactly sized (a leaf's networks
     /// hold a few remote MACs each; a B-tree node reserves room for eleven):
     /// build one with `collect`, not MAC by MAC.
-    pub ucast_remote: BTreeMap<String, VecMap<MacAddr, RemoteMac>>,
+    pub ucast_remote: BTreeMap<Name, VecMap<MacAddr, RemoteMac>>,
     /// `(logical switch name, multicast MAC or "unknown-dst")` → the flood
     /// list: remote VTEP tunnel IPs. An empty list means no row (a locator
     /// set cannot be empty).
-    pub mcast_remote: BTreeMap<(String, String), IpList>,
+    pub mcast_remote: BTreeMap<(Name, Name), IpList>,
     /// ACLs by key (see [`DesiredAcl`]); the `ACL` row is named
     /// `<owner>/<key>`.
     pub acls: BTreeMap<String, DesiredAcl>,
@@ -63,25 +71,25 @@ impl DesiredVtep {
     }
 
     /// Adds a logical switch, builder style.
-    pub fn with_logical_switch(mut self, name: impl Into<String>, ls: DesiredLogicalSwitch) -> Self {
+    pub fn with_logical_switch(mut self, name: impl Into<Name>, ls: DesiredLogicalSwitch) -> Self {
         self.logical_switches.insert(name.into(), ls);
         self
     }
 
     /// Binds `vlan` on a port to a logical switch, builder style.
-    pub fn with_binding(mut self, switch: impl Into<String>, port: impl Into<String>, vlan: u16, ls: impl Into<String>) -> Self {
+    pub fn with_binding(mut self, switch: impl Into<Name>, port: impl Into<Name>, vlan: u16, ls: impl Into<Name>) -> Self {
         self.port_bindings.insert(switch.into(), port.into(), vlan, ls.into());
         self
     }
 
     /// Adds a remote unicast MAC, builder style.
-    pub fn with_ucast_remote(mut self, ls: impl Into<String>, mac: MacAddr, remote: RemoteMac) -> Self {
+    pub fn with_ucast_remote(mut self, ls: impl Into<Name>, mac: MacAddr, remote: RemoteMac) -> Self {
         self.ucast_remote.entry(ls.into()).or_default().insert(mac, remote);
         self
     }
 
     /// Sets a flood list, builder style.
-    pub fn with_mcast_remote(mut self, ls: impl Into<String>, mac: impl Into<String>, ips: impl IntoIterator<Item = IpAddr>) -> Self {
+    pub fn with_mcast_remote(mut self, ls: impl Into<Name>, mac: impl Into<Name>, ips: impl IntoIterator<Item = IpAddr>) -> Self {
         self.mcast_remote.insert((ls.into(), mac.into()), ips.into_iter().collect());
         self
     }
@@ -94,18 +102,18 @@ impl DesiredVtep {
 /// Changed only through its methods, which keep both sides equal.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PortBindings {
-    by_port: BTreeMap<(String, String), BTreeMap<u16, String>>,
+    by_port: BTreeMap<(Name, Name), BTreeMap<u16, Name>>,
     /// `(logical switch, switch, port, VLAN)`: one flat set, read by range.
     /// (A set per logical switch cost a B-tree node of eleven entries for
     /// each, most holding one or two: a third of a desired state at
     /// 100,000 ports.)
-    by_ls: BTreeSet<(String, String, String, u16)>,
+    by_ls: BTreeSet<(Name, Name, Name, u16)>,
 }
 
 impl PortBindings {
     /// Binds `vlan` on `switch`/`port` to `ls`; returns the logical switch
     /// it was bound to before, if any.
-    pub fn insert(&mut self, switch: String, port: String, vlan: u16, ls: String) -> Option<String> {
+    pub fn insert(&mut self, switch: Name, port: Name, vlan: u16, ls: Name) -> Option<Name> {
         let key = (switch, port);
         let prev = match self.by_port.get_mut(&key) {
             Some(vlans) => vlans.insert(vlan, ls.clone()),
@@ -124,8 +132,8 @@ impl PortBindings {
 
     /// Unbinds `vlan` on `switch`/`port`; returns the logical switch it was
     /// bound to.
-    pub fn remove(&mut self, switch: &str, port: &str, vlan: u16) -> Option<String> {
-        let key = (switch.to_owned(), port.to_owned());
+    pub fn remove(&mut self, switch: &str, port: &str, vlan: u16) -> Option<Name> {
+        let key = (Name::from(switch), Name::from(port));
         let vlans = self.by_port.get_mut(&key)?;
         let prev = vlans.remove(&vlan)?;
         if vlans.is_empty() {
@@ -139,7 +147,7 @@ impl PortBindings {
     /// Unbinds every `(switch, port, VLAN)` bound to `ls`, in work
     /// proportional to those.
     pub fn remove_logical_switch(&mut self, ls: &str) {
-        let gone: Vec<(String, String, String, u16)> = self.range_of(ls).cloned().collect();
+        let gone: Vec<(Name, Name, Name, u16)> = self.range_of(ls).cloned().collect();
         for e in gone {
             self.by_ls.remove(&e);
             let (_, switch, port, vlan) = e;
@@ -155,7 +163,7 @@ impl PortBindings {
 
     /// Keeps only the bindings on the physical switches `keep` says yes to.
     pub fn retain_switches(&mut self, mut keep: impl FnMut(&str) -> bool) {
-        let gone: Vec<(String, String)> = self.by_port.keys().filter(|(sw, _)| !keep(sw)).cloned().collect();
+        let gone: Vec<(Name, Name)> = self.by_port.keys().filter(|(sw, _)| !keep(sw)).cloned().collect();
         for key in gone {
             for (vlan, ls) in self.by_port.remove(&key).unwrap_or_default() {
                 self.by_ls.remove(&(ls, key.0.clone(), key.1.clone(), vlan));
@@ -168,13 +176,13 @@ impl PortBindings {
         self.range_of(ls).map(|(_, switch, port, vlan)| (switch.as_str(), port.as_str(), *vlan))
     }
 
-    fn range_of<'s>(&'s self, ls: &'s str) -> impl Iterator<Item = &'s (String, String, String, u16)> + 's {
-        self.by_ls.range((ls.to_owned(), String::new(), String::new(), 0)..).take_while(move |(l, ..)| l == ls)
+    fn range_of<'s>(&'s self, ls: &'s str) -> impl Iterator<Item = &'s (Name, Name, Name, u16)> + 's {
+        self.by_ls.range((Name::from(ls), Name::default(), Name::default(), 0)..).take_while(move |(l, ..)| l == ls)
     }
 }
 
 impl std::ops::Deref for PortBindings {
-    type Target = BTreeMap<(String, String), BTreeMap<u16, String>>;
+    type Target = BTreeMap<(Name, Name), BTreeMap<u16, Name>>;
 
     fn deref(&self) -> &Self::Target {
         &self.by_port
@@ -182,16 +190,16 @@ impl std::ops::Deref for PortBindings {
 }
 
 impl<'a> IntoIterator for &'a PortBindings {
-    type Item = (&'a (String, String), &'a BTreeMap<u16, String>);
-    type IntoIter = std::collections::btree_map::Iter<'a, (String, String), BTreeMap<u16, String>>;
+    type Item = (&'a (Name, Name), &'a BTreeMap<u16, Name>);
+    type IntoIter = std::collections::btree_map::Iter<'a, (Name, Name), BTreeMap<u16, Name>>;
 
     fn into_iter(self) -> Self::IntoIter {
         self.by_port.iter()
     }
 }
 
-impl FromIterator<(String, String, u16, String)> for PortBindings {
-    fn from_iter<I: IntoIterator<Item = (String, String, u16, String)>>(iter: I) -> Self {
+impl FromIterator<(Name, Name, u16, Name)> for PortBindings {
+    fn from_iter<I: IntoIterator<Item = (Name, Name, u16, Name)>>(iter: I) -> Self {
         let mut b = PortBindings::default();
         for (switch, port, vlan, ls) in iter {
             b.insert(switch, port, vlan, ls);
@@ -208,14 +216,14 @@ pub struct DesiredLogicalSwitch {
     /// `replication_mode` (`None` leaves the switch's default).
     pub replication_mode: Option<ReplicationMode>,
     /// `description`, for people (ownership is not read from it).
-    pub description: String,
+    pub description: Name,
 }
 
 impl DesiredLogicalSwitch {
     /// A logical switch with this VNI, the default description and no
     /// replication mode.
     pub fn new(tunnel_key: i64) -> Self {
-        DesiredLogicalSwitch { tunnel_key, replication_mode: None, description: DEFAULT_DESCRIPTION.to_owned() }
+        DesiredLogicalSwitch { tunnel_key, replication_mode: None, description: Name::new_static(DEFAULT_DESCRIPTION) }
     }
 }
 
@@ -329,11 +337,11 @@ impl DesiredVtep {
             return Scope::All;
         }
         let mut scope = Scope::none();
-        merge_diff(&self.logical_switches, &other.logical_switches, |name| scope.insert(name.clone()));
-        merge_diff(&self.ucast_remote, &other.ucast_remote, |ls| scope.insert(ls.clone()));
-        merge_diff(&self.mcast_remote, &other.mcast_remote, |(ls, _)| scope.insert(ls.clone()));
+        merge_diff(&self.logical_switches, &other.logical_switches, |name| scope.insert(name.to_string()));
+        merge_diff(&self.ucast_remote, &other.ucast_remote, |ls| scope.insert(ls.to_string()));
+        merge_diff(&self.mcast_remote, &other.mcast_remote, |(ls, _)| scope.insert(ls.to_string()));
         let none = BTreeMap::new();
-        type Vlans = BTreeMap<u16, String>;
+        type Vlans = BTreeMap<u16, Name>;
         let mut ports: Vec<(&Vlans, &Vlans)> = Vec::new();
         merge_diff(&self.port_bindings, &other.port_bindings, |port| {
             ports.push((self.port_bindings.get(port).unwrap_or(&none), other.port_bindings.get(port).unwrap_or(&none)));
@@ -341,7 +349,7 @@ impl DesiredVtep {
         for (a, b) in ports {
             for (vlan, ls) in a.iter().chain(b) {
                 if a.get(vlan) != b.get(vlan) {
-                    scope.insert(ls.clone());
+                    scope.insert(ls.to_string());
                 }
             }
         }
@@ -404,11 +412,21 @@ impl Lowest for String {
     }
 }
 
+impl Lowest for Name {
+    fn lowest() -> Self {
+        Name::default()
+    }
+}
+
 /// The entries of logical switch `ls` in a map keyed by `(logical switch,
 /// MAC)` — [`DesiredVtep::mcast_remote`] or learned MACs — in key order,
 /// by range (not a scan).
-pub fn of_logical_switch<'m, T: Ord + Lowest, V>(map: &'m BTreeMap<(String, T), V>, ls: &'m str) -> impl Iterator<Item = (&'m (String, T), &'m V)> + 'm {
-    map.range((ls.to_owned(), T::lowest())..).take_while(move |((l, _), _)| l == ls)
+pub fn of_logical_switch<'m, K, T, V>(map: &'m BTreeMap<(K, T), V>, ls: &'m str) -> impl Iterator<Item = (&'m (K, T), &'m V)> + 'm
+where
+    K: Ord + AsRef<str> + for<'s> From<&'s str>,
+    T: Ord + Lowest,
+{
+    map.range((K::from(ls), T::lowest())..).take_while(move |((l, _), _)| l.as_ref() == ls)
 }
 
 #[cfg(test)]
@@ -417,7 +435,7 @@ mod tests {
 
     use proptest::prelude::*;
 
-    use super::PortBindings;
+    use super::{Name, PortBindings};
 
     #[derive(Debug, Clone)]
     enum Op {
@@ -452,9 +470,9 @@ mod tests {
         /// lists exactly the pairs the map binds to each.
         #[test]
         fn both_sides_stay_equal(ops in proptest::collection::vec(op(), 0..40)) {
-            let (sw, port, ls) = (|i: u8| format!("sw{i}"), |i: u8| format!("p{i}"), |i: u8| format!("ls{i}"));
+            let (sw, port, ls) = (|i: u8| Name::from(format!("sw{i}")), |i: u8| Name::from(format!("p{i}")), |i: u8| Name::from(format!("ls{i}")));
             let mut b = PortBindings::default();
-            let mut model: BTreeMap<(String, String), BTreeMap<u16, String>> = BTreeMap::new();
+            let mut model: BTreeMap<(Name, Name), BTreeMap<u16, Name>> = BTreeMap::new();
             for op in ops {
                 match op {
                     Op::Insert(s, p, v, l) => {
@@ -481,7 +499,7 @@ mod tests {
                     let by_ls: BTreeSet<(String, String, u16)> = b.of_logical_switch(&name).map(|(s, p, v)| (s.to_owned(), p.to_owned(), v)).collect();
                     let scan: BTreeSet<(String, String, u16)> = model
                         .iter()
-                        .flat_map(|((s, p), m)| m.iter().filter(|(_, x)| **x == ls(l)).map(|(v, _)| (s.clone(), p.clone(), *v)))
+                        .flat_map(|((s, p), m)| m.iter().filter(|(_, x)| **x == ls(l)).map(|(v, _)| (s.to_string(), p.to_string(), *v)))
                         .collect();
                     prop_assert_eq!(by_ls, scan);
                 }

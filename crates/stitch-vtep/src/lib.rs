@@ -49,7 +49,7 @@ mod table;
 pub use apply::{Applied, ApplyError, ReadError, apply, check_results, monitor_requests, read_all};
 pub use cache::{CacheError, RemoteMacRow, RemoteMacRows, Tables, VtepCache, initial_updates, mac_key};
 pub use desired::{
-    DEFAULT_DESCRIPTION, DesiredAcl, DesiredLogicalSwitch, DesiredVtep, IpList, Lowest, PortBindings, RemoteMac, UNKNOWN_DST, of_logical_switch,
+    DEFAULT_DESCRIPTION, DesiredAcl, DesiredLogicalSwitch, DesiredVtep, IpList, Lowest, Name, PortBindings, RemoteMac, UNKNOWN_DST, of_logical_switch,
 };
 pub use ownership::{OWNER_KEY, Owner};
 pub use plan::{OpNote, Plan, PlanProblem, Scope, plan, plan_is_empty, plan_scoped};

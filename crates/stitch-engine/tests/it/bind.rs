@@ -196,10 +196,14 @@ fn migration_is_make_before_break() {
     // still points the MAC at leaf1, where it is draining.
     let s = bind_port(&s, 202, port_spec(100, 3, "n4", VnicType::Direct)); // leaf3
     let d = compile(&s, &Learned::new(), &owner);
-    assert!(d["unix:/tmp/leaf1.sock"].port_bindings.contains_key(&("leaf1".to_string(), "swp1".to_string())), "old place still programmed");
-    assert!(d["unix:/tmp/leaf2.sock"].port_bindings.contains_key(&("leaf2".to_string(), "swp1".to_string())), "new place programmed");
-    assert_eq!(d["unix:/tmp/leaf3.sock"].ucast_remote[&key.0][&key.1].dst_ip.to_string(), "10.0.0.1", "still advertised at the old place");
-    assert_eq!(d["unix:/tmp/leaf2.sock"].ucast_remote[&key.0][&key.1].dst_ip.to_string(), "10.0.0.1", "the new leaf reaches the VM where it still runs");
+    assert!(d["unix:/tmp/leaf1.sock"].port_bindings.contains_key(&("leaf1".into(), "swp1".into())), "old place still programmed");
+    assert!(d["unix:/tmp/leaf2.sock"].port_bindings.contains_key(&("leaf2".into(), "swp1".into())), "new place programmed");
+    assert_eq!(d["unix:/tmp/leaf3.sock"].ucast_remote[key.0.as_str()][&key.1].dst_ip.to_string(), "10.0.0.1", "still advertised at the old place");
+    assert_eq!(
+        d["unix:/tmp/leaf2.sock"].ucast_remote[key.0.as_str()][&key.1].dst_ip.to_string(),
+        "10.0.0.1",
+        "the new leaf reaches the VM where it still runs"
+    );
     // Nothing moves on until every switch of the network holds phase 1.
     assert!(bind::advance_moves(&s, |_, _| false).is_empty());
     assert!(bind::advance_moves(&s, |sw, _| sw == id(LEAF2)).is_empty(), "the new switch's word is not enough");
@@ -208,9 +212,9 @@ fn migration_is_make_before_break() {
     assert!(s.vpgs.get(&new).unwrap().spec.pending.is_empty());
     assert_eq!(s.vpgs.get(&old).unwrap().spec.draining, vec![id(200)], "released only after the others switched");
     let d = compile(&s, &Learned::new(), &owner);
-    assert_eq!(d["unix:/tmp/leaf3.sock"].ucast_remote[&key.0][&key.1].dst_ip.to_string(), "10.0.0.2");
-    assert_eq!(d["unix:/tmp/leaf1.sock"].ucast_remote[&key.0][&key.1].dst_ip.to_string(), "10.0.0.2");
-    assert!(d["unix:/tmp/leaf1.sock"].port_bindings.contains_key(&("leaf1".to_string(), "swp1".to_string())));
+    assert_eq!(d["unix:/tmp/leaf3.sock"].ucast_remote[key.0.as_str()][&key.1].dst_ip.to_string(), "10.0.0.2");
+    assert_eq!(d["unix:/tmp/leaf1.sock"].ucast_remote[key.0.as_str()][&key.1].dst_ip.to_string(), "10.0.0.2");
+    assert!(d["unix:/tmp/leaf1.sock"].port_bindings.contains_key(&("leaf1".into(), "swp1".into())));
     // Phase 3: released once every switch holds phase 2.
     assert!(bind::advance_moves(&s, |sw, _| sw != id(LEAF3)).is_empty(), "leaf3 has not switched yet");
     let s = commit(&s, bind::advance_moves(&s, |_, _| true));

@@ -24,13 +24,13 @@ pub fn compile_endpoint(snap: &Snapshot, learned: &Learned, owner: &Owner, key: 
         };
         nets.insert(net.id);
         for port in &g.spec.switch_ports {
-            d.port_bindings.insert(sw.spec.name.clone(), port.clone(), g.spec.vlan, ls_name(net.id));
+            d.port_bindings.insert(sw.spec.name.as_str().into(), port.as_str().into(), g.spec.vlan, ls_name(net.id).into());
         }
     }
     for net in nets.iter().filter_map(|n| snap.networks.get(n)) {
         let mut ls = DesiredLogicalSwitch::new(net.spec.vni.get() as i64);
         ls.replication_mode = Some(ReplicationMode::SourceNode);
-        d.logical_switches.insert(ls_name(net.id), ls);
+        d.logical_switches.insert(ls_name(net.id).into(), ls);
     }
     // Which groups count is what the index must agree on; what they
     // advertise is one rule, shared with the engine.
@@ -42,7 +42,7 @@ pub fn compile_endpoint(snap: &Snapshot, learned: &Learned, owner: &Owner, key: 
             if !nets.contains(&net) || local_ips.contains(ip) || bound.contains(&(net, *mac)) {
                 continue;
             }
-            let here = d.ucast_remote.entry(ls.clone()).or_default();
+            let here = d.ucast_remote.entry(ls.as_str().into()).or_default();
             if here.get(mac).is_none() {
                 here.insert(*mac, RemoteMac::at(*ip));
             }

@@ -115,7 +115,7 @@ fn direct() -> String {
 
 fn render_desired(d: &DesiredVtep) -> Value {
     let bindings: BTreeMap<String, BTreeMap<String, String>> =
-        d.port_bindings.iter().map(|((sw, p), m)| (format!("{sw}/{p}"), m.iter().map(|(v, ls)| (v.to_string(), ls.clone())).collect())).collect();
+        d.port_bindings.iter().map(|((sw, p), m)| (format!("{sw}/{p}"), m.iter().map(|(v, ls)| (v.to_string(), ls.to_string())).collect())).collect();
     json!({
         "logical_switches": d.logical_switches.iter().map(|(n, l)| (n.clone(), l.tunnel_key)).collect::<BTreeMap<_, _>>(),
         "bindings": bindings,

@@ -9,6 +9,7 @@ use ovsdb::ops::{Mutation, Operation};
 use uuid::Uuid;
 
 use super::{Phase, PlanProblem, Planner, Scope, by_uuid};
+use crate::desired::Name;
 use crate::table::Table;
 
 #[derive(Default)]
@@ -42,7 +43,8 @@ impl<'a> Planner<'a> {
         for ls in self.scope_uuids.iter().flatten() {
             for (p, vlan) in self.cache.bindings_of_logical_switch(*ls) {
                 let (Some(port), Some(switch)) = (self.cache.tables().physical_ports.get(&p), self.cache.switch_of_port(p)) else { continue };
-                if let Some(((switch, port), vlans)) = desired.port_bindings.get_key_value(&(switch.name.clone(), port.name.clone())) {
+                if let Some(((switch, port), vlans)) = desired.port_bindings.get_key_value(&(Name::from(switch.name.as_str()), Name::from(port.name.as_str())))
+                {
                     if vlans.contains_key(&vlan) {
                         out.entry((switch, port)).or_default().insert(vlan);
                     }
@@ -60,7 +62,7 @@ impl<'a> Planner<'a> {
         let mut wanted: BTreeSet<(Uuid, u16)> = BTreeSet::new();
         let mut missing_switches = BTreeSet::new();
         for ((switch, port), scoped) in self.desired_bindings_in_scope() {
-            let vlans = &desired.port_bindings[&(switch.to_owned(), port.to_owned())];
+            let vlans = &desired.port_bindings[&(Name::from(switch), Name::from(port))];
             if self.cache.physical_switch_by_name(switch).is_none() {
                 if missing_switches.insert(switch) {
                     self.problems.push(PlanProblem::MissingSwitch { switch: switch.to_owned() });
@@ -81,7 +83,7 @@ impl<'a> Planner<'a> {
                 let Some(target) = self.ls_target(ls_name) else {
                     if !desired.logical_switches.contains_key(ls_name) {
                         self.problems
-                            .push(PlanProblem::UnknownLogicalSwitch { name: ls_name.clone(), used_by: format!("binding {switch}/{port} VLAN {vlan}") });
+                            .push(PlanProblem::UnknownLogicalSwitch { name: ls_name.to_string(), used_by: format!("binding {switch}/{port} VLAN {vlan}") });
                     }
                     // Otherwise its conflict is already reported.
                     continue;
@@ -161,7 +163,7 @@ impl<'a> Planner<'a> {
     /// The logical switch name an `ls_ref` atom stands for.
     fn ref_name(&self, a: &Atom) -> String {
         match (self.ls_ref.iter().find(|(_, v)| *v == a), a.as_uuid()) {
-            (Some((k, _)), _) => k.clone(),
+            (Some((k, _)), _) => k.to_string(),
             (None, Some(u)) => self.ls_name(u),
             (None, None) => a.to_string(),
         }

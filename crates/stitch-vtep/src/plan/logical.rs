@@ -19,7 +19,7 @@ impl Planner<'_> {
             let existing = self.cache.logical_switch_by_name(name);
             if existing.is_none_or(|ls| owner.owns(ls)) {
                 if let Some(foreign) = self.foreign_with_key(d.tunnel_key) {
-                    self.problems.push(PlanProblem::TunnelKeyTaken { name: name.clone(), tunnel_key: d.tunnel_key, by: foreign.name.clone() });
+                    self.problems.push(PlanProblem::TunnelKeyTaken { name: name.to_string(), tunnel_key: d.tunnel_key, by: foreign.name.clone() });
                     // An existing switch of ours keeps being managed; a
                     // new one is not created.
                     if existing.is_none() {
@@ -48,12 +48,12 @@ impl Planner<'_> {
                 }
                 Some(ls) => {
                     self.problems
-                        .push(PlanProblem::LogicalSwitchNameTaken { name: name.clone(), owner: ls.other_config.get(OWNER_KEY).map(|o| o.to_string()) });
+                        .push(PlanProblem::LogicalSwitchNameTaken { name: name.to_string(), owner: ls.other_config.get(OWNER_KEY).map(|o| o.to_string()) });
                 }
                 None => {
                     let uuid_name = self.fresh_name("ls");
                     let ls = LogicalSwitch {
-                        name: name.clone(),
+                        name: name.to_string(),
                         description: d.description.as_str().into(),
                         tunnel_key: Some(d.tunnel_key),
                         replication_mode: d.replication_mode,
@@ -89,7 +89,7 @@ impl Planner<'_> {
             Scope::LogicalSwitches(names) => names.iter().filter_map(|n| cache.logical_switch_by_name(n)).collect(),
         };
         for ls in candidates {
-            if owner.owns(ls) && !desired.logical_switches.contains_key(&ls.name) {
+            if owner.owns(ls) && !desired.logical_switches.contains_key(ls.name.as_str()) {
                 self.ls_delete.insert(ls.uuid, ls.name.clone());
             }
         }

@@ -13,7 +13,7 @@ use stitch_model::{MacAddr, VecMap};
 
 use super::{Phase, PlanProblem, Planner, Scope, by_uuid};
 use crate::cache::{MacKey, as_mac_key};
-use crate::desired::{IpList, RemoteMac, of_logical_switch};
+use crate::desired::{IpList, Name, RemoteMac, of_logical_switch};
 use crate::table::Table;
 
 impl Planner<'_> {
@@ -57,9 +57,9 @@ impl Planner<'_> {
         let desired = self.desired;
         let table = Table::UcastMacsRemote;
         let mut keep = BTreeSet::new();
-        let in_scope: Vec<(&String, &VecMap<MacAddr, RemoteMac>)> = match self.scope {
+        let in_scope: Vec<(&Name, &VecMap<MacAddr, RemoteMac>)> = match self.scope {
             Scope::All => desired.ucast_remote.iter().collect(),
-            Scope::LogicalSwitches(names) => names.iter().filter_map(|n| desired.ucast_remote.get_key_value(n)).collect(),
+            Scope::LogicalSwitches(names) => names.iter().filter_map(|n| desired.ucast_remote.get_key_value(n.as_str())).collect(),
         };
         let cache = self.cache;
         for (ls_name, macs) in in_scope {
@@ -126,7 +126,7 @@ impl Planner<'_> {
         // Normalize keys first: MACs compare case-insensitively (a key
         // already in lowercase, the usual case, is not copied).
         let mut wanted: BTreeMap<(&str, Cow<'_, str>), &IpList> = BTreeMap::new();
-        let in_scope: Vec<(&(String, String), &IpList)> = match self.scope {
+        let in_scope: Vec<(&(Name, Name), &IpList)> = match self.scope {
             Scope::All => desired.mcast_remote.iter().collect(),
             Scope::LogicalSwitches(names) => names.iter().flat_map(|n| of_logical_switch(&desired.mcast_remote, n)).collect(),
         };

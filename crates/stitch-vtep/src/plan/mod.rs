@@ -40,7 +40,7 @@ use ovsdb::ops::{Condition, Operation};
 use uuid::Uuid;
 
 use crate::cache::VtepCache;
-use crate::desired::DesiredVtep;
+use crate::desired::{DesiredVtep, Name};
 use crate::rows::VXLAN_OVER_IPV4;
 use crate::table::Table;
 
@@ -355,7 +355,7 @@ pub(crate) struct Planner<'a> {
     problems: Vec<PlanProblem>,
     /// Desired logical switches we may use, by name: their UUID, or the
     /// named-uuid of their insert.
-    ls_ref: BTreeMap<String, Atom>,
+    ls_ref: BTreeMap<Name, Atom>,
     /// Owned logical switches to delete (UUID → name).
     ls_delete: BTreeMap<Uuid, String>,
     locator_ref: BTreeMap<IpAddr, Atom>,
@@ -409,11 +409,11 @@ impl<'a> Planner<'a> {
     }
 
     /// The desired logical switches in the scope.
-    fn desired_in_scope(&self) -> Vec<(&'a String, &'a crate::desired::DesiredLogicalSwitch)> {
+    fn desired_in_scope(&self) -> Vec<(&'a Name, &'a crate::desired::DesiredLogicalSwitch)> {
         let desired = self.desired;
         match self.scope {
             Scope::All => desired.logical_switches.iter().collect(),
-            Scope::LogicalSwitches(names) => names.iter().filter_map(|n| desired.logical_switches.get_key_value(n)).collect(),
+            Scope::LogicalSwitches(names) => names.iter().filter_map(|n| desired.logical_switches.get_key_value(n.as_str())).collect(),
         }
     }
 

@@ -70,7 +70,7 @@ pub fn arb_desired() -> impl Strategy<Value = DesiredVtep> {
         for (i, mode) in ls {
             let mut l = DesiredLogicalSwitch::new(1000 + i as i64);
             l.replication_mode = mode.map(|m| if m { ReplicationMode::SourceNode } else { ReplicationMode::ServiceNode });
-            d.logical_switches.insert(LS[i].to_owned(), l);
+            d.logical_switches.insert(LS[i].into(), l);
         }
         for (p, v, l) in bindings {
             d = d.with_binding(PORTS[p].0, PORTS[p].1, VLANS[v], LS[l]);

@@ -121,15 +121,18 @@ proptest! {
 fn differing(a: &DesiredVtep, b: &DesiredVtep) -> BTreeSet<String> {
     let mut names: BTreeSet<String> = BTreeSet::new();
     for d in [a, b] {
-        names.extend(d.logical_switches.keys().cloned());
-        names.extend(d.port_bindings.values().flat_map(|v| v.values().cloned()));
-        names.extend(d.ucast_remote.keys().cloned());
-        names.extend(d.mcast_remote.keys().map(|(l, _)| l.clone()));
+        names.extend(d.logical_switches.keys().map(|n| n.to_string()));
+        names.extend(d.port_bindings.values().flat_map(|v| v.values().map(|n| n.to_string())));
+        names.extend(d.ucast_remote.keys().map(|n| n.to_string()));
+        names.extend(d.mcast_remote.keys().map(|(l, _)| l.to_string()));
     }
     let part = |d: &DesiredVtep, n: &str| {
         let ls = d.logical_switches.get(n).cloned();
-        let bindings: BTreeSet<(String, String, u16)> =
-            d.port_bindings.iter().flat_map(|((s, p), v)| v.iter().filter(|(_, l)| *l == n).map(move |(vlan, _)| (s.clone(), p.clone(), *vlan))).collect();
+        let bindings: BTreeSet<(String, String, u16)> = d
+            .port_bindings
+            .iter()
+            .flat_map(|((s, p), v)| v.iter().filter(|(_, l)| *l == n).map(move |(vlan, _)| (s.to_string(), p.to_string(), *vlan)))
+            .collect();
         let ucast = d.ucast_remote.get(n);
         let mcast: Vec<_> = d.mcast_remote.iter().filter(|((l, _), _)| l == n).map(|((_, m), ips)| (stitch_vtep::mac_key(m), ips)).collect();
         format!("{ls:?}{bindings:?}{ucast:?}{mcast:?}")
