@@ -237,15 +237,18 @@ fn success(snap: &Snapshot, spec: &PortSpec, net: &Object<NetworkSpec>, b: &Boun
     PortBinding {
         vif_type: spec.vnic_type.vif_type().into(),
         vif_details: details.into(),
-        failure: None,
         generation,
-        segment_id: b.segment,
-        port_profile_id: None,
+        rare: BindingRare { segment_id: b.segment, ..Default::default() }.into(),
     }
 }
 
 fn failed(reason: String, generation: u64) -> PortBinding {
-    PortBinding { vif_type: "binding_failed".into(), failure: Some(reason), generation, ..Default::default() }
+    PortBinding {
+        vif_type: "binding_failed".into(),
+        rare: BindingRare { failure: Some(reason), ..Default::default() }.into(),
+        generation,
+        ..Default::default()
+    }
 }
 
 /// Store the port with its bindings computed and its groups adjusted.
@@ -257,7 +260,7 @@ fn bind_into(w: &mut Work, mut port: Object<PortSpec>, parent_reincarnated: bool
     let reincarnated = parent_reincarnated || old.is_some_and(|o| is_reincarnation(&o.spec, &port.spec));
     if reincarnated {
         // Nothing of the previous owner carries over.
-        port.spec.inactive_bindings.clear();
+        port.spec.rare.inactive_bindings.clear();
     }
     let generation = match old {
         Some(o) if reincarnated || (o.spec.host_id != port.spec.host_id && !port.spec.host_id.is_empty()) => o.spec.binding.generation + 1,
@@ -277,11 +280,11 @@ fn bind_into(w: &mut Work, mut port: Object<PortSpec>, parent_reincarnated: bool
         Err(reason) => (failed(reason, generation), None),
     };
     port.spec.binding = binding;
-    port.spec.binding.port_profile_id = crate::profile::id_of(snap, &port.spec);
+    port.spec.binding.rare.port_profile_id = crate::profile::id_of(snap, &port.spec);
     // Inactive bindings: resolved like the active one, programmed as standby.
     let mut standby = Vec::new();
     let mut standby_dictated = false;
-    let mut inactive = std::mem::take(&mut port.spec.inactive_bindings);
+    let mut inactive = std::mem::take(&mut port.spec.rare.inactive_bindings);
     for hb in &mut inactive {
         let mut spec = port.spec.clone();
         spec.host_id = hb.host.clone();
@@ -300,7 +303,11 @@ fn bind_into(w: &mut Work, mut port: Object<PortSpec>, parent_reincarnated: bool
             Err(reason) => failed(reason, generation),
         };
     }
-    port.spec.inactive_bindings = inactive;
+    port.spec.rare.inactive_bindings = inactive;
+    // The writes above box the rare fields even to clear them: most ports
+    // have none, and a port is stored ~100,000 times at fabric scale.
+    port.spec.rare.tidy();
+    port.spec.binding.rare.tidy();
     let (atts, dictated) = bound.map(|b| (b.atts, b.dictated)).unwrap_or_default();
     crate::acl::check_port(snap, &port, &atts)?;
     crate::qos::check_port(snap, &port.spec)?;

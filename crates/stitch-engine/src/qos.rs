@@ -15,13 +15,13 @@ use crate::EngineError;
 /// network's.
 pub fn effective_policy(snap: &Snapshot, spec: &PortSpec, net: &Object<NetworkSpec>) -> Option<Uuid> {
     let profile = crate::profile::resolve(snap, spec).ok().flatten().and_then(|p| p.spec.qos_policy_id);
-    spec.qos_policy_id.or(profile).or(net.spec.qos_policy_id)
+    spec.rare.qos_policy_id.or(profile).or(net.spec.qos_policy_id)
 }
 
 /// A port naming a policy that does not exist is refused (404
 /// `QosPolicyNotFound`, as Neutron does).
 pub fn check_port(snap: &Snapshot, spec: &PortSpec) -> Result<(), EngineError> {
-    match spec.qos_policy_id {
+    match spec.rare.qos_policy_id {
         Some(id) if snap.qos_policies.get(&id).is_none() => {
             Err(EngineError::NotFound { kind: "QosPolicyNotFound", message: format!("QoS policy {id} could not be found.") })
         }

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::error::ModelError;
 use crate::inventory::{Kind, Ref, Rules};
 use crate::net::{MacAddr, Vni};
+use crate::rare::{Rare, RareFields};
 use crate::vecmap::JsonObject;
 
 fn yes() -> bool {
@@ -162,12 +163,20 @@ pub struct PortBinding {
     pub vif_type: SmolStr,
     #[serde(default)]
     pub vif_details: JsonObject,
-    /// Why binding failed, naming the missing or ambiguous link.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub failure: Option<String>,
     /// Bumped on every host change: tells a migrated VM from a re-bound one.
     #[serde(default)]
     pub generation: u64,
+    /// The failure, segment and port profile, when there is any.
+    #[serde(flatten)]
+    pub rare: Rare<BindingRare>,
+}
+
+/// What most bindings do not have (see [`Rare`]).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct BindingRare {
+    /// Why binding failed, naming the missing or ambiguous link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
     /// The stored `vlan` segment whose VLAN the binding uses (multi-segment
     /// networks); a segment named here is in use and cannot be deleted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -177,12 +186,20 @@ pub struct PortBinding {
     pub port_profile_id: Option<Uuid>,
 }
 
+static NO_BINDING_RARE: BindingRare = BindingRare { failure: None, segment_id: None, port_profile_id: None };
+
+impl RareFields for BindingRare {
+    fn empty() -> &'static Self {
+        &NO_BINDING_RARE
+    }
+}
+
 impl PortBinding {
     pub fn unbound() -> Self {
         PortBinding { vif_type: "unbound".into(), ..Default::default() }
     }
     pub fn is_bound(&self) -> bool {
-        self.failure.is_none() && self.vif_type != "unbound" && self.vif_type != "binding_failed"
+        self.rare.failure.is_none() && self.vif_type != "unbound" && self.vif_type != "binding_failed"
     }
 }
 
@@ -215,8 +232,6 @@ pub struct PortSpec {
     pub device_owner: String,
     #[serde(default)]
     pub project_id: String,
-    #[serde(default)]
-    pub description: String,
     #[serde(default = "yes")]
     pub admin_state_up: bool,
     #[serde(default)]
@@ -232,12 +247,30 @@ pub struct PortSpec {
     pub profile: JsonObject,
     #[serde(default)]
     pub binding: PortBinding,
+    /// The description, QoS policy and inactive bindings, when there is any.
+    #[serde(flatten)]
+    pub rare: Rare<PortRare>,
+}
+
+/// What most ports do not have (see [`Rare`]).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PortRare {
+    #[serde(default)]
+    pub description: String,
     /// `qos_policy_id` (else the network's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub qos_policy_id: Option<Uuid>,
     /// Inactive bindings, one per host other than `host_id`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inactive_bindings: Vec<HostBinding>,
+}
+
+static NO_PORT_RARE: PortRare = PortRare { description: String::new(), qos_policy_id: None, inactive_bindings: Vec::new() };
+
+impl RareFields for PortRare {
+    fn empty() -> &'static Self {
+        &NO_PORT_RARE
+    }
 }
 
 impl PortSpec {
@@ -252,15 +285,13 @@ impl PortSpec {
             device_id: String::new(),
             device_owner: String::new(),
             project_id: String::new(),
-            description: String::new(),
             admin_state_up: true,
             security_groups: Vec::new(),
             host_id: SmolStr::default(),
             vnic_type: VnicType::Normal,
             profile: JsonObject::new(),
             binding: PortBinding::unbound(),
-            qos_policy_id: None,
-            inactive_bindings: Vec::new(),
+            rare: Rare::default(),
         }
     }
 }
@@ -268,7 +299,7 @@ impl PortSpec {
 impl Rules for PortSpec {
     fn refs(&self) -> Vec<Ref> {
         let mut r = vec![Ref { field: "network_id".into(), kind: Kind::Network, id: self.network_id }];
-        r.extend(self.binding.port_profile_id.map(|id| Ref { field: "binding:profile.port_profile".into(), kind: Kind::PortProfile, id }));
+        r.extend(self.binding.rare.port_profile_id.map(|id| Ref { field: "binding:profile.port_profile".into(), kind: Kind::PortProfile, id }));
         r
     }
     fn check(&self) -> Result<(), ModelError> {

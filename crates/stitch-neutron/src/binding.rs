@@ -58,7 +58,7 @@ pub fn all(p: &PortSpec) -> Vec<Map<String, Value>> {
     if !p.host_id.is_empty() {
         out.push(rep(&p.host_id, p.vnic_type, &p.profile, &p.binding, true));
     }
-    out.extend(p.inactive_bindings.iter().map(|h| rep(&h.host, h.vnic_type, &h.profile, &h.binding, false)));
+    out.extend(p.rare.inactive_bindings.iter().map(|h| rep(&h.host, h.vnic_type, &h.profile, &h.binding, false)));
     out
 }
 

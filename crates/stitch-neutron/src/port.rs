@@ -4,7 +4,7 @@ use rand::Rng;
 use serde_json::{Map, Value, json};
 use stitch_engine::status::StatusBoard;
 use stitch_model::inventory::Object;
-use stitch_model::neutron::{PortBinding, PortSpec, VnicType};
+use stitch_model::neutron::{PortBinding, PortRare, PortSpec, VnicType};
 use stitch_model::{MacAddr, Snapshot};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -124,15 +124,18 @@ pub fn parse_create(snap: &Snapshot, body: &Map<String, Value>) -> Result<Object
         device_id: attrs::string(body, "device_id")?.unwrap_or_default(),
         device_owner: attrs::string(body, "device_owner")?.unwrap_or_default(),
         project_id: project,
-        description: attrs::string(body, "description")?.unwrap_or_default(),
         admin_state_up: attrs::boolean(body, "admin_state_up")?.unwrap_or(true),
         security_groups: string_list(body, "security_groups")?.unwrap_or_default(),
         host_id: attrs::string(body, "binding:host_id")?.unwrap_or_default().into(),
         vnic_type: vnic(body)?.unwrap_or_default(),
         profile: attrs::dict(body, "binding:profile")?.unwrap_or_default().into(),
         binding: PortBinding::unbound(),
-        qos_policy_id: crate::qos::policy_attr(body)?.flatten(),
-        inactive_bindings: Vec::new(),
+        rare: PortRare {
+            description: attrs::string(body, "description")?.unwrap_or_default(),
+            qos_policy_id: crate::qos::policy_attr(body)?.flatten(),
+            inactive_bindings: Vec::new(),
+        }
+        .into(),
     };
     Ok(Object { id: Uuid::new_v4(), created_at: now, updated_at: now, spec })
 }
@@ -144,7 +147,7 @@ pub fn apply_update(mut p: Object<PortSpec>, body: &Map<String, Value>) -> Resul
         s.name = v;
     }
     if let Some(v) = attrs::string(body, "description")? {
-        s.description = v;
+        s.rare.description = v;
     }
     if let Some(v) = attrs::boolean(body, "admin_state_up")? {
         s.admin_state_up = v;
@@ -176,7 +179,7 @@ pub fn apply_update(mut p: Object<PortSpec>, body: &Map<String, Value>) -> Resul
         s.vnic_type = v;
     }
     if let Some(v) = crate::qos::policy_attr(body)? {
-        s.qos_policy_id = v;
+        s.rare.qos_policy_id = v;
     }
     if let Some(v) = attrs::dict(body, "binding:profile")? {
         s.profile = v.into();
@@ -191,7 +194,7 @@ pub fn to_json(snap: &Snapshot, status: &StatusBoard, p: &Object<PortSpec>) -> M
     let mut v = json!({
         "id": p.id,
         "name": s.name,
-        "description": s.description,
+        "description": s.rare.description,
         "network_id": s.network_id,
         "tenant_id": s.project_id,
         "project_id": s.project_id,
@@ -202,7 +205,7 @@ pub fn to_json(snap: &Snapshot, status: &StatusBoard, p: &Object<PortSpec>) -> M
         "device_owner": s.device_owner,
         "fixed_ips": s.fixed_ips,
         "security_groups": s.security_groups,
-        "qos_policy_id": s.qos_policy_id,
+        "qos_policy_id": s.rare.qos_policy_id,
         "allowed_address_pairs": [],
         "extra_dhcp_opts": [],
         "port_security_enabled": true,
@@ -216,7 +219,7 @@ pub fn to_json(snap: &Snapshot, status: &StatusBoard, p: &Object<PortSpec>) -> M
         "updated_at": ts(p.updated_at),
         "revision_number": snap.mod_revision(&p.id),
     });
-    if let Some(reason) = &s.binding.failure {
+    if let Some(reason) = &s.binding.rare.failure {
         v["binding:failure_reason"] = Value::String(reason.clone());
     }
     if let Some(t) = crate::trunk::details(snap, p.id) {

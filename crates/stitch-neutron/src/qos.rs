@@ -197,7 +197,7 @@ async fn delete(State(st): State<NeutronState>, Path(id): Path<String>) -> Resul
     st.catalog
         .update(|snap| {
             snap.qos_policies.get(&id).ok_or_else(|| not_found(id))?;
-            let by_port = snap.ports.iter().find(|p| p.spec.qos_policy_id == Some(id)).map(|p| ("port", p.id));
+            let by_port = snap.ports.iter().find(|p| p.spec.rare.qos_policy_id == Some(id)).map(|p| ("port", p.id));
             let by_net = snap.networks.iter().find(|n| n.spec.qos_policy_id == Some(id)).map(|n| ("network", n.id));
             let by_profile = snap.port_profiles.iter().find(|p| p.spec.qos_policy_id == Some(id)).map(|p| ("port profile", p.id));
             if let Some((what, oid)) = by_port.or(by_net).or(by_profile) {

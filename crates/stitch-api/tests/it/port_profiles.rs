@@ -54,7 +54,7 @@ async fn profiles_are_validated_follow_their_ports_and_cannot_go_while_used() {
     let details = |api: &Api| api.catalog.snapshot().ports.get(&pid).unwrap().spec.binding.clone();
     let b = details(&api);
     assert_eq!(b.vif_details["mtu"], 9000, "{b:?}");
-    assert_eq!(b.port_profile_id.map(|u| u.to_string()), Some(pp.clone()));
+    assert_eq!(b.rare.port_profile_id.map(|u| u.to_string()), Some(pp.clone()));
 
     // The profile changes: the port's details follow at once.
     let (st, _) = api.call(Method::PATCH, &format!("/v1/port-profiles/{pp}"), Some(json!({"mtu": 1600}))).await;
@@ -64,7 +64,7 @@ async fn profiles_are_validated_follow_their_ports_and_cannot_go_while_used() {
     api.call(Method::PATCH, &format!("/v1/port-profiles/{pp}"), Some(json!({"allowed_frames": "untagged_only"}))).await;
     let b = details(&api);
     assert_eq!(b.vif_type, "binding_failed");
-    assert!(b.failure.as_deref().unwrap().contains("untagged frames only"), "{b:?}");
+    assert!(b.rare.failure.as_deref().unwrap().contains("untagged frames only"), "{b:?}");
     assert!(api.catalog.snapshot().vpgs.is_empty(), "no VLAN binding for a refused frame type");
 
     // In use: 409, nothing changes.

@@ -35,7 +35,7 @@ pub fn add_binding(snap: &Snapshot, port_id: Uuid, binding: HostBinding) -> Resu
     if binding.host.is_empty() {
         return Err(EngineError::Invalid { field: "host".into(), message: "a binding needs a host".into() });
     }
-    if port.spec.host_id == binding.host || port.spec.inactive_bindings.iter().any(|b| b.host == binding.host) {
+    if port.spec.host_id == binding.host || port.spec.rare.inactive_bindings.iter().any(|b| b.host == binding.host) {
         return Err(EngineError::InUse {
             kind: "PortBindingAlreadyExists",
             message: format!("Binding for port {port_id} on host {} already exists.", binding.host),
@@ -46,7 +46,7 @@ pub fn add_binding(snap: &Snapshot, port_id: Uuid, binding: HostBinding) -> Resu
             "port {port_id} belongs to a trunk: its subports follow the active binding only, so Stitch does not take inactive bindings for trunk ports (migrate by changing binding:host_id)"
         )));
     }
-    port.spec.inactive_bindings.push(HostBinding { binding: PortBinding::unbound(), ..binding });
+    port.spec.rare.inactive_bindings.push(HostBinding { binding: PortBinding::unbound(), ..binding });
     store(snap, port)
 }
 
@@ -54,7 +54,7 @@ pub fn add_binding(snap: &Snapshot, port_id: Uuid, binding: HostBinding) -> Resu
 /// becomes inactive.
 pub fn activate_binding(snap: &Snapshot, port_id: Uuid, host: &str) -> Result<Vec<Change>, EngineError> {
     let mut port = port_of(snap, port_id)?;
-    let Some(i) = port.spec.inactive_bindings.iter().position(|b| b.host == host) else {
+    let Some(i) = port.spec.rare.inactive_bindings.iter().position(|b| b.host == host) else {
         if port.spec.host_id == host {
             return Err(EngineError::InUse {
                 kind: "PortBindingAlreadyActive",
@@ -63,13 +63,13 @@ pub fn activate_binding(snap: &Snapshot, port_id: Uuid, host: &str) -> Result<Ve
         }
         return Err(not_found(port_id, host));
     };
-    let next = port.spec.inactive_bindings.remove(i);
-    if let Some(reason) = &next.binding.failure {
+    let next = port.spec.rare.inactive_bindings.remove(i);
+    if let Some(reason) = &next.binding.rare.failure {
         return Err(EngineError::Conflict(format!("the binding of port {port_id} for host {host} failed, so it cannot be activated: {reason}")));
     }
     let s = &mut port.spec;
     if !s.host_id.is_empty() {
-        s.inactive_bindings.push(HostBinding {
+        s.rare.inactive_bindings.push(HostBinding {
             host: std::mem::take(&mut s.host_id),
             vnic_type: s.vnic_type,
             profile: std::mem::take(&mut s.profile),
@@ -86,9 +86,9 @@ pub fn activate_binding(snap: &Snapshot, port_id: Uuid, host: &str) -> Result<Ve
 /// unbinding the port (`binding:host_id` = ""), not here.
 pub fn delete_binding(snap: &Snapshot, port_id: Uuid, host: &str) -> Result<Vec<Change>, EngineError> {
     let mut port = port_of(snap, port_id)?;
-    let before = port.spec.inactive_bindings.len();
-    port.spec.inactive_bindings.retain(|b| b.host != host);
-    if port.spec.inactive_bindings.len() == before {
+    let before = port.spec.rare.inactive_bindings.len();
+    port.spec.rare.inactive_bindings.retain(|b| b.host != host);
+    if port.spec.rare.inactive_bindings.len() == before {
         if port.spec.host_id == host {
             return Err(EngineError::Conflict(format!(
                 "the binding of port {port_id} for host {host} is the active one; unbind the port (binding:host_id = \"\") instead"

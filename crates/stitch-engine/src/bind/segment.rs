@@ -155,7 +155,7 @@ pub fn delete_segment(snap: &Snapshot, id: Uuid, at: OffsetDateTime) -> Result<V
         });
     }
     let seg = snap.segments.get(&id).ok_or_else(|| EngineError::NotFound { kind: "SegmentNotFound", message: format!("Segment {id} could not be found.") })?;
-    let users: Vec<String> = snap.ports.iter().filter(|p| p.spec.binding.segment_id == Some(id)).map(|p| p.id.to_string()).collect();
+    let users: Vec<String> = snap.ports.iter().filter(|p| p.spec.binding.rare.segment_id == Some(id)).map(|p| p.id.to_string()).collect();
     if !users.is_empty() {
         return Err(EngineError::InUse {
             kind: "SegmentInUse",
@@ -184,7 +184,7 @@ pub(crate) fn rebind_network(w: &mut Work, net: Uuid, at: OffsetDateTime) -> Res
         rebind(w, id, at, |_| {})?;
         let now = &w.snap().ports.get(&id).ok_or(EngineError::PortNotFound(id))?.spec.binding;
         if was_bound && !now.is_bound() {
-            return Err(EngineError::Conflict(format!("port {id} would lose its binding: {}", now.failure.clone().unwrap_or_default())));
+            return Err(EngineError::Conflict(format!("port {id} would lose its binding: {}", now.rare.failure.clone().unwrap_or_default())));
         }
     }
     Ok(())

@@ -100,7 +100,7 @@ pub fn put_trunk(snap: &Snapshot, trunk: Object<TrunkSpec>) -> Result<Vec<Change
     for new in after.difference(&before) {
         let b = &w.snap().ports.get(new).ok_or(EngineError::PortNotFound(*new))?.spec.binding;
         if parent_bound && !b.is_bound() {
-            return Err(EngineError::Conflict(format!("subport {new} cannot join trunk {tid}: {}", b.failure.clone().unwrap_or_default())));
+            return Err(EngineError::Conflict(format!("subport {new} cannot join trunk {tid}: {}", b.rare.failure.clone().unwrap_or_default())));
         }
     }
     Ok(w.into_changes())
@@ -133,7 +133,7 @@ pub(crate) fn subport_binding(snap: &Snapshot, t: &Object<TrunkSpec>, port: &Obj
         return Ok(None);
     }
     if !parent.spec.binding.is_bound() {
-        return Err(format!("the parent port {} of trunk {} is not bound: {}", parent.id, t.id, parent.spec.binding.failure.clone().unwrap_or_default()));
+        return Err(format!("the parent port {} of trunk {} is not bound: {}", parent.id, t.id, parent.spec.binding.rare.failure.clone().unwrap_or_default()));
     }
     let sp = t.spec.sub_ports.iter().find(|s| s.port_id == port.id).ok_or_else(|| format!("port {} is not a subport of trunk {}", port.id, t.id))?;
     let family: BTreeSet<Uuid> = t.spec.all_ports().collect();

@@ -25,7 +25,10 @@ fn sriov_port_binds_to_the_cabled_switch_port_with_a_vlan() {
     let s = bind_port(&s, 200, port_spec(100, 1, "n1", VnicType::Direct));
     let p = port(&s, 200);
     assert_eq!(p.spec.binding.vif_type, "hw_veb");
-    assert_eq!(p.spec.binding.failure, None);
+    assert_eq!(p.spec.binding.rare.failure, None);
+    // Binding writes the rare fields (to clear them): a port with none
+    // keeps no box for them (100,000 ports at fabric scale).
+    assert!(!p.spec.rare.is_boxed() && !p.spec.binding.rare.is_boxed(), "nothing rare, nothing boxed");
     assert_eq!(vlan_of(&s, 200).as_deref(), Some("100"));
     assert_eq!(s.vpgs.len(), 1);
     let g = s.vpgs.iter().next().unwrap();
@@ -83,7 +86,7 @@ fn vlan_provider_network_dictates_the_vlan_and_picks_the_physnet_nic() {
 #[test]
 fn ambiguity_and_missing_links_fail_the_binding_with_a_reason() {
     let s = network(&fabric(), 100, NetworkType::Vxlan, None, None);
-    let failure = |s: &stitch_model::Snapshot, n| port(s, n).spec.binding.failure.clone().unwrap_or_default();
+    let failure = |s: &stitch_model::Snapshot, n| port(s, n).spec.binding.rare.failure.clone().unwrap_or_default();
     let s = bind_port(&s, 200, port_spec(100, 1, "dual", VnicType::Direct));
     assert_eq!(port(&s, 200).spec.binding.vif_type, "binding_failed");
     assert!(failure(&s, 200).contains("ambiguous: NICs ens1f0, ens1f1"), "{}", failure(&s, 200));
@@ -161,11 +164,11 @@ fn baremetal_bond_binds_every_link_untagged_and_owns_the_ports() {
     let mut spec = port_spec(101, 2, "bm1", VnicType::Baremetal);
     spec.profile = lli(&[("leaf1", "swp10")]).into();
     let s = bind_port(&s, 201, spec);
-    let f = port(&s, 201).spec.binding.failure.clone().unwrap();
+    let f = port(&s, 201).spec.binding.rare.failure.clone().unwrap();
     assert!(f.contains("conflicts with virtual port group"), "{f}");
     // A compute node cannot bind a baremetal port.
     let s = bind_port(&s, 202, port_spec(100, 3, "n1", VnicType::Baremetal));
-    assert!(port(&s, 202).spec.binding.failure.clone().unwrap().contains("not a bare-metal node"));
+    assert!(port(&s, 202).spec.binding.rare.failure.clone().unwrap().contains("not a bare-metal node"));
 }
 
 #[test]

@@ -135,13 +135,15 @@ fn render(s: &Snapshot, learned: &Learned, errors: &[String]) -> Value {
         .iter()
         .map(|p| {
             let b = &p.spec.binding;
-            let mut v = json!({"host": p.spec.host_id, "vif_type": b.vif_type, "vif_details": b.vif_details, "failure": b.failure, "generation": b.generation});
-            if !p.spec.inactive_bindings.is_empty() {
+            let mut v =
+                json!({"host": p.spec.host_id, "vif_type": b.vif_type, "vif_details": b.vif_details, "failure": b.rare.failure, "generation": b.generation});
+            if !p.spec.rare.inactive_bindings.is_empty() {
                 v["inactive"] = p
                     .spec
+                    .rare
                     .inactive_bindings
                     .iter()
-                    .map(|h| json!({"host": h.host, "vif_type": h.binding.vif_type, "vif_details": h.binding.vif_details, "failure": h.binding.failure}))
+                    .map(|h| json!({"host": h.host, "vif_type": h.binding.vif_type, "vif_details": h.binding.vif_details, "failure": h.binding.rare.failure}))
                     .collect();
             }
             (p.id.to_string(), v)
@@ -178,7 +180,7 @@ fn apply(s: Snapshot, learned: &mut Learned, errors: &mut Vec<String>, e: Event)
             }
             // An update keeps what the API keeps: the port's inactive bindings.
             if let Some(old) = s.ports.get(&id(n)) {
-                spec.inactive_bindings = old.spec.inactive_bindings.clone();
+                spec.rare.inactive_bindings = old.spec.rare.inactive_bindings.clone();
             }
             bind_port(&s, n, spec)
         }

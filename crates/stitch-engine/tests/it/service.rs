@@ -225,7 +225,7 @@ fn baremetal_trunk_parent_is_native_untagged_with_tagged_subports() {
     let mut spec = port_spec(102, 3, "bm1", VnicType::Baremetal);
     spec.profile = lli(&[("leaf1", "swp10")]).into();
     let s = bind_port(&s, 202, spec);
-    assert!(port(&s, 202).spec.binding.failure.clone().unwrap().contains("of trunk"), "{:?}", port(&s, 202).spec.binding.failure);
+    assert!(port(&s, 202).spec.binding.rare.failure.clone().unwrap().contains("of trunk"), "{:?}", port(&s, 202).spec.binding.rare.failure);
 }
 
 #[test]
@@ -263,7 +263,7 @@ fn vlan_segments_dictate_the_vlan_on_nics_of_their_physical_network() {
     let s = ok(&s, bind::put_segment(&s, segment(600, 100, "physnet2", 2000)));
     let s = bind_port(&s, 200, port_spec(100, 1, "dual", VnicType::Direct));
     assert_eq!(vlan_of(&s, 200).as_deref(), Some("2000"));
-    assert_eq!(port(&s, 200).spec.binding.segment_id, Some(id(600)));
+    assert_eq!(port(&s, 200).spec.binding.rare.segment_id, Some(id(600)));
     assert_eq!(bindings(&s)[&(id(LEAF2), "swp20".to_string())], BTreeMap::from([(2000, id(100))]));
     // n2 has no physnet2 NIC cabled: it binds through "sriov" with an allocated VLAN.
     let s = bind_port(&s, 201, port_spec(100, 2, "n2", VnicType::Direct));
